@@ -1,0 +1,261 @@
+"""Configuration: embedded defaults, a TOML file, `GRYM_*` variables and flags.
+
+Later sources win: default < file < environment < command-line flag. Every
+effective value remembers where it came from, so `grym config show` can say.
+
+The schema is a set of small dataclasses, one per TOML table. A field's
+metadata carries its help text and limits; that is all a capability needs to
+add a setting::
+
+    @dataclass
+    class FooConfig:
+        level: float = setting(0.5, "How much foo.", min=0.0, max=1.0)
+
+and a `foo: FooConfig = section(FooConfig)` field on `Config`.
+
+Environment variables are `GRYM_<TABLE>_<KEY>` (`GRYM_SERVER_OSC_PORT`), and
+`GRYM_<KEY>` for top-level keys (`GRYM_DATA_DIR`, `GRYM_LOG_LEVEL`).
+`GRYM_CONFIG` names the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, get_args, get_origin, get_type_hints
+
+import platformdirs
+
+from grym_bridge.errors import ConfigError
+
+APP_NAME = "grym-bridge"
+ENV_PREFIX = "GRYM_"
+
+
+def setting(default: Any, help: str, **limits: Any) -> Any:
+    """A config field with help text and optional `min`, `max` or `choices`."""
+    meta = {"help": help, **limits}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def section(cls: type) -> Any:
+    """A config field holding one TOML table."""
+    return field(default_factory=cls, metadata={"section": True})
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_config_file() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+@dataclass
+class ServerConfig:
+    host: str = setting(
+        "127.0.0.1",
+        "Address to serve on. 127.0.0.1 keeps the bridge private to this machine; "
+        "0.0.0.0 exposes it to every network the machine is on.",
+    )
+    osc_port: int = setting(9130, "OSC port, for UDP and for OSC over TCP (SLIP).", min=1, max=65535)
+    max_message_bytes: int = setting(
+        65507, "Largest OSC message accepted; larger ones get a too_large error.", min=64, max=16 * 1024 * 1024
+    )
+
+
+@dataclass
+class PathsConfig:
+    allowed_roots: list[str] = setting(
+        ["~"],
+        "Folders whose files clients may name in requests (the data directory is always allowed).",
+    )
+
+
+@dataclass
+class JobsConfig:
+    queue_size: int = setting(64, "Jobs waiting at most; more get a busy error.", min=1, max=100_000)
+    cpu_workers: int = setting(2, "Jobs of the cpu class that run at once.", min=1, max=64)
+    gpu_workers: int = setting(1, "Jobs of the gpu class that run at once.", min=1, max=16)
+    timeout_s: float = setting(600.0, "A job running longer than this is cancelled.", min=0.1)
+    result_ttl_s: float = setting(3600.0, "How long finished jobs stay queryable.", min=0.0)
+
+
+@dataclass
+class AudioConfig:
+    max_duration_s: float = setting(1200.0, "Longest audio file accepted, in seconds.", min=0.1)
+    max_channels: int = setting(8, "Most channels accepted in an audio file.", min=1, max=64)
+
+
+@dataclass
+class Config:
+    """The effective configuration of one process."""
+
+    data_dir: Path = setting(default_data_dir(), "Where the store, renders and logs live.")
+    log_level: str = setting("info", "Logging level.", choices=["debug", "info", "warning", "error"])
+    server: ServerConfig = section(ServerConfig)
+    paths: PathsConfig = section(PathsConfig)
+    jobs: JobsConfig = section(JobsConfig)
+    audio: AudioConfig = section(AudioConfig)
+
+    #: Where each effective value came from, by dotted key.
+    sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False, metadata={"internal": True})
+    #: The config file that was read, if any.
+    file: Path | None = field(default=None, compare=False, metadata={"internal": True})
+
+    def items(self) -> list[tuple[str, Any, str, str]]:
+        """(dotted key, value, source, help) for every setting, in schema order."""
+        rows = []
+        for key, (obj, f) in _walk(self).items():
+            rows.append((key, getattr(obj, f.name), self.sources.get(key, "default"), f.metadata.get("help", "")))
+        return rows
+
+    def renders_dir(self) -> Path:
+        return self.data_dir / "renders"
+
+
+def _walk(obj: Any, prefix: str = "") -> dict[str, tuple[Any, dataclasses.Field]]:
+    """Map dotted keys to (owning object, field) for every setting under `obj`."""
+    out: dict[str, tuple[Any, dataclasses.Field]] = {}
+    for f in dataclasses.fields(obj):
+        if f.metadata.get("internal"):
+            continue
+        if f.metadata.get("section"):
+            out.update(_walk(getattr(obj, f.name), f"{prefix}{f.name}."))
+        else:
+            out[f"{prefix}{f.name}"] = (obj, f)
+    return out
+
+
+def env_name(key: str) -> str:
+    """`server.osc_port` -> `GRYM_SERVER_OSC_PORT`."""
+    return ENV_PREFIX + key.replace(".", "_").upper()
+
+
+def _field_type(obj: Any, f: dataclasses.Field) -> Any:
+    return get_type_hints(type(obj))[f.name]
+
+
+def _coerce(key: str, raw: Any, obj: Any, f: dataclasses.Field, where: str) -> Any:
+    """Convert `raw` (from TOML, an env string or a flag) to the field's type and check its limits."""
+    typ = _field_type(obj, f)
+    meta = f.metadata
+
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"config key '{key}' ({where}): expected {expected}, got {raw!r}")
+
+    try:
+        if typ is bool:
+            if isinstance(raw, bool):
+                value: Any = raw
+            elif isinstance(raw, str) and raw.strip().lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+                value = raw.strip().lower() in {"1", "true", "yes", "on"}
+            else:
+                raise bad("true or false")
+        elif typ is int:
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise bad("an integer")
+            value = int(raw)
+        elif typ is float:
+            if isinstance(raw, bool):
+                raise bad("a number")
+            value = float(raw)
+        elif typ is Path:
+            if not isinstance(raw, (str, Path)) or not str(raw):
+                raise bad("a path")
+            value = Path(raw).expanduser()
+        elif get_origin(typ) is list:
+            if isinstance(raw, str):
+                raw_items = [p for p in raw.replace(os.pathsep, ",").split(",") if p.strip()]
+            elif isinstance(raw, (list, tuple)):
+                raw_items = list(raw)
+            else:
+                raise bad("a list")
+            (item_type,) = get_args(typ) or (str,)
+            value = [item_type(x.strip() if isinstance(x, str) else x) for x in raw_items]
+        else:
+            if not isinstance(raw, str):
+                raise bad("a string")
+            value = raw
+    except (TypeError, ValueError):
+        raise bad(f"a value of type {getattr(typ, '__name__', typ)}") from None
+
+    if "min" in meta and value < meta["min"]:
+        raise bad(f"a value of at least {meta['min']}")
+    if "max" in meta and value > meta["max"]:
+        raise bad(f"a value of at most {meta['max']}")
+    if "choices" in meta and value not in meta["choices"]:
+        raise bad("one of " + ", ".join(map(str, meta["choices"])))
+    return value
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in table.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+
+
+def load_config(
+    config_file: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Build the effective configuration.
+
+    `config_file` is the `--config` flag (else `GRYM_CONFIG`, else the platform
+    default if it exists). `overrides` maps dotted keys to flag values; `None`
+    values are ignored so unset flags fall through.
+    """
+    env = os.environ if environ is None else environ
+    cfg = Config()
+    fields = _walk(cfg)
+
+    explicit = config_file or env.get(ENV_PREFIX + "CONFIG")
+    path = Path(explicit).expanduser() if explicit else default_config_file()
+    if explicit and not path.is_file():
+        raise ConfigError(f"config file {path} does not exist (from {'--config' if config_file else 'GRYM_CONFIG'})")
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    if path.is_file():
+        cfg.file = path
+        data = _flatten(_read_file(path))
+        unknown = [k for k in data if k not in fields]
+        if unknown:
+            k = unknown[0]
+            close = difflib.get_close_matches(k, list(fields), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else f" Known keys: {', '.join(fields)}."
+            raise ConfigError(f"config file {path}: unknown key '{k}'.{hint}")
+        layers.append((f"file {path}", data))
+
+    layers.append(("env", {k: env[env_name(k)] for k in fields if env_name(k) in env}))
+    layers.append(("flag", {k: v for k, v in (overrides or {}).items() if v is not None}))
+
+    for origin, values in layers:
+        for key, raw in values.items():
+            if key not in fields:
+                raise ConfigError(f"unknown config key '{key}' ({origin})")
+            obj, f = fields[key]
+            where = f"environment variable {env_name(key)}" if origin == "env" else origin
+            setattr(obj, f.name, _coerce(key, raw, obj, f, where))
+            cfg.sources[key] = f"env {env_name(key)}" if origin == "env" else origin
+    cfg.data_dir = Path(cfg.data_dir).expanduser()
+    return cfg

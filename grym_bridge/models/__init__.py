@@ -1,0 +1,1 @@
+"""Neural models: registry, loading, memory budget. torch is imported lazily, never at package import."""

@@ -1,0 +1,55 @@
+"""Where things live, and which client-supplied paths may be opened.
+
+Every path that arrives from a client (OSC, MIDI mapping, RPC) goes through
+`PathPolicy.check` before anything opens it: it is resolved (symlinks and
+`..` included) and must lie under one of the allowed roots.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from grym_bridge.config import Config
+from grym_bridge.errors import BadRequest, PathNotAllowed
+
+
+@dataclass(frozen=True)
+class PathPolicy:
+    """The allowed roots, resolved once."""
+
+    roots: tuple[Path, ...]
+
+    @classmethod
+    def from_config(cls, config: Config) -> "PathPolicy":
+        roots = [Path(os.path.expanduser(r)) for r in config.paths.allowed_roots]
+        roots.append(config.data_dir)
+        resolved: list[Path] = []
+        for r in roots:
+            p = r.resolve()
+            if p not in resolved:
+                resolved.append(p)
+        return cls(tuple(resolved))
+
+    def check(self, path: str | os.PathLike[str]) -> Path:
+        """Return the resolved `path` if it lies under an allowed root, else raise `PathNotAllowed`."""
+        text = os.fspath(path)
+        if not text or "\x00" in text:
+            raise BadRequest(f"invalid path {text!r}: give an absolute path to a file")
+        resolved = Path(text).expanduser().resolve()
+        for root in self.roots:
+            if resolved == root or resolved.is_relative_to(root):
+                return resolved
+        allowed = ", ".join(str(r) for r in self.roots)
+        raise PathNotAllowed(
+            f"{text} is outside the allowed folders ({allowed}); "
+            "add its folder to paths.allowed_roots in the config file"
+        )
+
+
+def ensure_data_dir(config: Config) -> Path:
+    """Create the data directory and its `renders/` folder; return the data directory."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    config.renders_dir().mkdir(parents=True, exist_ok=True)
+    return config.data_dir

@@ -94,6 +94,30 @@ class AudioConfig:
 
 
 @dataclass
+class NetworkConfig:
+    """The studio network: zeroconf advertising, OSCQuery, the msgpack RPC and the relay."""
+
+    advertise: str = setting(
+        "auto", "Zeroconf advertising: auto (on when serving beyond loopback), on, or off.",
+        choices=["auto", "on", "off"],
+    )
+    name: str = setting("", "Name the bridge is advertised under (empty: grym-bridge on <hostname>).")
+    rpc_port: int = setting(9131, "TCP port of the msgpack RPC (0: any free port).", min=0, max=65535)
+    oscquery_port: int = setting(9132, "TCP port of the OSCQuery HTTP endpoint (0: any free port).", min=0, max=65535)
+    token: str = setting(
+        "", "Shared studio token (empty: generated on first use in the data directory). "
+        "Clients beyond loopback must present it.",
+    )
+    max_frame_bytes: int = setting(4 * 1024 * 1024, "Largest RPC frame accepted.", min=1024, max=256 * 1024 * 1024)
+    max_upload_bytes: int = setting(2 * 1024**3, "Largest file one RPC upload may carry.", min=1, max=1024**4)
+    max_connections: int = setting(32, "RPC connections served at once; more are closed with a busy error.", min=1, max=10_000)
+    idle_timeout_s: float = setting(600.0, "An RPC connection that sends nothing this long is closed.", min=0.1)
+    frame_timeout_s: float = setting(30.0, "A started frame (or an open upload) that stalls this long closes the connection.", min=0.1)
+    upload_ttl_s: float = setting(86400.0, "Uploaded files older than this are deleted.", min=0.0)
+    relay_dir: str = setting("", "Where `grym relay` keeps downloaded results (empty: <data dir>/relay).")
+
+
+@dataclass
 class Config:
     """The effective configuration of one process."""
 
@@ -103,6 +127,7 @@ class Config:
     paths: PathsConfig = section(PathsConfig)
     jobs: JobsConfig = section(JobsConfig)
     audio: AudioConfig = section(AudioConfig)
+    network: NetworkConfig = section(NetworkConfig)
 
     #: Where each effective value came from, by dotted key.
     sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False, metadata={"internal": True})

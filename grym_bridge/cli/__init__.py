@@ -36,10 +36,10 @@ class GrymGroup(click.Group):
 
 @click.group(cls=GrymGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="grym")
-@click.option("--config", "config_file", envvar="GRYM_CONFIG", type=click.Path(dir_okay=False),
-              help="Config file (TOML). Default: the platform config folder's grym-bridge/config.toml.")
-@click.option("--data-dir", envvar="GRYM_DATA_DIR", type=click.Path(file_okay=False),
-              help="Where the store, renders and logs live; shared by the server and every command.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="Config file (TOML; also GRYM_CONFIG). Default: grym-bridge/config.toml in the platform config folder.")
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="Where the store, renders and logs live (also GRYM_DATA_DIR); shared by the server and every command.")
 @click.pass_context
 def cli(ctx: click.Context, config_file: str | None, data_dir: str | None) -> None:
     """grym-bridge: AI music models and audio tools for your DAW, over OSC and MIDI.

@@ -1,0 +1,112 @@
+"""The composition root: builds the services once and hands them to the transports.
+
+Capabilities that need heavy imports (torch, diffusers, transformers) are
+built lazily, on their first request, so `grym serve` starts in well under a
+second and answers `/grym/system/ping` without importing them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from grym_bridge import PROTOCOL_VERSION, __version__
+from grym_bridge.config import Config
+from grym_bridge.orchestrator.jobs import JobQueue
+from grym_bridge.paths import PathPolicy, ensure_data_dir
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a handler may use. Transports get this; capabilities never see it."""
+
+    config: Config
+    paths: PathPolicy
+    jobs: JobQueue
+    started_at: float = field(default_factory=time.monotonic)
+    #: Filled by `serve`: the transports' bound ports, for `/grym/system/info` and the banner.
+    endpoints: dict[str, Any] = field(default_factory=dict)
+
+
+def build_services(config: Config) -> Services:
+    """Build the services for one process (the server, or a test)."""
+    ensure_data_dir(config)
+    return Services(config=config, paths=PathPolicy.from_config(config), jobs=JobQueue(config.jobs))
+
+
+def describe(services: Services) -> dict[str, Any]:
+    """What `/grym/system/info` and the banner say about this server."""
+    from grym_bridge.orchestrator.selftest import capability_status
+
+    return {
+        "version": __version__,
+        "protocol": PROTOCOL_VERSION,
+        "data_dir": str(services.config.data_dir),
+        "endpoints": services.endpoints,
+        "uptime_s": round(time.monotonic() - services.started_at, 1),
+        "queue": {"waiting": services.jobs.depth(), "running": len(services.jobs.running())},
+        "capabilities": [c.__dict__ for c in capability_status(services.config)],
+    }
+
+
+async def serve(
+    config: Config,
+    *,
+    on_ready: Callable[[Services], None] | None = None,
+    on_stopped: Callable[[list[str]], None] | None = None,
+    stop: asyncio.Event | None = None,
+    install_signal_handlers: bool = True,
+) -> None:
+    """Run the server until SIGINT/SIGTERM (or `stop` is set), then shut down cleanly.
+
+    Shutdown cancels running jobs and reports each to its client, then closes
+    every socket. `on_stopped` gets the ids of the jobs that were cancelled.
+    """
+    from grym_bridge.transports.osc import build_router
+    from grym_bridge.transports.osc.server import OscServer
+
+    services = build_services(config)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if install_signal_handlers:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+
+    await services.jobs.start()
+    router = build_router(services)
+    osc = OscServer(router, config.server.host, config.server.osc_port,
+                    max_message_bytes=config.server.max_message_bytes)
+    await osc.start()
+    services.endpoints.update({"host": config.server.host, "osc_udp": osc.port, "osc_tcp": osc.port})
+    publisher = asyncio.create_task(_publish_queue_state(services, router))
+    if on_ready is not None:
+        on_ready(services)
+    try:
+        await stop.wait()
+    finally:
+        publisher.cancel()
+        cancelled = await services.jobs.stop("server shutting down")
+        await asyncio.sleep(0)  # let the cancellation replies leave before the sockets close
+        await osc.close()
+        if install_signal_handlers:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+        if on_stopped is not None:
+            on_stopped([j.id for j in cancelled])
+
+
+async def _publish_queue_state(services: Services, router: Any) -> None:
+    """Push `/grym/system/queue` to subscribers when the queue changes (checked 10 times a second)."""
+    last: tuple[int, int] | None = None
+    while True:
+        state = (services.jobs.depth(), len(services.jobs.running()))
+        if state != last:
+            router.publish("/grym/system/queue", state)
+            last = state
+        await asyncio.sleep(0.1)

@@ -1,0 +1,168 @@
+"""The self-test (`grym doctor`, `/grym/system/selftest`) and the capability summary in the banner.
+
+A capability package may define `status(config) -> (state, detail)` with
+state `ready`, `needs_weights` or `unavailable`; it must be cheap and must
+not import torch. Packages without one are `ready` when they import.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sqlite3
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from grym_bridge.config import Config
+
+#: (name shown to the user, package that provides it)
+CAPABILITIES = (
+    ("analysis", "grym_bridge.analysis"),
+    ("memory", "grym_bridge.memory"),
+    ("effects", "grym_bridge.fx"),
+    ("generation", "grym_bridge.generate"),
+    ("composition", "grym_bridge.compose"),
+    ("midi", "grym_bridge.transports.midi"),
+)
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class CapabilityStatus:
+    name: str
+    state: str
+    detail: str = ""
+
+
+@dataclass
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+    seconds: float
+
+
+@dataclass
+class SelftestReport:
+    ok: bool
+    checks: list[CheckResult] = field(default_factory=list)
+
+    def summary(self) -> str:
+        failed = [c.name for c in self.checks if not c.ok]
+        return "all checks passed" if not failed else "failed: " + ", ".join(failed)
+
+
+def capability_status(config: Config) -> list[CapabilityStatus]:
+    """Which capabilities are ready, which wait for model weights, which are missing."""
+    out = []
+    for name, module in CAPABILITIES:
+        if importlib.util.find_spec(module.rsplit(".", 1)[0]) is None or importlib.util.find_spec(module) is None:
+            out.append(CapabilityStatus(name, "unavailable", "not part of this installation yet"))
+            continue
+        try:
+            mod = importlib.import_module(module)
+            status = getattr(mod, "status", None)
+            state, detail = status(config) if status else ("ready", "")
+        except Exception as exc:  # noqa: BLE001 - the summary must not stop the server from starting
+            state, detail = "unavailable", f"{exc.__class__.__name__}: {exc}"
+        out.append(CapabilityStatus(name, state, detail))
+    return out
+
+
+# -- checks: each returns a detail string or raises -------------------------------------
+
+
+def check_data_dir(config: Config) -> str:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=config.data_dir, prefix=".selftest-") as fh:
+        fh.write(b"ok")
+        fh.flush()
+    return f"{config.data_dir} is writable"
+
+
+def check_store(config: Config) -> str:
+    path = config.data_dir / ".selftest.sqlite3"
+    try:
+        with sqlite3.connect(path) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            verdict = db.execute("PRAGMA integrity_check").fetchone()[0]
+        if verdict != "ok":
+            raise RuntimeError(f"integrity check says {verdict}")
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+    return f"SQLite {sqlite3.sqlite_version} opens a WAL database in the data directory"
+
+
+def check_render(config: Config) -> str:
+    import numpy as np
+    import pedalboard
+
+    rng = np.random.default_rng(0)
+    audio = (rng.standard_normal((2, 4410)) * 0.1).astype(np.float32)
+    out = pedalboard.Pedalboard([pedalboard.HighpassFilter(80.0), pedalboard.Reverb()])(audio, 44100)
+    if out.shape != audio.shape or not np.isfinite(out).all():
+        raise RuntimeError(f"render returned shape {out.shape} with non-finite samples")
+    return f"pedalboard {pedalboard.__version__} rendered 0.1 s through a 2-effect chain"
+
+
+def check_midi(config: Config) -> str:
+    import rtmidi
+
+    apis = [rtmidi.get_api_display_name(a) for a in rtmidi.get_compiled_api()]
+    if not apis:
+        raise RuntimeError("python-rtmidi was built without any MIDI backend")
+    return ", ".join(apis)
+
+
+def check_model_libraries(config: Config) -> str:
+    present = [m for m in ("torch", "diffusers", "transformers") if importlib.util.find_spec(m)]
+    missing = sorted({"torch", "diffusers", "transformers"} - set(present))
+    if missing:
+        raise RuntimeError(
+            "missing " + ", ".join(missing) + ": install the models extra (pip install 'grym-bridge[models]'); "
+            "everything that needs no neural model keeps working")
+    return "torch, diffusers and transformers are installed (not imported)"
+
+
+def check_capabilities(config: Config) -> str:
+    states = capability_status(config)
+    waiting = [f"{c.name} ({c.detail})" for c in states if c.state != "ready"]
+    ready = [c.name for c in states if c.state == "ready"]
+    text = "ready: " + (", ".join(ready) or "none")
+    if waiting:
+        text += "; not ready: " + "; ".join(waiting)
+    return text
+
+
+CHECKS: list[tuple[str, Callable[[Config], str]]] = [
+    ("data directory", check_data_dir),
+    ("store", check_store),
+    ("pedalboard render", check_render),
+    ("MIDI backends", check_midi),
+    ("model libraries", check_model_libraries),
+    ("capabilities", check_capabilities),
+]
+
+
+def run_selftest(config: Config, *, progress: Progress | None = None) -> SelftestReport:
+    """Run every check, reporting progress per step; a failing check never stops the others."""
+    report = SelftestReport(ok=True)
+    for i, (name, check) in enumerate(CHECKS):
+        if progress:
+            progress(i / len(CHECKS), f"checking {name}")
+        start = time.perf_counter()
+        try:
+            detail, ok = check(config), True
+        except Exception as exc:  # noqa: BLE001 - a check failing is the report, not a crash
+            detail = str(exc) if isinstance(exc, RuntimeError) else f"{exc.__class__.__name__}: {exc}"
+            ok = False
+        report.checks.append(CheckResult(name, ok, detail, round(time.perf_counter() - start, 3)))
+        report.ok &= ok
+    if progress:
+        progress(1.0, report.summary())
+    return report
+

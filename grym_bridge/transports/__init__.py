@@ -1,0 +1,1 @@
+"""Transports: turn messages into requests and results into replies. No audio or model code here."""

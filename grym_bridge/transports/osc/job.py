@@ -1,0 +1,46 @@
+"""`/grym/job/*`: cancel, status, list; progress subscriptions.
+
+The server sends `/grym/job/queued <req_id> <job_id>`, `/grym/job/progress <job_id> <fraction>
+<message>`, `/grym/job/done <job_id> <result_json>` and `/grym/job/error <job_id> <code> <message>`
+to the client that started a job and to subscribers of `/grym/job/start_listen/progress`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from grym_bridge.transports.osc.routes import Arg, Property, Request, Route
+
+if TYPE_CHECKING:
+    from grym_bridge.app import Services
+
+
+def cancel(req: Request, job_id: int) -> tuple[Any, ...]:
+    job = req.services.jobs.cancel(job_id)
+    return (job.id, job.state.value)
+
+
+def status(req: Request, job_id: int) -> None:
+    req.reply_json(req.services.jobs.get(job_id).status())
+
+
+def list_jobs(req: Request) -> None:
+    req.reply_json([j.status() | {"result": None} for j in req.services.jobs.active()])
+
+
+def active_count(services: "Services") -> tuple[int]:
+    return (len(services.jobs.active()),)
+
+
+ROUTES = [
+    Route("/grym/job/cancel", cancel, args=[Arg("job_id", int)], reply="<req_id> <job_id> <state>",
+          doc="Cancel a queued or running job; the job's owner also gets /grym/job/error <job_id> cancelled."),
+    Route("/grym/job/status", status, args=[Arg("job_id", int)], reply="<req_id> <json>",
+          doc="State, progress, result or error of a job (kept for jobs.result_ttl_s after it ends)."),
+    Route("/grym/job/list", list_jobs, reply="<req_id> <json>", doc="The queued and running jobs."),
+]
+
+PROPERTIES = [
+    Property("job", "progress", active_count,
+             doc="progress, done and error messages of every job (the reply carries the number of active jobs)"),
+]

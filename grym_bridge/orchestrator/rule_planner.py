@@ -1,0 +1,309 @@
+"""The rule planner: producers' words to a chain of steps, with no model at all.
+
+It is the embedded default and the fallback for the LLM planner, so it must
+never need anything but the text, whether a clip came with it, and the
+session context. It reads a request in three passes:
+
+1. split it into clauses ("generate a pad *and then* make it wider");
+2. find each clause's intent: effect goals (darker, wider...), generate,
+   find similar, compose a part (chords, melody, bass, drums), continue,
+   analyze or remember;
+3. fill in arguments from the words (120 bpm, 8 bars, in A minor, 10 seconds)
+   and from the session context (its tempo and key), and chain the steps
+   each intent needs, analyzing the current clip once before whatever reads
+   its analysis and storing new audio once at the end.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from grym_bridge.errors import BadRequest
+from grym_bridge.orchestrator.plan import Plan, Step
+from grym_bridge.orchestrator.session import SessionContext, normalize_key
+
+# -- the lexicon -------------------------------------------------------------------
+
+# Phrases that flip a word ("less bright", "too harsh") are matched first and
+# removed, so "bright" in them does not also count as "brighter".
+_NEGATED: list[tuple[str, str]] = [
+    (r"(?:less|not so|too|overly) (?:bright|harsh|shrill|sharp|brittle|piercing|sibilant|tinny)", "darker"),
+    (r"(?:less|not so|too|overly) (?:dull|dark|muffled|dead)", "brighter"),
+    (r"(?:less|not so|too|overly) (?:cold|thin|sterile|digital|clinical)", "warmer"),
+    (r"(?:less|not so|too|overly) (?:flat|limp|weak|soft on the transients)", "punchier"),
+    (r"(?:less|not so|too|overly) (?:narrow|mono)", "wider"),
+    (r"(?:less|not so|too|overly) (?:boomy|muddy|loose|woolly|boxy|messy|smeared)", "tighter"),
+    (r"(?:less|not so|too|overly) (?:quiet|soft|low in level)", "louder"),
+    (r"(?:less|not so|too|overly) (?:closed|boxed in|stuffy)", "airier"),
+    (r"(?:less|not so|too|overly) (?:clean|polished|pristine|hi-?fi)", "lofi"),
+]
+_GOAL_WORDS: dict[str, list[str]] = {
+    "darker": [r"dark(?:er|en)?", r"duller", r"mellow(?:er)?", r"muffle", r"murkier", r"harsh", r"shrill", r"tinny",
+               r"piercing", r"sibilant",
+               r"tame the (?:highs|top(?: end)?|treble)", r"roll off the (?:highs|top|treble)", r"cut the (?:highs|treble)"],
+    "brighter": [r"bright(?:er|en)?", r"crisp(?:er|y)?", r"sparkl(?:e|y|ier)", r"shin(?:e|y|ier)", r"clearer",
+                 r"more (?:presence|clarity|definition|treble|highs)", r"brillian(?:t|ce)", r"open (?:it |this )?up"],
+    "warmer": [r"warm(?:er|th|ing)?", r"analog(?:ue)?", r"tape", r"saturat\w*", r"fuller",
+               r"more (?:body|weight)", r"cozy", r"round(?:er)?", r"rich(?:er)?", r"cold", r"thin", r"sterile"],
+    "punchier": [r"punch(?:y|ier)?", r"more (?:impact|attack|snap)", r"snapp(?:y|ier)", r"hits? harder",
+                 r"slam(?:s|ming)?", r"compress(?:ed|ion)?", r"thump(?:y|ier)?", r"aggressive"],
+    "wider": [r"wide(?:r|n)?", r"width", r"stereo", r"spread(?: out)?", r"spacious", r"bigger", r"huge", r"immersive"],
+    "tighter": [r"tight(?:er|en)?", r"clean(?: up)? the (?:low(?:[- ]end)?|lows|bottom|mud)", r"de-?mud\w*",
+                r"gated?", r"focused", r"controlled low end", r"muddy"],
+    "louder": [r"loud(?:er)?", r"turn (?:it|this) up", r"more (?:volume|level|gain)", r"volume up", r"hotter",
+               r"boost (?:the )?(?:level|volume|gain)", r"maximi[sz]e", r"master (?:it|this)", r"(?:gain|level) up"],
+    "airier": [r"air(?:y|ier)?", r"breath(?:y|ier)", r"silk(?:y|ier)", r"(?:more|add(?: some)?) (?:top[- ]end|high[- ]end|sheen)",
+               r"sheen", r"open(?:er)? top"],
+    "lofi": [r"lo-?fi", r"lo fi", r"low[- ]?fi(?:delity)?", r"bit-?crush\w*", r"crunch(?:y|ier)?", r"vintage", r"vinyl",
+             r"degrad\w*", r"retro", r"dust(?:y|ier)", r"cassette", r"8[- ]?bit", r"old[- ]school", r"worn"],
+}
+_GOAL_RES: list[tuple[re.Pattern[str], str]] = [(re.compile(rf"\b{p}\b"), g) for p, g in _NEGATED] + [
+    (re.compile(rf"\b(?:{'|'.join(ws)})\b"), g) for g, ws in _GOAL_WORDS.items()
+]
+
+_PART_RES: dict[str, re.Pattern[str]] = {
+    "chords": re.compile(r"\b(?:chords?|chord progression|progressions?|harmon(?:y|ies|i[sz]e|i[sz]ation))\b"),
+    "melody": re.compile(r"\b(?:melod(?:y|ies)|top ?line|hook|lead line|riff|arpeggio|arp)\b"),
+    "bass": re.compile(r"\b(?:bass ?lines?|bass (?:part|notes|pattern|riff))\b"),
+    "drums": re.compile(r"\b(?:drums?|drum (?:pattern|part|groove|beat|track)|beats?|grooves?|hi-?hats?|"
+                        r"kick pattern|percussion|rhythm section)\b"),
+}
+_CONTINUE_RE = re.compile(r"\b(?:continue|continuation|extend|keep (?:it |this )?going|what comes next|"
+                          r"carry (?:it |this )?on|finish (?:this|the|my)|next (?:bars|phrase)|follow[- ]?up)\b")
+_COMPOSE_VERB_RE = re.compile(r"\b(?:write|compose|program|give me|make me|create|add|generate|need|want|"
+                              r"come up with|get me|suggest|sketch|build|lay down|some)\b")
+_GENERATE_VERB_RE = re.compile(r"\b(?:generate|synthesi[sz]e|text[- ]to[- ]audio|create|design|come up with|"
+                               r"make (?:me )?(?:a|an|some)|give me (?:a|an|some)|i (?:need|want) (?:a|an|some)|"
+                               r"can i (?:get|have) (?:a|an|some)|get me (?:a|an|some))\b")
+_SOUND_NOUN_RE = re.compile(r"\b(?:sounds?|samples?|audio|loops?|pads?|textures?|drones?|risers?|sweeps?|impacts?|"
+                            r"whoosh(?:es)?|ambien(?:ce|t)|atmospheres?|noise|one-?shots?|hits?|stabs?|plucks?|"
+                            r"sfx|foley|field recordings?|recording|bells?|rain|thunder|vocal chops?|synth)\b")
+_SIMILAR_RE = re.compile(r"\b(?:similar|alike|comparable|neighbou?rs|same vibe|look-?alikes?|"
+                         r"(?:find|search|show|get|fetch|pull up|dig up)(?: me)? (?:more|other|related|anything|something)"
+                         r"|(?:search|look through|check) (?:my |the )?(?:memory|library|samples|collection)"
+                         r"|what else (?:sounds|is) like|(?:anything|something|more) like (?:this|it))\b")
+_ANALYZE_RE = re.compile(r"\b(?:analy[sz]e|analysis|what (?:key|tempo|bpm)|how loud|detect (?:the )?(?:key|tempo|bpm)|"
+                         r"tell me about|measure|inspect|describe)\b")
+_STORE_RE = re.compile(r"\b(?:remember|store|save|keep) (?:this|it|that)\b|\badd (?:this |it )?to (?:my )?(?:memory|library)\b")
+_REFERS_TO_INPUT_RE = re.compile(r"\b(?:this|it|my|the (?:clip|loop|track|sample|mix|vocal|drums|bass))\b")
+_SAME_KEY_RE = re.compile(r"\b(?:same key|matching key|in key|fits? (?:this|it)|for (?:this|it)|to (?:this|it)|"
+                          r"under (?:this|it)|over (?:this|it)|with (?:this|it)|that (?:fits|matches))\b")
+
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8, "ten": 10,
+                 "twelve": 12, "sixteen": 16, "twenty": 20, "thirty": 30}
+_NUM = r"(\d+(?:\.\d+)?|" + "|".join(_NUMBER_WORDS) + r")"
+_TEMPO_RE = re.compile(rf"\b(?:at )?{_NUM} ?(?:bpm|beats per minute)\b")
+_BARS_RE = re.compile(rf"\b{_NUM}[- ]bars?\b")
+_SECONDS_RE = re.compile(rf"\b{_NUM} ?(?:s|sec|secs|seconds?)\b")
+_K_RE = re.compile(rf"\b(?:top )?{_NUM} (?:similar|matches|results|clips|sounds|samples|others|of them)\b|\btop {_NUM}\b")
+_KEY_RE = re.compile(r"\bin (?:the key of )?([A-Ga-g](?:#|b|\u266f|\u266d| sharp| flat)?)(?: ?(major|minor|maj|min|m)\b)?")
+_CLAUSE_SPLIT_RE = re.compile(
+    r"\s*(?:[;.!?]\s+|,?\s*\b(?:and then|then|after that|afterwards|also)\b\s*|"
+    r",?\s*\band\b(?=\s+(?:make|find|give|add|write|generate|create|search|show|store|save|remember|continue|"
+    r"compose|program|analy[sz]e|get|tell|look|check|render|turn)\b))\s*"
+)
+_FILLER_RE = re.compile(r"^(?:(?:please|can you|could you|would you|hey|ok|okay|grym|now|just|quickly)[, ]+)+")
+
+
+def _number(text: str) -> float:
+    return float(_NUMBER_WORDS.get(text, text))
+
+
+@dataclass
+class _Builder:
+    """Accumulates steps across clauses, tracking whether the current clip has been analyzed."""
+
+    has_input: bool
+    steps: list[Step] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    analyzed: bool = False
+    new_audio: bool = False
+
+    def need_clip(self, text: str, what: str) -> None:
+        if not self.has_input and not self.new_audio:
+            raise BadRequest(
+                f"{what!r} works on a clip, and none came with the request: send the file's path with it "
+                "(/grym/ask <req_id> <text> <path>, or grym ask --file PATH)"
+            )
+
+    def analyze(self) -> None:
+        if not self.analyzed:
+            self.steps.append(Step("analyze"))
+            self.analyzed = True
+
+    def add(self, step: Step, *, makes_audio: bool = False) -> None:
+        self.steps.append(step)
+        if makes_audio:
+            self.new_audio, self.analyzed = True, False
+
+
+class RulePlanner:
+    """Plans requests from a lexicon of producers' words and the session context."""
+
+    name = "rules"
+
+    def plan(self, text: str, *, has_input: bool = False, session: SessionContext | None = None) -> Plan:
+        """The plan for `text`, or `BadRequest` saying what the planner understands."""
+        session = session or SessionContext()
+        raw = " ".join(str(text or "").split())
+        if not raw:
+            raise BadRequest("the request is empty: say what to do, e.g. 'make it darker' or 'give me chords'")
+        b = _Builder(has_input=has_input)
+        for clause in self.clauses(raw):
+            self._clause(clause, b, session)
+        if not b.steps:
+            raise BadRequest(
+                f"I could not tell what to do with {raw!r}. Try effect words (darker, brighter, warmer, punchier, "
+                "wider, tighter, louder, airier, lofi), 'generate a ...', 'find similar', 'chords', 'drums', "
+                "'continue this', 'analyze' or 'remember this'"
+            )
+        if b.new_audio and not any(s.step == "store" for s in b.steps):
+            b.steps.append(Step("store", optional=True))
+            b.notes.append("remember the result in memory")
+        return Plan(b.steps, _sentence(b.notes), self.name)
+
+    @staticmethod
+    def clauses(text: str) -> list[str]:
+        """Lower-cased clauses of a request, split at 'then', ';' and 'and <verb>'."""
+        parts = _CLAUSE_SPLIT_RE.split(text.lower().strip(" .!?"))
+        return [c for c in (_FILLER_RE.sub("", p.strip(" ,")) for p in parts) if c]
+
+    # -- one clause ----------------------------------------------------------------------
+
+    def _clause(self, clause: str, b: _Builder, session: SessionContext) -> None:
+        parts = [p for p, rx in _PART_RES.items() if rx.search(clause)]
+        goals = self.goals(clause)
+        wants_sound = bool(_SOUND_NOUN_RE.search(clause))
+        generate_verb = bool(_GENERATE_VERB_RE.search(clause))
+        refers = bool(_REFERS_TO_INPUT_RE.search(clause)) and (b.has_input or b.new_audio)
+
+        if _CONTINUE_RE.search(clause) and not goals:
+            b.need_clip(clause, clause)
+            b.add(Step("compose", self._music_args(clause, session, part="continue", b=b)))
+            b.notes.append("continue your clip")
+            return
+        similar = bool(_SIMILAR_RE.search(clause))
+        # "generate a drum loop" is audio; "give me a drum pattern" is MIDI.
+        audio_words = generate_verb and bool(re.search(r"\b(?:loops?|samples?|one-?shots?|audio|recording)\b", clause))
+        if parts and not audio_words and (_COMPOSE_VERB_RE.search(clause) or not (goals or similar)):
+            for part in parts:
+                args = self._music_args(clause, session, part=part, b=b)
+                if args.get("key") == "from_clip":
+                    b.analyze()
+                b.add(Step("compose", args))
+                b.notes.append(f"compose {part}" + _where(args))
+            return
+        if generate_verb and not (refers and (goals or similar)) and (wants_sound or not goals):
+            self._generate(clause, b, session)
+            return
+        if similar and not goals:
+            b.need_clip(clause, clause)
+            b.analyze()
+            m = _K_RE.search(clause)
+            k = int(_number(m.group(1) or m.group(2))) if m else 5
+            b.add(Step("memory_lookup", {"k": k}))
+            b.notes.append(f"find the {k} most similar clips in memory")
+            return
+        if goals:
+            b.need_clip(clause, clause)
+            b.analyze()
+            b.add(Step("suggest_fx", {"goals": goals}))
+            b.add(Step("render"), makes_audio=True)
+            b.notes.append(f"suggest and render effects to make it {_and(goals)}")
+            return
+        if _STORE_RE.search(clause):
+            b.need_clip(clause, clause)
+            b.analyze()
+            b.add(Step("store"))
+            b.notes.append("remember the clip in memory")
+            return
+        if _ANALYZE_RE.search(clause):
+            b.need_clip(clause, clause)
+            b.analyzed = False  # an explicit request always analyzes
+            b.analyze()
+            b.notes.append("analyze the clip")
+
+    @staticmethod
+    def goals(clause: str) -> list[str]:
+        """Effect goals named in a clause, in order of appearance, each once."""
+        found: list[tuple[int, str]] = []
+        rest = clause
+        for rx, goal in _GOAL_RES:
+            for m in rx.finditer(rest):
+                found.append((m.start(), goal))
+            rest = rx.sub(lambda m: " " * len(m.group(0)), rest)  # consumed: keep offsets
+        out: list[str] = []
+        for _, goal in sorted(found):
+            if goal not in out:
+                out.append(goal)
+        return out
+
+    def _generate(self, clause: str, b: _Builder, session: SessionContext) -> None:
+        args: dict[str, object] = {"prompt": self.prompt(clause)}
+        m = _SECONDS_RE.search(clause)
+        if m:
+            args["duration_s"] = _number(m.group(1))
+        b.add(Step("generate", args), makes_audio=True)
+        b.notes.append(f"generate '{args['prompt']}'")
+        music = self._music_args(clause, session, b=b)
+        if music.get("tempo") or _BARS_RE.search(clause):
+            music.pop("part", None)
+            b.add(Step("conform", music), makes_audio=True)
+            b.notes.append("fit it to" + _where(music, lead=" "))
+
+    @staticmethod
+    def prompt(clause: str) -> str:
+        """The sound description in a generate clause: the words minus verbs, numbers and keys."""
+        text = _GENERATE_VERB_RE.sub(" ", clause)
+        for rx in (_TEMPO_RE, _BARS_RE, _SECONDS_RE, _KEY_RE):
+            text = rx.sub(" ", text)
+        text = re.sub(r"\b(?:please|for me|for the session|long|at|of|with a length of|that is|lasting)\b", " ", text)
+        text = re.sub(r"^\W*(?:a|an|some|me)\b", " ", text.strip())
+        text = " ".join(text.replace(",", " ").split())
+        return text or "ambient texture"
+
+    @staticmethod
+    def _music_args(clause: str, session: SessionContext, *, part: str | None = None, b: _Builder) -> dict:
+        """tempo, key, bars (and part) from the words, else from the clip or the session."""
+        args: dict[str, object] = {} if part is None else {"part": part}
+        m = _TEMPO_RE.search(clause)
+        args["tempo"] = _number(m.group(1)) if m else session.tempo
+        key = None
+        for km in _KEY_RE.finditer(clause):
+            letter, mode = km.group(1), km.group(2)
+            if mode or letter[0].isupper() or "key of" in km.group(0):
+                key = normalize_key(letter.replace(" ", "") + (mode or ""))
+                break
+        about_clip = _SAME_KEY_RE.search(clause) or _REFERS_TO_INPUT_RE.search(clause)
+        if key is None and part not in (None, "drums", "continue") and about_clip and (b.has_input or b.new_audio):
+            key = "from_clip"
+        args["key"] = key or session.key
+        m = _BARS_RE.search(clause)
+        if m:
+            args["bars"] = int(_number(m.group(1)))
+        return args
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _where(args: dict, lead: str = "") -> str:
+    bits = []
+    if args.get("key") == "from_clip":
+        bits.append("in the clip's key")
+    elif args.get("key"):
+        bits.append(f"in {args['key']}")
+    if args.get("tempo"):
+        bits.append(f"at {args['tempo']:g} BPM")
+    if args.get("bars"):
+        bits.append(f"{args['bars']} bars long")
+    return (lead or " ") + " ".join(bits) if bits else ""
+
+
+def _sentence(notes: list[str]) -> str:
+    if not notes:
+        return ""
+    text = _and(notes) if len(notes) < 3 else ", then ".join(notes)
+    return text[0].upper() + text[1:] + "."

@@ -118,6 +118,39 @@ class NetworkConfig:
 
 
 @dataclass
+class ModelsConfig:
+    dirs: list[str] = setting(
+        [],
+        "Folders holding model weights, one sub-folder per model id (<dir>/cvssp/audioldm2-music); "
+        "searched before the Hugging Face cache.",
+    )
+    hf_cache: str = setting("", "Hugging Face hub cache folder; empty uses HF_HUB_CACHE / HF_HOME or ~/.cache/huggingface.")
+    default_model: str = setting("cvssp/audioldm2-music", "Text-to-audio model used when a request names none.")
+    device: str = setting("auto", "Where models run.", choices=["auto", "cuda", "mps", "cpu"])
+    dtype: str = setting("auto", "Weights' precision: auto is fp16 on a GPU, fp32 on the CPU.",
+                         choices=["auto", "float16", "bfloat16", "float32"])
+    memory_mode: str = setting(
+        "auto",
+        "full (all on the GPU), model_offload, sequential (slowest, least VRAM), low_vram (fits a 6 GB GPU), "
+        "or auto (full when the GPU has room, else low_vram).",
+        choices=["auto", "full", "model_offload", "sequential", "low_vram"],
+    )
+    memory_budget_gb: float = setting(
+        12.0, "Memory all loaded models may hold together; the least recently used is unloaded beyond it.", min=0.05
+    )
+
+
+@dataclass
+class GenerateConfig:
+    tempo_bpm: float = setting(120.0, "Tempo generated loops are cut to when the session sets none.", min=20.0, max=400.0)
+    beats_per_bar: int = setting(4, "Beats in a bar, for --bars.", min=1, max=32)
+    sample_rate: int = setting(48000, "Sample rate generated files are written at (the DAW's).", min=8000, max=192000)
+    channels: int = setting(2, "1 for mono files, 2 for stereo.", min=1, max=2)
+    target_lufs: float = setting(-14.0, "Integrated loudness generated audio is normalized to.", min=-60.0, max=0.0)
+    max_duration_s: float = setting(60.0, "Longest audio one request may generate, in seconds.", min=1.0, max=600.0)
+
+
+@dataclass
 class Config:
     """The effective configuration of one process."""
 
@@ -128,6 +161,8 @@ class Config:
     jobs: JobsConfig = section(JobsConfig)
     audio: AudioConfig = section(AudioConfig)
     network: NetworkConfig = section(NetworkConfig)
+    models: ModelsConfig = section(ModelsConfig)
+    generate: GenerateConfig = section(GenerateConfig)
 
     #: Where each effective value came from, by dotted key.
     sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False, metadata={"internal": True})

@@ -151,6 +151,21 @@ class GenerateConfig:
 
 
 @dataclass
+class MemoryConfig:
+    """The feature memory: an SQLite file under the data directory and its vector index."""
+
+    file: str = setting("memory.sqlite3", "The memory database, relative to the data directory (or absolute).")
+    synchronous: str = setting(
+        "full", "full: every acknowledged write survives power loss (an fsync per write); "
+        "normal: survives a killed process, may lose the last writes on power loss.",
+        choices=["full", "normal"],
+    )
+    exact_below: int = setting(20_000, "Below this many vectors similarity search is exact; above, an HNSW index.", min=1)
+    ef_search: int = setting(128, "HNSW search breadth: higher is more accurate and slower.", min=10, max=4096)
+    cache_size: int = setting(2048, "Clips kept in the hot-read cache (0: no cache).", min=0, max=10_000_000)
+
+
+@dataclass
 class Config:
     """The effective configuration of one process."""
 
@@ -161,6 +176,7 @@ class Config:
     jobs: JobsConfig = section(JobsConfig)
     audio: AudioConfig = section(AudioConfig)
     network: NetworkConfig = section(NetworkConfig)
+    memory: MemoryConfig = section(MemoryConfig)
     models: ModelsConfig = section(ModelsConfig)
     generate: GenerateConfig = section(GenerateConfig)
 

@@ -32,6 +32,8 @@ class Services:
     started_at: float = field(default_factory=time.monotonic)
     #: Filled by `serve`: the transports' bound ports, for `/grym/system/info` and the banner.
     endpoints: dict[str, Any] = field(default_factory=dict)
+    #: Filled by `serve`: the router every transport dispatches through (OSCQuery reads its table).
+    router: Any = None
 
 
 def build_services(config: Config) -> Services:
@@ -79,18 +81,15 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
 
     await services.jobs.start()
-    router = build_router(services)
-    osc = OscServer(router, config.server.host, config.server.osc_port,
-                    max_message_bytes=config.server.max_message_bytes)
+    router = services.router = build_router(services)
+    osc = OscServer(router, config.server)
     await osc.start()
     services.endpoints.update({"host": config.server.host, "osc_udp": osc.port, "osc_tcp": osc.port})
-    publisher = asyncio.create_task(_publish_queue_state(services, router))
     if on_ready is not None:
         on_ready(services)
     try:
         await stop.wait()
     finally:
-        publisher.cancel()
         cancelled = await services.jobs.stop("server shutting down")
         await asyncio.sleep(0)  # let the cancellation replies leave before the sockets close
         await osc.close()
@@ -100,13 +99,3 @@ async def serve(
         if on_stopped is not None:
             on_stopped([j.id for j in cancelled])
 
-
-async def _publish_queue_state(services: Services, router: Any) -> None:
-    """Push `/grym/system/queue` to subscribers when the queue changes (checked 10 times a second)."""
-    last: tuple[int, int] | None = None
-    while True:
-        state = (services.jobs.depth(), len(services.jobs.running()))
-        if state != last:
-            router.publish("/grym/system/queue", state)
-            last = state
-        await asyncio.sleep(0.1)

@@ -165,7 +165,8 @@ class JobQueue:
         return stopped
 
     def add_listener(self, listener: Listener) -> None:
-        """`listener(event, job)` is called on the loop for `progress`, `done`, `error` and `cancelled`."""
+        """`listener(event, job)` is called on the loop for `queued`, `started`, `progress`, `done`,
+        `error` and `cancelled`."""
         self._listeners.append(listener)
 
     # -- requests ------------------------------------------------------------
@@ -203,6 +204,7 @@ class JobQueue:
         self._jobs[job.id] = job
         self._waiting += 1
         self._queues[resource].put_nowait(job)
+        self._emit("queued", job)
         return job
 
     def get(self, job_id: int) -> Job:
@@ -255,6 +257,7 @@ class JobQueue:
             self._waiting -= 1
             job.state = JobState.RUNNING
             job.started = self._clock()
+            self._emit("started", job)
             ctx = JobContext(job, self)
             future = loop.run_in_executor(self._pools[resource], self._run, job, ctx)
             try:

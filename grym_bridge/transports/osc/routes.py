@@ -329,7 +329,12 @@ class Router:
     # -- job events ------------------------------------------------------------------
 
     def on_job_event(self, event: str, job: "Job") -> None:
-        """JobQueue listener: progress, done and errors go to the owner and to job subscribers."""
+        """JobQueue listener: progress, done and errors go to the owner and to job subscribers;
+        every event updates `/grym/system/queue` subscribers."""
+        jobs = self.services.jobs
+        self.publish("/grym/system/queue", (jobs.depth(), len(jobs.running())))
+        if event in ("queued", "started"):
+            return
         if event == "progress":
             address, values = "/grym/job/progress", [job.id, float(job.progress), job.message]
         elif event == "done":

@@ -23,6 +23,7 @@ from typing import Any, Sequence
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket, ParseError
 
+from grym_bridge.config import ServerConfig
 from grym_bridge.errors import MalformedMessage, MessageTooLarge
 from grym_bridge.transports.osc.routes import Router
 
@@ -47,7 +48,28 @@ def parse(data: bytes) -> list[tuple[str, list[Any]]]:
         packet = OscPacket(data)
     except (ParseError, ValueError, IndexError, TypeError) as exc:
         raise MalformedMessage(f"not an OSC packet ({len(data)} bytes): {exc}") from None
-    return [(m.message.address, list(m.message.params)) for m in packet.messages]
+    out = []
+    for timed in packet.messages:
+        tags = _type_tags(timed.message.dgram)
+        if not set(tags) <= KNOWN_TYPE_TAGS:
+            unknown = "".join(sorted(set(tags) - KNOWN_TYPE_TAGS))
+            raise MalformedMessage(f"{timed.message.address}: unknown OSC type tag(s) {unknown!r}")
+        out.append((timed.message.address, list(timed.message.params)))
+    return out
+
+
+#: OSC 1.0 and 1.1 type tags python-osc decodes (arrays included).
+KNOWN_TYPE_TAGS = frozenset("ifsbhtdcrmTFNI[]S")
+
+
+def _type_tags(dgram: bytes) -> str:
+    """The type tag string of one message ("" when it has none, as OSC 1.0 allows)."""
+    end = dgram.find(b"\x00")
+    start = (end + 4) & ~3
+    if dgram[start:start + 1] != b",":
+        return ""
+    stop = dgram.find(b"\x00", start)
+    return dgram[start + 1: stop if stop > 0 else None].decode("ascii", "replace")
 
 
 def _address_of(data: bytes) -> str:
@@ -143,13 +165,13 @@ class _UdpProtocol(asyncio.DatagramProtocol):
 class OscServer:
     """Serves the router over UDP and TCP on the same host and port number."""
 
-    def __init__(self, router: Router, host: str, port: int, *, max_message_bytes: int = 65507) -> None:
+    def __init__(self, router: Router, settings: ServerConfig) -> None:
         self.router = router
-        self.host = host
-        self.requested_port = port
-        self.max_message_bytes = max_message_bytes
+        self.settings = settings  # read live: limits changed at run time apply to the next packet
+        self.host = settings.host
+        self.requested_port = settings.osc_port
         self.reply_ports = ReplyPorts()
-        self.port: int = port
+        self.port: int = settings.osc_port
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.base_events.Server | None = None
         self._tcp_peers: set[TcpPeer] = set()
@@ -186,9 +208,9 @@ class OscServer:
 
     def handle_packet(self, data: bytes, peer: Any) -> None:
         """Parse one packet and dispatch each message; bad packets get an error reply."""
-        if len(data) > self.max_message_bytes:
+        if len(data) > self.settings.max_message_bytes:
             self.router.send_error(peer, _address_of(data), "", MessageTooLarge(
-                f"message of {len(data)} bytes is larger than the limit of {self.max_message_bytes}; "
+                f"message of {len(data)} bytes is larger than the limit of {self.settings.max_message_bytes}; "
                 "send large data as a file path"))
             return
         try:
@@ -212,9 +234,9 @@ class OscServer:
                 for frame in frames:
                     if frame:
                         self.handle_packet(frame.replace(SLIP_ESC + SLIP_ESC_END, SLIP_END).replace(SLIP_ESC + SLIP_ESC_ESC, SLIP_ESC), peer)
-                if len(buffer) > self.max_message_bytes:
+                if len(buffer) > self.settings.max_message_bytes:
                     self.router.send_error(peer, "", "", MessageTooLarge(
-                        f"SLIP frame longer than {self.max_message_bytes} bytes without an END byte; closing"))
+                        f"SLIP frame longer than {self.settings.max_message_bytes} bytes without an END byte; closing"))
                     break
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):

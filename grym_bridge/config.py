@@ -223,6 +223,19 @@ class ResourcesConfig:
 
 
 @dataclass
+class AnalysisConfig:
+    """Audio analysis and wav2vec2 embeddings."""
+
+    embedding_model: str = setting(
+        "facebook/wav2vec2-base",
+        "wav2vec2 model for embeddings: a local folder, or a Hugging Face id found in models.dirs or the "
+        "Hugging Face cache (safetensors weights only).",
+    )
+    embedding_chunk_s: float = setting(10.0, "Long audio is embedded in chunks of this many seconds.", min=1.0, max=120.0)
+    embedding_batch_size: int = setting(8, "Chunks embedded together in one batch.", min=1, max=256)
+
+
+@dataclass
 class Config:
     """The effective configuration of one process."""
 
@@ -239,6 +252,7 @@ class Config:
     memory: MemoryConfig = section(MemoryConfig)
     models: ModelsConfig = section(ModelsConfig)
     generate: GenerateConfig = section(GenerateConfig)
+    analysis: AnalysisConfig = section(AnalysisConfig)
 
     #: Where each effective value came from, by dotted key.
     sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False, metadata={"internal": True})

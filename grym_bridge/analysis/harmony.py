@@ -1,0 +1,146 @@
+"""Harmony from one chroma: key and mode, chords per beat, and the chord sequence per bar.
+
+The chroma is the shared STFT's magnitude folded onto the 12 pitch classes
+(bins between 80 Hz and 5 kHz, weighted towards the middle of the keyboard).
+The key is the best correlation of the clip's pitch-class profile with the
+Krumhansl-Kessler profiles rotated to all 24 keys; chords are the best
+match of each beat's chroma against major and minor triad templates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from grym_bridge.analysis.spectrum import Spectrogram
+
+PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+_ALIASES = {"Db": 1, "D#": 3, "Gb": 6, "G#": 8, "A#": 10, "Cb": 11, "B#": 0, "E#": 5, "Fb": 4}
+
+#: Krumhansl & Kessler (1982) probe-tone profiles, tonic first.
+KEY_PROFILES: dict[str, np.ndarray] = {
+    "major": np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88]),
+    "minor": np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17]),
+}
+NO_CHORD = "N"
+_FMIN, _FMAX = 80.0, 5000.0
+
+
+def pitch_class(name: str) -> int:
+    """0..11 for a note name such as `C`, `F#`, `Bb` or `Db`."""
+    if name in PITCH_CLASSES:
+        return PITCH_CLASSES.index(name)
+    if name in _ALIASES:
+        return _ALIASES[name]
+    raise ValueError(f"unknown note name {name!r}; use C, C#, Db, D ... B")
+
+
+def parse_key(key: str) -> tuple[int, str]:
+    """`"A minor"` -> `(9, "minor")`; accepts sharps or flats and `maj`/`min`/`m` abbreviations."""
+    m = re.fullmatch(r"\s*([A-Ga-g][#b]?)\s*(major|minor|maj|min|m)?\s*", key)
+    if not m:
+        raise ValueError(f"cannot read key {key!r}; write it like 'A minor' or 'Eb major'")
+    note = m.group(1)[0].upper() + m.group(1)[1:]
+    mode = "minor" if (m.group(2) or "major") in ("minor", "min", "m") else "major"
+    return pitch_class(note), mode
+
+
+def key_name(tonic: int, mode: str) -> str:
+    return f"{PITCH_CLASSES[tonic % 12]} {mode}"
+
+
+@lru_cache(maxsize=8)
+def _chroma_bank(sample_rate: int, n_fft: int) -> np.ndarray:
+    """(bins, 12) float32 folding matrix: each bin shares itself among its nearest pitch classes."""
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    fb = np.zeros((freqs.size, 12), dtype=np.float32)
+    ok = (freqs >= _FMIN) & (freqs <= _FMAX)
+    midi = 69.0 + 12.0 * np.log2(freqs[ok] / 440.0)
+    # bins wider than a semitone (low notes) spread over the classes they cover
+    width = np.maximum(0.5, 12.0 * np.log2(1.0 + (sample_rate / n_fft) / freqs[ok]))
+    for pc in range(12):
+        d = (midi - pc + 6.0) % 12.0 - 6.0
+        fb[ok, pc] = np.exp(-0.5 * (d / width) ** 2)
+    # favour the octaves where melody and harmony live (centred near C5)
+    fb[ok] *= np.exp(-0.5 * ((midi[:, None] - 72.0) / 24.0) ** 2)
+    return fb
+
+
+def chromagram(spec: Spectrogram) -> np.ndarray:
+    """Chroma per frame, shape (frames, 12), each frame summing to 1 (0 for silent frames)."""
+    c = np.sqrt(spec.power) @ _chroma_bank(spec.sample_rate, spec.n_fft)
+    total = c.sum(axis=1, keepdims=True)
+    return np.divide(c, total, out=np.zeros_like(c), where=total > 0)
+
+
+@dataclass
+class Key:
+    name: str
+    confidence: float
+    profile: np.ndarray  # the clip's mean pitch-class profile (sums to 1)
+
+
+def _zscore(v: np.ndarray) -> np.ndarray:
+    s = v.std(axis=-1, keepdims=True)
+    return (v - v.mean(axis=-1, keepdims=True)) / np.where(s > 0, s, 1.0)
+
+
+@lru_cache(maxsize=1)
+def _key_templates() -> tuple[np.ndarray, list[str]]:
+    rows, names = [], []
+    for mode in ("major", "minor"):
+        for tonic in range(12):
+            rows.append(np.roll(KEY_PROFILES[mode], tonic))
+            names.append(key_name(tonic, mode))
+    return _zscore(np.array(rows)), names
+
+
+def estimate_key(chroma: np.ndarray, active: np.ndarray) -> Key:
+    """Key and mode by profile correlation; confidence is the winning correlation (0..1)."""
+    if not active.any():
+        return Key("", 0.0, np.zeros(12))
+    profile = chroma[active].mean(axis=0).astype(np.float64)
+    if profile.std() == 0:
+        return Key("", 0.0, profile)
+    templates, names = _key_templates()
+    r = templates @ _zscore(profile) / 12.0
+    best = int(np.argmax(r))
+    return Key(names[best], float(np.clip(r[best], 0.0, 1.0)), profile / profile.sum())
+
+
+@lru_cache(maxsize=1)
+def _chord_templates() -> tuple[np.ndarray, list[str]]:
+    rows, names = [], []
+    for tonic in range(12):
+        for suffix, third in (("", 4), ("m", 3)):
+            t = np.zeros(12)
+            t[[tonic, (tonic + third) % 12, (tonic + 7) % 12]] = [1.0, 0.8, 0.8]
+            rows.append(t / np.linalg.norm(t))
+            names.append(PITCH_CLASSES[tonic] + suffix)
+    return np.array(rows), names
+
+
+def beat_chroma(chroma: np.ndarray, frame_rate: float, beats: np.ndarray, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean chroma between consecutive beats (and before the first): (segments, 12) and start times."""
+    edges = np.unique(np.clip(np.round(beats * frame_rate).astype(int), 0, n_frames))
+    edges = np.concatenate(([0], edges[edges > 0], [n_frames]))
+    edges = np.unique(edges)
+    sums = np.add.reduceat(chroma, edges[:-1], axis=0)
+    counts = np.diff(edges)[:, None]
+    return sums / counts, edges[:-1] / frame_rate
+
+
+def label_chords(seg_chroma: np.ndarray, energy: np.ndarray) -> list[str]:
+    """A triad name (`C`, `Am`, ...) per segment, `N` where the segment is silent or unpitched."""
+    templates, names = _chord_templates()
+    norms = np.linalg.norm(seg_chroma, axis=1)
+    sims = (seg_chroma @ templates.T) / np.where(norms > 0, norms, 1.0)[:, None]
+    best = np.argmax(sims, axis=1)
+    labels = []
+    for i, b in enumerate(best):
+        pitched = norms[i] > 0 and sims[i, b] > 0.6 and energy[i] > 0
+        labels.append(names[b] if pitched else NO_CHORD)
+    return labels

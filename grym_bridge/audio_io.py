@@ -1,0 +1,179 @@
+"""Audio in and out: loading with validation, atomic writing, resampling.
+
+Audio in memory is `float32` with shape `(channels, samples)` plus its sample
+rate (the pedalboard convention). Files go through soundfile (libsndfile:
+wav, aiff, flac, ogg, mp3, ...); resampling goes through soxr.
+
+Every problem with a file is an `AudioFileError` whose message names the file,
+says what is wrong with it, and what to do about it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from grym_bridge.errors import AudioFileError, BadRequest
+
+DEFAULT_MAX_DURATION_S = 1200.0
+DEFAULT_MAX_CHANNELS = 8
+
+# Phrases libsndfile writes into `SoundFile.extra_info` when a header promises
+# more data than the file holds (WAV/AIFF), or a stream ends without its end
+# marker (Ogg). libsndfile clamps the frame count silently, so these are the
+# only trace a truncated file leaves.
+_TRUNCATION_MARKERS = ("(should be ", "> file length", "lacks an end-of-stream", "Junk after the last page")
+
+
+@dataclass
+class Audio:
+    """Samples as float32 `(channels, samples)`, their sample rate, and the file they came from."""
+
+    samples: np.ndarray
+    sample_rate: int
+    path: Path | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        s = np.asarray(self.samples, dtype=np.float32)
+        if s.ndim == 1:
+            s = s[np.newaxis, :]
+        if s.ndim != 2:
+            raise BadRequest(f"audio samples must have shape (channels, samples), got {s.shape}")
+        self.samples = s
+        if int(self.sample_rate) <= 0:
+            raise BadRequest(f"sample rate must be positive, got {self.sample_rate}")
+        self.sample_rate = int(self.sample_rate)
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def frames(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / float(self.sample_rate)
+
+    def mono(self) -> np.ndarray:
+        """The channel average as a 1-D float32 array (the same array when already mono)."""
+        if self.channels == 1:
+            return self.samples[0]
+        return self.samples.mean(axis=0, dtype=np.float32)
+
+
+def _fail(path: Path, problem: str, action: str) -> AudioFileError:
+    return AudioFileError(f"{path}: {problem}; {action}")
+
+
+def load_audio(
+    path: str | os.PathLike[str],
+    *,
+    max_duration_s: float = DEFAULT_MAX_DURATION_S,
+    max_channels: int = DEFAULT_MAX_CHANNELS,
+) -> Audio:
+    """Read an audio file that libsndfile understands and check that it is usable.
+
+    Raises `AudioFileError` when the file is missing, not audio (or a format
+    libsndfile cannot read), empty, truncated, longer than `max_duration_s`,
+    has more than `max_channels` channels, or contains NaN/inf samples.
+    Limits are checked from the header before the samples are read, so a
+    three-hour file is refused without reading it.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise _fail(p, "no such file", "check the path (and that the drive is mounted)")
+    if p.is_dir():
+        raise _fail(p, "is a folder, not an audio file", "give the path of a file inside it")
+    if p.stat().st_size == 0:
+        raise _fail(p, "the file is empty (0 bytes)", "re-export or re-record it")
+    try:
+        with sf.SoundFile(str(p)) as fh:
+            sr, channels, declared = fh.samplerate, fh.channels, fh.frames
+            info = fh.extra_info or ""
+            if declared <= 0:
+                raise _fail(p, "holds no samples (zero length)", "re-export it with some audio in it")
+            if channels > max_channels:
+                raise _fail(
+                    p, f"has {channels} channels, more than the limit of {max_channels}",
+                    "bounce it to stereo, or raise audio.max_channels in the config",
+                )
+            duration = declared / float(sr)
+            if duration > max_duration_s:
+                raise _fail(
+                    p, f"is {duration:.1f} s long, more than the limit of {max_duration_s:g} s",
+                    "trim it, or raise audio.max_duration_s in the config",
+                )
+            data = fh.read(dtype="float32", always_2d=True)
+    except AudioFileError:
+        raise
+    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+        raise _fail(
+            p, f"cannot be decoded ({exc})",
+            "make sure it is a complete, uncorrupted wav, aiff, flac, ogg or mp3 file",
+        ) from None
+    if any(marker in info for marker in _TRUNCATION_MARKERS) or data.shape[0] < declared:
+        raise _fail(
+            p, f"is truncated (the header promises more audio than the file holds; read {data.shape[0]} frames)",
+            "the copy or export was cut short: copy or export it again",
+        )
+    if data.shape[0] == 0:
+        raise _fail(p, "holds no samples (zero length)", "re-export it with some audio in it")
+    if not np.isfinite(data).all():
+        bad = int(np.count_nonzero(~np.isfinite(data)))
+        raise _fail(
+            p, f"contains {bad} NaN or infinite samples",
+            "the file is corrupt or was written by a broken plugin: re-render it",
+        )
+    return Audio(np.ascontiguousarray(data.T), sr, p)
+
+
+def write_audio(path: str | os.PathLike[str], audio: Audio, subtype: str = "PCM_24") -> Path:
+    """Write `audio` to `path` atomically: a temporary file in the same folder, then `os.replace`.
+
+    The format follows the file extension (wav, flac, aiff, ogg). Readers never
+    see a partial file, and a failed write leaves nothing behind.
+    """
+    p = Path(path)
+    if not np.isfinite(audio.samples).all():
+        raise BadRequest(f"refusing to write {p}: the audio contains NaN or infinite samples")
+    fmt = sf.available_formats()
+    ext = p.suffix.lstrip(".").upper()
+    ext = {"AIF": "AIFF", "OGA": "OGG"}.get(ext, ext)
+    if ext not in fmt:
+        raise BadRequest(f"cannot write {p}: unknown audio extension; use .wav, .flac, .aiff or .ogg")
+    if ext == "OGG":
+        subtype = "VORBIS"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=str(p.parent))
+    os.close(fd)
+    try:
+        sf.write(tmp, audio.samples.T, audio.sample_rate, subtype=subtype, format=ext)
+        os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return p
+
+
+def resample(samples: np.ndarray, sr_from: int, sr_to: int, *, quality: str = "HQ") -> np.ndarray:
+    """Resample `(channels, samples)` or 1-D float audio with soxr; returns float32 in the same layout."""
+    x = np.asarray(samples, dtype=np.float32)
+    if sr_from == sr_to:
+        return x
+    if x.ndim == 1:
+        return soxr.resample(x, sr_from, sr_to, quality=quality).astype(np.float32, copy=False)
+    # soxr wants (frames, channels)
+    out = soxr.resample(np.ascontiguousarray(x.T), sr_from, sr_to, quality=quality)
+    return np.ascontiguousarray(out.T, dtype=np.float32)
+

@@ -1,0 +1,363 @@
+"""Offline rendering of a file of any length through a chain, in blocks.
+
+The source is read block by block with soundfile, processed by pedalboard with
+`reset=False` (plugin state carries across blocks, so the result equals one
+call on the whole array) and written block by block. After the last block the
+chain is fed silence until its tail (reverb, echoes) has decayed below a
+threshold for longer than the longest echo time, or a maximum tail length is
+reached. Dry/wet is mixed here, aligned with the plugin's output (pedalboard
+holds back a plugin's latency when processing in blocks, so output sample k
+always pairs with input sample k).
+
+Every file (render, A/B copy, provenance sidecar) is written to a temporary
+name in the destination folder and renamed only when everything succeeded:
+a failed render leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pedalboard
+import soundfile as sf
+
+from plugin_host.chain import ChainSpec, make_plugin, parse_chain
+from plugin_host.errors import AudioError, ChainError, PluginHostError
+from plugin_host.loudness import MeterFactory, StreamingLoudness
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class RenderOptions:
+    """How to render. The tail stops after `tail_hold_s` (at least the longest echo) below the threshold."""
+
+    block_size: int = 65536
+    keep_tail: bool = True
+    tail_threshold_db: float = -90.0
+    tail_hold_s: float = 0.5
+    max_tail_s: float = 30.0
+    subtype: str | None = None  # soundfile subtype; default FLOAT for WAV/AIFF, PCM_24 for FLAC
+    ab: bool = False
+    measure_loudness: bool = True
+
+
+@dataclass
+class ABPair:
+    """A fair comparison: `a_path` is the original, `b_path` the render matched to its loudness."""
+
+    a_path: str
+    b_path: str
+    a_lufs: float
+    b_lufs: float
+    gain_db: float
+
+
+@dataclass
+class RenderResult:
+    path: str
+    sidecar: str
+    source: str
+    sample_rate: int
+    channels: int
+    input_frames: int
+    output_frames: int
+    tail_s: float
+    input_lufs: float | None
+    output_lufs: float | None
+    seconds: float
+    ab: ABPair | None = None
+    chain: dict[str, Any] = field(default_factory=dict)
+
+
+class _Stage:
+    """A processing step with dry/wet: `fn` is a plugin board or a nested pipeline."""
+
+    def __init__(self, fn: Callable[[np.ndarray, float], np.ndarray], mix: float) -> None:
+        self.fn, self.mix = fn, mix
+        self._dry: np.ndarray | None = None
+
+    def __call__(self, block: np.ndarray, sample_rate: float) -> np.ndarray:
+        wet = self.fn(block, sample_rate)
+        if self.mix >= 1.0:
+            return wet
+        dry = block if self._dry is None or self._dry.shape[1] == 0 else np.concatenate([self._dry, block], axis=1)
+        n = wet.shape[1]
+        self._dry = dry[:, n:]
+        return wet * np.float32(self.mix) + dry[:, :n] * np.float32(1.0 - self.mix)
+
+
+class Processor:
+    """A chain ready to process blocks in order: `processor(block)` returns the matching output."""
+
+    def __init__(self, chain: Any, sample_rate: float) -> None:
+        self.spec: ChainSpec = parse_chain(chain, sample_rate)
+        self.sample_rate = float(sample_rate)
+        stages: list[_Stage] = []
+        run: list[pedalboard.Plugin] = []  # consecutive fully-wet plugins share one Pedalboard call
+
+        def flush() -> None:
+            if run:
+                board = pedalboard.Pedalboard(list(run))
+                stages.append(_Stage(lambda x, sr, b=board: b(x, sr, reset=False), 1.0))
+                run.clear()
+
+        for i, p in enumerate(self.spec.plugins):
+            plugin = make_plugin(p, sample_rate, i)
+            if p.mix >= 1.0:
+                run.append(plugin)
+                continue
+            flush()
+            board = pedalboard.Pedalboard([plugin])
+            stages.append(_Stage(lambda x, sr, b=board: b(x, sr, reset=False), p.mix))
+        flush()
+
+        def pipeline(x: np.ndarray, sr: float) -> np.ndarray:
+            for stage in stages:
+                x = stage(x, sr)
+            return x
+
+        self._run = _Stage(pipeline, self.spec.mix) if self.spec.mix < 1.0 else pipeline
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        try:
+            return self._run(block, self.sample_rate)
+        except PluginHostError:
+            raise
+        except (ValueError, RuntimeError) as exc:
+            raise ChainError(f"the chain failed on this audio ({block.shape[0]} channels): {exc}") from None
+
+
+def process_array(chain: Any, samples: np.ndarray, sample_rate: float) -> np.ndarray:
+    """Process a whole (channels, samples) array; same length out, latency compensated, no tail."""
+    processor = Processor(chain, sample_rate)
+    x = np.ascontiguousarray(samples, dtype=np.float32)
+    parts = [processor(x)]
+    got = parts[0].shape[1]
+    while got < x.shape[1]:  # flush the latency pedalboard held back
+        part = processor(np.zeros((x.shape[0], min(8192, x.shape[1] - got + 4096)), np.float32))
+        parts.append(part)
+        got += part.shape[1]
+    return np.concatenate(parts, axis=1)[:, : x.shape[1]]
+
+
+def _format_for(path: Path, subtype: str | None) -> tuple[str, str]:
+    fmt = {".wav": "WAV", ".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF", ".ogg": "OGG"}.get(path.suffix.lower())
+    if fmt is None:
+        raise AudioError(f"cannot write {path.name}: use a .wav, .flac, .aiff or .ogg output name")
+    sub = subtype or ("FLOAT" if fmt in ("WAV", "AIFF") else sf.default_subtype(fmt))
+    if not sf.check_format(fmt, sub):
+        raise AudioError(f"{fmt} files cannot hold {sub} samples; valid: {', '.join(sf.available_subtypes(fmt))}")
+    return fmt, sub
+
+
+def _temp_name(final: Path) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent)
+    os.close(fd)
+    os.chmod(name, 0o644)  # mkstemp makes it private; a render is an ordinary file
+    return Path(name)
+
+
+def _open_source(source: Path) -> sf.SoundFile:
+    try:
+        f = sf.SoundFile(str(source))
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise AudioError(f"cannot read {source}: {exc}; give a WAV, FLAC, AIFF, OGG or MP3 file") from None
+    if f.frames == 0:
+        f.close()
+        raise AudioError(f"{source} holds no audio (0 frames); give a file with sound in it")
+    return f
+
+
+def _check_finite(block: np.ndarray, where: str, offset: int, sample_rate: float) -> None:
+    if not math.isfinite(float(block.sum(dtype=np.float64))):
+        bad = int(np.argmin(np.isfinite(block).all(axis=0)))
+        raise AudioError(f"{where} has NaN or infinite samples at {(offset + bad) / sample_rate:.3f} s; "
+                         "repair or re-export it")
+
+
+def versions() -> dict[str, str]:
+    """Versions that decide what a render sounds like, for the provenance sidecar."""
+    return {"pedalboard": pedalboard.__version__, "numpy": np.__version__, "soundfile": sf.__version__,
+            "libsndfile": sf.__libsndfile_version__, "python": platform.python_version()}
+
+
+def default_output_path(renders_dir: str | os.PathLike[str], source: str | os.PathLike[str], chain: Any) -> Path:
+    """`renders/<source stem>.<8 hex of source + chain>.wav`: the same request renders to the same name."""
+    spec = parse_chain(chain)
+    digest = hashlib.sha256(json.dumps([str(source), spec.to_json()], sort_keys=True).encode()).hexdigest()[:8]
+    return Path(renders_dir) / f"{Path(source).stem}.{digest}.wav"
+
+
+def render_file(source: str | os.PathLike[str], chain: Any, output: str | os.PathLike[str], *,
+                options: RenderOptions | None = None, meter: MeterFactory = StreamingLoudness,
+                provenance: dict[str, Any] | None = None, progress: Progress | None = None) -> RenderResult:
+    """Render `source` through `chain` into `output` (+ `<output>.json` provenance, + A/B copy if asked).
+
+    `meter` measures loudness block by block (inject another BS.1770 meter if you have one);
+    `progress(fraction, message)` may raise to cancel: nothing is left behind then.
+    """
+    opts = options or RenderOptions()
+    started = time.perf_counter()
+    source, output = Path(source), Path(output)
+    fmt, subtype = _format_for(output, opts.subtype)
+    if output.resolve() == source.resolve():
+        raise AudioError(f"the output {output} would overwrite its source; choose another name")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        src = stack.enter_context(_open_source(source))
+        sr, channels, total = src.samplerate, src.channels, src.frames
+        processor = Processor(chain, sr)
+        hold = max(opts.tail_hold_s, processor.spec.longest_delay_s() + 0.1)
+        temps: list[Path] = []
+        try:
+            temps.append(_temp_name(output))
+            dst = stack.enter_context(sf.SoundFile(str(temps[0]), "w", sr, channels, subtype, format=fmt))
+            meters = (meter(sr, channels), meter(sr, channels)) if opts.measure_loudness or opts.ab else None
+            written = _stream(src, dst, processor, total, opts, hold, meters, progress)
+            dst.close()
+            in_lufs = meters[0].integrated_lufs() if meters else None
+            out_lufs = meters[1].integrated_lufs() if meters else None
+            ab = None
+            if opts.ab:
+                b_final = output.with_name(f"{output.stem}.B{output.suffix}")
+                temps.append(_temp_name(b_final))
+                ab = _write_matched(temps[0], temps[1], fmt, subtype, in_lufs, out_lufs, str(source), str(b_final),
+                                    opts.block_size)
+            result = RenderResult(str(output), str(output) + ".json", str(source), sr, channels, total, written,
+                                  round((written - total) / sr, 4), in_lufs, out_lufs,
+                                  round(time.perf_counter() - started, 4), ab, processor.spec.to_json())
+            temps.append(_temp_name(Path(result.sidecar)))
+            _write_sidecar(temps[-1], result, opts, provenance)
+            os.replace(temps[0], output)
+            if ab is not None:
+                os.replace(temps[1], ab.b_path)
+            os.replace(temps[-1], result.sidecar)
+            if progress:
+                progress(1.0, "rendered")
+            return result
+        except BaseException:
+            for tmp in temps:
+                tmp.unlink(missing_ok=True)
+            raise
+
+
+def _stream(src: sf.SoundFile, dst: sf.SoundFile, processor: Processor, total: int, opts: RenderOptions,
+            hold_s: float, meters: tuple[Any, Any] | None, progress: Progress | None) -> int:
+    """The block loop: returns the frames written (source length plus the kept tail)."""
+    sr, channels = src.samplerate, src.channels
+    threshold = 10 ** (opts.tail_threshold_db / 20)
+    hold, max_tail = int(hold_s * sr), int(opts.max_tail_s * sr) if opts.keep_tail else 0
+    written = read = 0
+    pending: list[np.ndarray] = []  # quiet tail blocks not yet known to be needed
+    pending_frames = 0
+    tail_block = min(opts.block_size, 8192)
+
+    def write(part: np.ndarray) -> None:
+        nonlocal written
+        dst.write(part.T)
+        if meters:
+            meters[1].add(part)
+        written += part.shape[1]
+
+    def emit(out: np.ndarray) -> bool:
+        """Write what belongs to the file; False once the tail has ended."""
+        nonlocal pending_frames
+        _check_finite(out, "the chain's output", written + pending_frames, sr)
+        body = max(0, min(out.shape[1], total - written))
+        if body:
+            write(out[:, :body])
+        rest = out[:, body:]
+        room = max_tail - (written - total) - pending_frames
+        ended = rest.shape[1] >= room
+        rest = rest[:, : max(0, room)]
+        if rest.shape[1] == 0:
+            return not ended
+        loud = np.flatnonzero(np.max(np.abs(rest), axis=0) >= threshold)
+        if loud.size:  # still ringing: the quiet stretch before it belongs to the tail
+            for part in pending:
+                write(part)
+            write(rest[:, : loud[-1] + 1])
+            pending[:] = [rest[:, loud[-1] + 1:]]
+        else:
+            pending.append(rest)
+        pending_frames = sum(p.shape[1] for p in pending)
+        return not ended and pending_frames < hold
+
+    while read < total:
+        block = src.read(min(opts.block_size, total - read), dtype="float32", always_2d=True)
+        if block.shape[0] == 0:
+            raise AudioError(f"{src.name} ends after {read / sr:.3f} s although its header says "
+                             f"{total / sr:.3f} s; the file is truncated, re-export it")
+        x = np.ascontiguousarray(block.T)
+        _check_finite(x, src.name, read, sr)
+        read += x.shape[1]
+        if meters:
+            meters[0].add(x)
+        emit(processor(x))
+        if progress:
+            progress(0.9 * read / total, f"rendering {read / sr:.1f} of {total / sr:.1f} s")
+    silence = np.zeros((channels, tail_block), np.float32)
+    more = True
+    while written < total:  # pedalboard holds back its latency: feed silence until the body is out
+        more = emit(processor(silence)) and more
+    while more and opts.keep_tail:
+        more = emit(processor(silence))
+    return written
+
+
+def _write_matched(rendered: Path, temp: Path, fmt: str, subtype: str, a_lufs: float | None,
+                   b_lufs: float | None, a_path: str, b_path: str, block_size: int) -> ABPair:
+    """The B side of the A/B pair: the render, gained to the original's integrated loudness."""
+    if a_lufs is None or b_lufs is None or not (math.isfinite(a_lufs) and math.isfinite(b_lufs)):
+        gain_db = 0.0  # silence on either side: nothing to match
+    else:
+        gain_db = a_lufs - b_lufs
+    gain = np.float32(10 ** (gain_db / 20))
+    with sf.SoundFile(str(rendered)) as src, sf.SoundFile(str(temp), "w", src.samplerate, src.channels,
+                                                          subtype, format=fmt) as dst:
+        for block in src.blocks(block_size, dtype="float32", always_2d=True):
+            block *= gain
+            dst.write(block)
+    matched = (b_lufs + gain_db) if b_lufs is not None and math.isfinite(b_lufs) else b_lufs
+    return ABPair(a_path, b_path, a_lufs if a_lufs is not None else -math.inf,
+                  matched if matched is not None else -math.inf, round(gain_db, 3))
+
+
+def _write_sidecar(temp: Path, result: RenderResult, opts: RenderOptions, extra: dict[str, Any] | None) -> None:
+    src = Path(result.source)
+    doc = {
+        "kind": "render",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": {"path": result.source, "bytes": src.stat().st_size,
+                   "modified": datetime.fromtimestamp(src.stat().st_mtime, timezone.utc).isoformat()},
+        "chain": result.chain,
+        "options": asdict(opts),
+        "result": {k: v for k, v in asdict(result).items() if k != "chain"},
+        "versions": versions(),
+        **(extra or {}),
+    }
+    temp.write_text(json.dumps(_finite(doc), indent=2, default=str), encoding="utf-8")
+
+
+def _finite(obj: Any) -> Any:
+    """JSON has no NaN or infinity: those become null."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj

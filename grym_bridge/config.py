@@ -210,7 +210,7 @@ class HealthConfig:
 
 @dataclass
 class ResourcesConfig:
-    """Cleanup of old renders and temporary files, and the model memory budget."""
+    """Cleanup of old renders, temporary and result files (the model memory budget is models.memory_budget_gb)."""
 
     cleanup_interval_s: float = setting(600.0, "How often the server cleans up (0: never while serving).", min=0.0)
     renders_max_age_days: float = setting(30.0, "Renders older than this are deleted (0: keep forever).", min=0.0)
@@ -218,8 +218,6 @@ class ResourcesConfig:
                                           min=0.0)
     temp_max_age_hours: float = setting(24.0, "Temporary files and result files older than this are deleted.",
                                         min=0.0)
-    model_memory_budget_mb: float = setting(0.0, "Memory loaded models may use; the least recently used are "
-                                            "unloaded beyond it (0: no budget).", min=0.0)
 
 
 @dataclass

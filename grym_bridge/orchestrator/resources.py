@@ -1,4 +1,4 @@
-"""Resources: the model memory budget, cleanup of old renders and temporary files, job-result expiry.
+"""Resources: shedding models under pressure, cleanup of old renders and temporary files, job-result expiry.
 
 Everything here is driven by the `[resources]` config section, runs on a
 timer in the server (and on demand from `grym cleanup`-style callers), and
@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Protocol
 
 from grym_bridge.config import Config
 
@@ -130,77 +128,45 @@ def cleanup_folder(
     return report
 
 
-class ModelBudget:
-    """Loaded models by memory, least recently used first; unloads beyond the budget.
+class Budget(Protocol):
+    """What resources needs of the model registry's memory budget (`grym_bridge.models.registry.MemoryBudget`)."""
 
-    The model registry calls `loaded` after loading and `touch` on every use;
-    each model brings its own `unload` callable (drop references, empty the
-    CUDA cache). A budget of 0 means no budget.
+    budget_bytes: int
+
+    @property
+    def used_bytes(self) -> int: ...
+    def keys(self) -> list[str]: ...
+    def release(self, key: str) -> bool: ...
+
+
+def shed_models(budget: Budget, target_bytes: int | None = None) -> list[str]:
+    """Unload least recently used models until the rest fit `target_bytes` (default: the budget).
+
+    The registry lets one model larger than the whole budget load alone; under
+    pressure it goes too. Returns the keys unloaded.
     """
-
-    def __init__(self, budget_bytes: int = 0) -> None:
-        self.budget_bytes = budget_bytes
-        self._models: OrderedDict[str, tuple[int, Callable[[], None]]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def loaded(self, name: str, size_bytes: int, unload: Callable[[], None]) -> list[str]:
-        """Record a freshly loaded model; return the models unloaded to make room for it."""
-        with self._lock:
-            self._models[name] = (int(size_bytes), unload)
-            self._models.move_to_end(name)
-        return self.enforce(keep=name)
-
-    def touch(self, name: str) -> None:
-        with self._lock:
-            if name in self._models:
-                self._models.move_to_end(name)
-
-    def unloaded(self, name: str) -> None:
-        with self._lock:
-            self._models.pop(name, None)
-
-    def used_bytes(self) -> int:
-        with self._lock:
-            return sum(size for size, _ in self._models.values())
-
-    def names(self) -> list[str]:
-        """Loaded models, least recently used first."""
-        with self._lock:
-            return list(self._models)
-
-    def enforce(self, budget_bytes: int | None = None, *, keep: str | None = None) -> list[str]:
-        """Unload least recently used models until the rest fit the budget; return their names."""
-        budget = self.budget_bytes if budget_bytes is None else budget_bytes
-        if budget <= 0:
-            return []
-        victims: list[tuple[str, Callable[[], None]]] = []
-        with self._lock:
-            used = sum(size for size, _ in self._models.values())
-            for name in list(self._models):
-                if used <= budget:
-                    break
-                if name == keep:
-                    continue
-                size, unload = self._models.pop(name)
-                used -= size
-                victims.append((name, unload))
-        for name, unload in victims:  # outside the lock: unloading may take a while
-            try:
-                unload()
-                log.info("unloaded model %s to stay within the %.0f MB model budget", name, budget / MB)
-            except Exception:  # noqa: BLE001 - a model that fails to unload must not stop the others
-                log.exception("unloading model %s failed", name)
-        return [name for name, _ in victims]
+    target = budget.budget_bytes if target_bytes is None else target_bytes
+    gone: list[str] = []
+    for key in budget.keys():  # least recently used first
+        if budget.used_bytes <= target:
+            break
+        try:
+            if budget.release(key):
+                gone.append(key)
+        except Exception:  # noqa: BLE001 - a model that fails to unload must not stop the others
+            log.exception("unloading model %s failed", key)
+    return gone
 
 
 class ResourceManager:
     """Periodic cleanup, job-result expiry and model unloading under pressure."""
 
-    def __init__(self, config: Config, *, jobs: Any = None, budget: ModelBudget | None = None,
+    def __init__(self, config: Config, *, jobs: Any = None, models: Callable[[], Budget | None] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.jobs = jobs
-        self.budget = budget or ModelBudget(int(config.resources.model_memory_budget_mb * MB))
+        #: The model registry's budget, asked for only when needed (building the registry is lazy).
+        self.models = models
         self._clock = clock
         #: Paths a running job is writing; cleanup never removes them.
         self.in_use: set[Path] = set()
@@ -237,8 +203,9 @@ class ResourceManager:
 
     def on_health(self, transition: Any) -> None:
         """Health listener: entering critical unloads the models beyond the budget."""
-        if getattr(transition.state, "value", transition.state) == "critical":
-            gone = self.budget.enforce()
+        if getattr(transition.state, "value", transition.state) == "critical" and self.models is not None:
+            budget = self.models()
+            gone = shed_models(budget) if budget is not None else []
             if gone:
                 log.warning("critical health: unloaded %s", ", ".join(gone))
 

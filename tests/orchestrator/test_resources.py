@@ -12,7 +12,8 @@ from grym_bridge.config import Config, JobsConfig
 from grym_bridge.errors import NotFound
 from grym_bridge.orchestrator.health import HealthState, Transition
 from grym_bridge.orchestrator.jobs import JobQueue
-from grym_bridge.orchestrator.resources import MB, ModelBudget, ResourceManager, cleanup_folder
+from grym_bridge.models.registry import MemoryBudget
+from grym_bridge.orchestrator.resources import ResourceManager, cleanup_folder, shed_models
 
 DAY = 86400.0
 NOW = 1_800_000_000.0
@@ -79,32 +80,27 @@ def test_resource_manager_cleans_renders_and_temp_files(config: Config) -> None:
     assert len(report.removed) == 3
 
 
-def test_model_budget_unloads_least_recently_used() -> None:
-    budget = ModelBudget(1000 * MB)
-    unloaded: list[str] = []
-    assert budget.loaded("audioldm", 600 * MB, lambda: unloaded.append("audioldm")) == []
-    budget.loaded("wav2vec2", 300 * MB, lambda: unloaded.append("wav2vec2"))
-    budget.touch("audioldm")  # now wav2vec2 is the least recently used
-    gone = budget.loaded("llm", 300 * MB, lambda: unloaded.append("llm"))
-    assert gone == ["wav2vec2"] == unloaded
-    assert budget.names() == ["audioldm", "llm"] and budget.used_bytes() == 900 * MB
-    # a model larger than the budget alone still loads: the newest is never its own victim
-    assert budget.loaded("huge", 2000 * MB, lambda: unloaded.append("huge")) == ["audioldm", "llm"]
-    assert budget.names() == ["huge"]
-    assert ModelBudget(0).loaded("x", 10**12, lambda: None) == []
+def test_shed_models_unloads_least_recently_used_beyond_the_budget() -> None:
+    budget = MemoryBudget(1000)
+    freed: list[str] = []
+    for name, size in (("a", 400), ("b", 400), ("c", 150)):
+        budget.acquire(name, lambda n=name: n, size, freed.append)
+    budget.acquire("a", lambda: "a", 400)  # a used again: b is now the least recently used
+    assert shed_models(budget) == []  # 950 fits 1000
+    assert shed_models(budget, 600) == ["b"] and freed == ["b"]
+    assert budget.keys() == ["c", "a"]
 
 
 def test_critical_health_unloads_models_over_the_budget(config: Config) -> None:
-    manager = ResourceManager(config, budget=ModelBudget(100))
-    unloaded: list[str] = []
-    manager.budget.budget_bytes = 0  # loading without a budget...
-    manager.budget.loaded("a", 80, lambda: unloaded.append("a"))
-    manager.budget.loaded("b", 80, lambda: unloaded.append("b"))
-    manager.budget.budget_bytes = 100  # ...then the budget is set; pressure applies it
-    manager.on_health(Transition(HealthState.WARNING, HealthState.WARNING, 0.0, ()))
-    assert unloaded == []
+    budget = MemoryBudget(100)
+    freed: list[str] = []
+    budget.acquire("huge", lambda: "huge", 500, freed.append)  # larger than the budget: loads alone
+    manager = ResourceManager(config, models=lambda: budget)
+    manager.on_health(Transition(HealthState.HEALTHY, HealthState.WARNING, 0.0, ()))
+    assert freed == []
     manager.on_health(Transition(HealthState.WARNING, HealthState.CRITICAL, 0.0, ()))
-    assert unloaded == ["a"]
+    assert freed == ["huge"] and budget.keys() == []
+    ResourceManager(config).on_health(Transition(HealthState.WARNING, HealthState.CRITICAL, 0.0, ()))
 
 
 def test_expired_job_results_are_forgotten(config: Config) -> None:

@@ -1,0 +1,26 @@
+"""Feature memory: every clip the bridge analyzed, generated or rendered, searchable by similarity.
+
+`open_memory(config)` gives the configured `MemoryStore` (the embedded SQLite
+backend); `PatternRecognizer` works on top of any store. Nothing here imports
+torch, and opening the store imports no vector library until a large
+collection needs its HNSW index.
+"""
+
+from __future__ import annotations
+
+from grym_bridge.config import Config
+from grym_bridge.memory.schema import MemoryCorrupt
+from grym_bridge.memory.store import MemoryStore
+from grym_bridge.memory.types import SOURCES, Clip, ClipSummary, Feedback, Match, MemoryStats
+
+__all__ = [
+    "Clip", "ClipSummary", "Feedback", "Match", "MemoryCorrupt", "MemoryStats", "MemoryStore", "SOURCES",
+    "open_memory",
+]
+
+
+def open_memory(config: Config) -> MemoryStore:
+    """The memory the config names, opened (and migrated) now."""
+    from grym_bridge.memory.sqlite_store import SqliteMemory
+
+    return SqliteMemory.from_config(config)

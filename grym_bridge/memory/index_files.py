@@ -1,0 +1,210 @@
+"""Keeping each space's `VectorIndex` in step with the SQLite store, and on disk.
+
+An index is persisted under `<data dir>/memory-index/` as three files per space:
+`<space>.npz` (ids and vectors, loaded without pickle), `<space>.hnsw` (the HNSW
+graph, when there is one) and `<space>.json` (format version, the store's id, the
+change-log position covered, and the SHA-256 of the other two). Opening checks
+all of that; a missing, damaged or foreign index is rebuilt from the store and
+saved again. Between saves, the store's `vector_changes` log is replayed from
+the position the index covers, which is also how a server sees clips a CLI added.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from grym_bridge.memory.index import VectorIndex
+from grym_bridge.memory.vectors import from_blob, stack_blobs
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+
+
+class IndexKeeper:
+    """Loads, catches up, rebuilds and saves the indexes of one store."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock, directory: Path, *,
+                 exact_below: int, ef_search: int) -> None:
+        self._conn = conn
+        self._lock = lock
+        self.directory = directory
+        self.exact_below = exact_below
+        self.ef_search = ef_search
+        self._indexes: dict[str, VectorIndex] = {}
+        self._saved_seq: dict[str, int] = {}
+        self._graph_saved: dict[str, bool] = {}
+        self.rebuilt: list[tuple[str, str]] = []  # (space, why): what the last opens had to rebuild
+
+    def _meta(self, key: str) -> str:
+        return str(self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
+
+    def index(self, space: str) -> VectorIndex:
+        """The index of `space`, caught up with every committed change."""
+        with self._lock:
+            idx = self._indexes.get(space)
+            if idx is None:
+                idx = self._load(space)
+                if idx is None:
+                    idx = self._rebuild(space)
+                self._indexes[space] = idx
+            if not self._catch_up(idx):
+                idx = self._rebuild(space, why="the change log was compacted past it")
+                self._indexes[space] = idx
+            return idx
+
+    # -- keeping up ----------------------------------------------------------------------------
+
+    def _catch_up(self, idx: VectorIndex) -> bool:
+        """Apply the logged changes newer than `idx.seq`; False when the log no longer reaches back."""
+        if idx.seq < int(self._meta("vector_log_floor")):
+            return False
+        rows = self._conn.execute(
+            "SELECT seq, clip_id, op FROM vector_changes WHERE seq > ? AND space = ? ORDER BY seq",
+            (idx.seq, idx.space),
+        ).fetchall()
+        if not rows:
+            return True
+        last_op: dict[int, str] = {}
+        for _, clip_id, op in rows:
+            last_op[clip_id] = op
+        puts = [c for c, op in last_op.items() if op == "put"]
+        vectors: dict[int, bytes] = {}
+        for start in range(0, len(puts), 500):
+            chunk = puts[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            vectors.update(self._conn.execute(
+                f"SELECT clip_id, vec FROM vectors WHERE space = ? AND clip_id IN ({marks})", (idx.space, *chunk)
+            ).fetchall())
+        for clip_id, op in last_op.items():
+            blob = vectors.get(clip_id) if op == "put" else None
+            if blob is None:
+                idx.delete(clip_id)
+            else:
+                idx.put(clip_id, from_blob(blob))
+        idx.seq = int(rows[-1][0])
+        return True
+
+    def _rebuild(self, space: str, why: str | None = None) -> VectorIndex:
+        if why:
+            log.warning("memory: rebuilding the %s index from the store: %s", space, why)
+            self.rebuilt.append((space, why))
+        idx = VectorIndex(space, exact_below=self.exact_below, ef=self.ef_search)
+        self._conn.execute("BEGIN")  # one snapshot: the vectors and the log position agree
+        try:
+            seq = self._conn.execute("SELECT coalesce(max(seq), 0) FROM vector_changes").fetchone()[0]
+            rows = self._conn.execute("SELECT clip_id, vec FROM vectors WHERE space = ? ORDER BY clip_id", (space,)).fetchall()
+        finally:
+            self._conn.execute("COMMIT")
+        if rows:
+            # Vectors of another dimension come from an older analyzer: leave them out until refreshed.
+            dim = Counter(len(blob) // 4 for _, blob in rows).most_common(1)[0][0]
+            rows = [r for r in rows if len(r[1]) // 4 == dim]
+            idx.load(np.array([r[0] for r in rows], dtype=np.int64), stack_blobs([r[1] for r in rows], dim), seq)
+        else:
+            idx.seq = seq
+        self._saved_seq.pop(space, None)
+        return idx
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def _files(self, space: str) -> tuple[Path, Path, Path]:
+        d = self.directory
+        return d / f"{space}.json", d / f"{space}.npz", d / f"{space}.hnsw"
+
+    def _load(self, space: str) -> VectorIndex | None:
+        meta_path, data_path, graph_path = self._files(space)
+        if not meta_path.exists():
+            if self._conn.execute("SELECT 1 FROM vectors WHERE space = ? LIMIT 1", (space,)).fetchone():
+                self.rebuilt.append((space, "no index file"))
+            return None
+        try:
+            meta = json.loads(meta_path.read_text())
+            if meta.get("format") != FORMAT_VERSION or meta.get("store_id") != self._meta("store_id"):
+                raise ValueError("it belongs to another store or format")
+            if _sha256(data_path) != meta["npz_sha256"]:
+                raise ValueError(f"{data_path.name} does not match its checksum")
+            with np.load(data_path, allow_pickle=False) as data:
+                ids, matrix = data["ids"].astype(np.int64), data["matrix"].astype(np.float32)
+            if matrix.ndim != 2 or len(ids) != len(matrix):
+                raise ValueError("its vectors and ids disagree")
+            max_seq = self._conn.execute("SELECT coalesce(max(seq), 0) FROM vector_changes").fetchone()[0]
+            if int(meta["seq"]) > max_seq:
+                raise ValueError("it is newer than the store (was the database replaced?)")
+            idx = VectorIndex(space, exact_below=self.exact_below, ef=self.ef_search)
+            idx.load(ids, matrix, int(meta["seq"]))
+            if meta.get("hnsw_sha256") and len(ids) >= self.exact_below:
+                if _sha256(graph_path) != meta["hnsw_sha256"]:
+                    raise ValueError(f"{graph_path.name} does not match its checksum")
+                idx.load_graph(graph_path)
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError, json.JSONDecodeError) as exc:
+            log.warning("memory: the %s index in %s is unusable (%s); rebuilding it from the store", space, self.directory, exc)
+            self.rebuilt.append((space, str(exc)))
+            return None
+        self._saved_seq[space] = idx.seq
+        self._graph_saved[space] = idx.has_graph
+        return idx
+
+    def save(self, force: bool = False) -> None:
+        """Write every index that changed since it was loaded or last saved (atomically, meta last)."""
+        with self._lock:
+            for space, idx in self._indexes.items():
+                unchanged = self._saved_seq.get(space) == idx.seq and self._graph_saved.get(space) == idx.has_graph
+                if unchanged and not force:
+                    continue
+                self.directory.mkdir(parents=True, exist_ok=True)
+                meta_path, data_path, graph_path = self._files(space)
+                tmp_data = data_path.with_suffix(".npz.tmp")
+                with open(tmp_data, "wb") as fh:
+                    np.savez(fh, ids=idx.ids(), matrix=idx.matrix())
+                os.replace(tmp_data, data_path)
+                meta = {"format": FORMAT_VERSION, "store_id": self._meta("store_id"), "space": space,
+                        "seq": idx.seq, "dim": idx.dim, "count": len(idx), "npz_sha256": _sha256(data_path),
+                        "hnsw_sha256": None}
+                if idx.has_graph:
+                    tmp_graph = graph_path.with_suffix(".hnsw.tmp")
+                    idx.save_graph(tmp_graph)
+                    os.replace(tmp_graph, graph_path)
+                    meta["hnsw_sha256"] = _sha256(graph_path)
+                tmp_meta = meta_path.with_suffix(".json.tmp")
+                tmp_meta.write_text(json.dumps(meta))
+                os.replace(tmp_meta, meta_path)
+                self._saved_seq[space] = idx.seq
+                self._graph_saved[space] = idx.has_graph
+
+    def compact_log(self) -> int:
+        """Drop change-log entries every saved index has applied; returns how many were dropped."""
+        with self._lock:
+            if not self._saved_seq or set(self._saved_seq) != set(self._indexes):
+                return 0
+            floor = min(self._saved_seq.values())
+            live = self._conn.execute("SELECT count(*) FROM vectors").fetchone()[0]
+            logged = self._conn.execute("SELECT count(*) FROM vector_changes WHERE seq <= ?", (floor,)).fetchone()[0]
+            if logged < 2 * live + 50_000:
+                return 0  # a short log costs nothing and lets other processes catch up cheaply
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("DELETE FROM vector_changes WHERE seq <= ?", (floor,))
+                self._conn.execute("UPDATE meta SET value = ? WHERE key = 'vector_log_floor'", (str(floor),))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            return int(logged)
+
+    def loaded(self) -> dict[str, VectorIndex]:
+        return dict(self._indexes)
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()

@@ -1,0 +1,544 @@
+"""`SqliteMemory`: the embedded memory, one SQLite file in WAL mode under the data directory.
+
+Every write is one `BEGIN IMMEDIATE ... COMMIT` and returns only after COMMIT
+(see `schema` for what `memory.synchronous` means on power loss). One
+connection serves the process, guarded by a lock: SQLite calls are tens of
+microseconds, so a pool would buy nothing; other processes (the CLI beside a
+running server) share the file through WAL, and their writes reach this
+process's cache and vector index through `PRAGMA data_version` and the
+`vector_changes` log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+
+from grym_bridge.config import Config
+from grym_bridge.errors import AudioFileError, BadRequest, Busy, NotFound
+from grym_bridge.memory import schema
+from grym_bridge.memory.analyzer import Analyzer, default_analyzer
+from grym_bridge.memory.cache import LruCache
+from grym_bridge.memory.features import AnalysisRecord, unpack_analysis
+from grym_bridge.memory.index_files import IndexKeeper
+from grym_bridge.memory.schema import MemoryCorrupt
+from grym_bridge.memory.store import MemoryStore, VectorLike
+from grym_bridge.memory.types import PATTERN_KINDS, SOURCES, SPACES, Clip, ClipSummary, Feedback, Match, MemoryStats
+from grym_bridge.memory.vectors import as_unit_vector, from_blob, stack_blobs, to_blob
+
+MAX_K = 1000
+
+
+def content_hash_of(path: Path) -> str:
+    """SHA-256 of a file's bytes: the identity of a clip (a renamed or moved file is the same clip)."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def normalize_tags(tags: Iterable[str]) -> list[str]:
+    if isinstance(tags, str):
+        tags = [tags]
+    out: list[str] = []
+    for tag in tags:
+        text = str(tag).strip().lower()
+        if not text or len(text) > 100:
+            raise BadRequest(f"tag {tag!r} must be 1 to 100 characters")
+        if text not in out:
+            out.append(text)
+    return out
+
+
+def _check_space(space: str) -> str:
+    if space not in SPACES:
+        raise BadRequest(f"unknown vector space {space!r}; use one of: {', '.join(SPACES)}")
+    return space
+
+
+class SqliteMemory(MemoryStore):
+    """The feature memory in one SQLite file (see the module docstring)."""
+
+    backend = "sqlite"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: str = "full",
+        exact_below: int = 20_000,
+        ef_search: int = 128,
+        cache_size: int = 2048,
+        index_dir: str | os.PathLike[str] | None = None,
+        analyzer: Analyzer | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self._conn = schema.connect(self.path, synchronous=synchronous)
+        self._lock = threading.RLock()
+        self._cache: LruCache[Clip] = LruCache(cache_size)
+        self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        directory = Path(index_dir) if index_dir else self.path.with_name(self.path.stem + "-index")
+        self.indexes = IndexKeeper(self._conn, self._lock, directory, exact_below=exact_below, ef_search=ef_search)
+        self.analyzer = analyzer
+        self._closed = False
+
+    @classmethod
+    def from_config(cls, config: Config, *, analyzer: Analyzer | None = None) -> "SqliteMemory":
+        """The memory the config names (`memory.file` under the data directory)."""
+        m = config.memory
+        path = Path(m.file).expanduser()
+        if not path.is_absolute():
+            path = config.data_dir / path
+        return cls(path, synchronous=m.synchronous, exact_below=m.exact_below, ef_search=m.ef_search,
+                   cache_size=m.cache_size, analyzer=analyzer if analyzer is not None else default_analyzer(config))
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _guard(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock, with SQLite's errors turned into ones a user can act on."""
+        if self._closed:
+            raise BadRequest(f"the memory {self.path} is closed")
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise Busy(f"the memory {self.path} is busy with another process's write; retry") from None
+                raise MemoryCorrupt(f"the memory {self.path} failed: {exc}") from None
+            except sqlite3.IntegrityError:
+                raise
+            except sqlite3.DatabaseError as exc:
+                raise MemoryCorrupt(
+                    f"the memory database {self.path} is damaged ({exc}); it was left untouched: move it aside "
+                    "or restore a backup"
+                ) from None
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction; returns after COMMIT, so the caller may acknowledge the write."""
+        with self._guard() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _sync_external(self) -> None:
+        """Drop cached clips when another connection committed since we last looked."""
+        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._data_version = version
+            self._cache.clear()
+
+    def _require(self, conn: sqlite3.Connection, clip_id: Any) -> int:
+        if isinstance(clip_id, bool) or not isinstance(clip_id, (int, np.integer)):
+            raise BadRequest(f"clip id must be an integer, got {clip_id!r}")
+        if not conn.execute("SELECT 1 FROM clips WHERE id = ?", (int(clip_id),)).fetchone():
+            raise NotFound(f"no clip with id {clip_id} in the memory; `grym memory list` shows the ids")
+        return int(clip_id)
+
+    # -- clips ---------------------------------------------------------------------------------
+
+    def add_clip(self, path, *, analysis=None, source="analyzed", provenance=None, tags=(), vector=None,
+                 embedding=None, content_hash=None) -> Clip:
+        # 1. check the arguments before touching the file or the database
+        if source not in SOURCES:
+            raise BadRequest(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+        provenance = dict(provenance or {})
+        try:
+            provenance_json = json.dumps(provenance, sort_keys=True)
+        except (TypeError, ValueError):
+            raise BadRequest("provenance must be a JSON object of plain values (text, numbers, lists)") from None
+        tag_list = normalize_tags(tags)
+        record = unpack_analysis(analysis) if analysis is not None else None
+        vec = as_unit_vector(vector, "vector") if vector is not None else (record.vector if record else None)
+        emb = as_unit_vector(embedding, "embedding") if embedding is not None else (record.embedding if record else None)
+        # 2. identify the content (and its format when no analysis says)
+        file = Path(os.fspath(path)).expanduser()
+        duration = record.duration_s if record else None
+        sample_rate = record.sample_rate if record else None
+        if content_hash is None:
+            if not file.exists():
+                raise NotFound(f"no file at {file}; check the path")
+            if not file.is_file():
+                raise BadRequest(f"{file} is not a file; `grym memory add` takes folders, this call takes one file")
+            content_hash = content_hash_of(file)
+            if duration is None or sample_rate is None:
+                duration, sample_rate = _probe_audio(file)
+        now = time.time()
+        # 3. one transaction: insert or merge, then features, vectors, patterns, tags
+        with self._write() as conn:
+            row = conn.execute("SELECT id, provenance FROM clips WHERE content_hash = ?", (content_hash,)).fetchone()
+            if row is None:
+                clip_id = conn.execute(
+                    "INSERT INTO clips (path, content_hash, source, duration_s, sample_rate, provenance, created_at,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (str(file), content_hash, source, duration, sample_rate, provenance_json, now, now),
+                ).lastrowid
+            else:
+                # Same content again: the latest path wins (the file may have moved), provenance merges.
+                clip_id = int(row[0])
+                merged = {**json.loads(row[1]), **provenance}
+                conn.execute(
+                    "UPDATE clips SET path = ?, provenance = ?, updated_at = ?,"
+                    " duration_s = coalesce(?, duration_s), sample_rate = coalesce(?, sample_rate) WHERE id = ?",
+                    (str(file), json.dumps(merged, sort_keys=True), now, duration, sample_rate, clip_id),
+                )
+            if record is not None:
+                self._write_analysis(conn, clip_id, record)
+            for space, v in (("features", vec), ("embedding", emb)):
+                if v is not None:
+                    self._put_vector(conn, clip_id, space, v)
+            conn.executemany("INSERT OR IGNORE INTO clip_tags (clip_id, tag) VALUES (?, ?)",
+                             [(clip_id, t) for t in tag_list])
+        self._cache.invalidate(clip_id)
+        return self.get(clip_id)
+
+    def _write_analysis(self, conn: sqlite3.Connection, clip_id: int, record: AnalysisRecord) -> None:
+        conn.execute(
+            "INSERT INTO features (clip_id, analyzer_version, data) VALUES (?, ?, ?) ON CONFLICT (clip_id) DO"
+            " UPDATE SET analyzer_version = excluded.analyzer_version, data = excluded.data",
+            (clip_id, record.analyzer_version, json.dumps(record.features, allow_nan=False)),
+        )
+        self._write_patterns(conn, clip_id, record.patterns)
+
+    @staticmethod
+    def _write_patterns(conn: sqlite3.Connection, clip_id: int, patterns: dict[str, np.ndarray]) -> None:
+        conn.execute("DELETE FROM patterns WHERE clip_id = ?", (clip_id,))
+        conn.executemany("INSERT INTO patterns (clip_id, kind, vec) VALUES (?, ?, ?)",
+                         [(clip_id, kind, to_blob(v)) for kind, v in patterns.items()])
+
+    @staticmethod
+    def _put_vector(conn: sqlite3.Connection, clip_id: int, space: str, vec: np.ndarray) -> None:
+        conn.execute("INSERT OR REPLACE INTO vectors (clip_id, space, vec) VALUES (?, ?, ?)", (clip_id, space, to_blob(vec)))
+        conn.execute("INSERT INTO vector_changes (space, clip_id, op) VALUES (?, ?, 'put')", (space, clip_id))
+
+    def set_analysis(self, clip_id: int, analysis: Any) -> Clip:
+        record = unpack_analysis(analysis)
+        with self._write() as conn:
+            clip_id = self._require(conn, clip_id)
+            self._write_analysis(conn, clip_id, record)
+            conn.execute("UPDATE clips SET updated_at = ?, duration_s = coalesce(?, duration_s),"
+                         " sample_rate = coalesce(?, sample_rate) WHERE id = ?",
+                         (time.time(), record.duration_s, record.sample_rate, clip_id))
+            for space, v in (("features", record.vector), ("embedding", record.embedding)):
+                if v is not None:
+                    self._put_vector(conn, clip_id, space, v)
+        self._cache.invalidate(clip_id)
+        return self.get(clip_id)
+
+    def get(self, clip_id: int) -> Clip:
+        with self._guard() as conn:
+            self._sync_external()
+            cached = self._cache.get(clip_id)
+            if cached is not None:
+                return cached
+            clip_id = self._require(conn, clip_id)
+            clip = self._read_clip(conn, clip_id)
+            self._cache.put(clip_id, clip)
+            return clip
+
+    def _read_clip(self, conn: sqlite3.Connection, clip_id: int) -> Clip:
+        row = conn.execute(
+            "SELECT c.id, c.path, c.content_hash, c.source, c.duration_s, c.sample_rate, c.provenance, c.created_at,"
+            " c.updated_at, f.analyzer_version, f.data, fb.rating, fb.kept, fb.rejected FROM clips c"
+            " LEFT JOIN features f ON f.clip_id = c.id LEFT JOIN feedback fb ON fb.clip_id = c.id WHERE c.id = ?",
+            (clip_id,),
+        ).fetchone()
+        tags = tuple(r[0] for r in conn.execute("SELECT tag FROM clip_tags WHERE clip_id = ? ORDER BY tag", (clip_id,)))
+        spaces = tuple(r[0] for r in conn.execute("SELECT space FROM vectors WHERE clip_id = ? ORDER BY space", (clip_id,)))
+        return Clip(
+            id=row[0], path=row[1], content_hash=row[2], source=row[3], duration_s=row[4], sample_rate=row[5],
+            provenance=json.loads(row[6]), created_at=row[7], updated_at=row[8], analyzer_version=row[9],
+            features=None if row[10] is None else json.loads(row[10]),
+            feedback=Feedback(rating=row[11], kept=bool(row[12]), rejected=bool(row[13])), tags=tags, spaces=spaces,
+        )
+
+    def find_by_hash(self, content_hash: str) -> Clip | None:
+        with self._guard() as conn:
+            row = conn.execute("SELECT id FROM clips WHERE content_hash = ?", (content_hash,)).fetchone()
+        return None if row is None else self.get(int(row[0]))
+
+    def list_clips(self, *, tag=None, source=None, limit=100, offset=0) -> list[ClipSummary]:
+        if source is not None and source not in SOURCES:
+            raise BadRequest(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+        where, args = [], []
+        if tag is not None:
+            where.append("c.id IN (SELECT clip_id FROM clip_tags WHERE tag = ?)")
+            args.append(normalize_tags([tag])[0])
+        if source is not None:
+            where.append("c.source = ?")
+            args.append(source)
+        sql = ("SELECT c.id, c.path, c.source, c.created_at, fb.rating, fb.kept, fb.rejected,"
+               " (SELECT group_concat(tag, ',') FROM (SELECT tag FROM clip_tags WHERE clip_id = c.id ORDER BY tag))"
+               " FROM clips c LEFT JOIN feedback fb ON fb.clip_id = c.id"
+               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY c.id DESC LIMIT ? OFFSET ?")
+        with self._guard() as conn:
+            rows = conn.execute(sql, (*args, int(limit), int(offset))).fetchall()
+        return [ClipSummary(id=r[0], path=r[1], source=r[2], created_at=r[3], rating=r[4], kept=bool(r[5]),
+                            rejected=bool(r[6]), tags=tuple(r[7].split(",")) if r[7] else ()) for r in rows]
+
+    def tag(self, clip_id: int, add: Iterable[str] = (), remove: Iterable[str] = ()) -> Clip:
+        add_list, remove_list = normalize_tags(add), normalize_tags(remove)
+        if not add_list and not remove_list:
+            raise BadRequest("give at least one tag to add or remove")
+        with self._write() as conn:
+            clip_id = self._require(conn, clip_id)
+            conn.executemany("DELETE FROM clip_tags WHERE clip_id = ? AND tag = ?", [(clip_id, t) for t in remove_list])
+            conn.executemany("INSERT OR IGNORE INTO clip_tags (clip_id, tag) VALUES (?, ?)", [(clip_id, t) for t in add_list])
+        self._cache.invalidate(clip_id)
+        return self.get(clip_id)
+
+    def rate(self, clip_id: int, value: float | str) -> Clip:
+        rating, kept, rejected = _parse_feedback(value)
+        with self._write() as conn:
+            clip_id = self._require(conn, clip_id)
+            old = conn.execute("SELECT rating, kept, rejected FROM feedback WHERE clip_id = ?", (clip_id,)).fetchone()
+            old_rating, old_kept, old_rejected = old if old else (None, 0, 0)
+            if value == "clear":
+                new = (None, 0, 0)
+            elif rating is not None:
+                new = (rating, old_kept, old_rejected)
+            else:
+                new = (old_rating, int(kept), int(rejected))
+            conn.execute(
+                "INSERT INTO feedback (clip_id, rating, kept, rejected, updated_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (clip_id) DO UPDATE SET rating = excluded.rating, kept = excluded.kept,"
+                " rejected = excluded.rejected, updated_at = excluded.updated_at",
+                (clip_id, *new, time.time()),
+            )
+        self._cache.invalidate(clip_id)
+        return self.get(clip_id)
+
+    def forget(self, clip_id: int) -> None:
+        with self._write() as conn:
+            clip_id = self._require(conn, clip_id)
+            spaces = [r[0] for r in conn.execute("SELECT space FROM vectors WHERE clip_id = ?", (clip_id,))]
+            conn.execute("DELETE FROM clips WHERE id = ?", (clip_id,))  # cascades to everything else
+            conn.executemany("INSERT INTO vector_changes (space, clip_id, op) VALUES (?, ?, 'del')",
+                             [(s, clip_id) for s in spaces])
+        self._cache.invalidate(clip_id)
+
+    # -- vectors and search --------------------------------------------------------------------
+
+    def similar(self, query, k=10, threshold=None, *, space="features", exclude=()) -> list[Match]:
+        _check_space(space)
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= MAX_K:
+            raise BadRequest(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
+        if threshold is not None and not -1.0 <= float(threshold) <= 1.0:
+            raise BadRequest(f"threshold is a cosine similarity from -1 to 1, got {threshold!r}")
+        skip = {int(i) for i in exclude}
+        if isinstance(query, (int, np.integer)) and not isinstance(query, bool):
+            vec = self.vector(int(query), space)
+            if vec is None:
+                raise BadRequest(f"clip {query} has no {space} vector; analyze it first (`grym memory add` analyzes)")
+            skip.add(int(query))
+        else:
+            vec = as_unit_vector(query, "query vector")
+        with self._guard() as conn:
+            idx = self.indexes.index(space)
+            if len(idx) and vec.shape[0] != idx.dim:
+                raise BadRequest(f"the query has {vec.shape[0]} dimensions but the stored {space} vectors have "
+                                 f"{idx.dim}; compare vectors from the same analyzer")
+            ids, scores = idx.search(vec, int(k), frozenset(skip))
+            if threshold is not None:
+                keep = scores >= np.float32(threshold)
+                ids, scores = ids[keep], scores[keep]
+            paths = self._paths(conn, ids)
+        return [Match(id=int(i), path=paths.get(int(i), ""), score=round(float(s), 6)) for i, s in zip(ids, scores)]
+
+    @staticmethod
+    def _paths(conn: sqlite3.Connection, ids: np.ndarray) -> dict[int, str]:
+        if not len(ids):
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(conn.execute(f"SELECT id, path FROM clips WHERE id IN ({marks})", [int(i) for i in ids]).fetchall())
+
+    def vector(self, clip_id: int, space: str = "features") -> np.ndarray | None:
+        _check_space(space)
+        with self._guard() as conn:
+            clip_id = self._require(conn, clip_id)
+            row = conn.execute("SELECT vec FROM vectors WHERE clip_id = ? AND space = ?", (clip_id, space)).fetchone()
+        return None if row is None else from_blob(row[0])
+
+    def vectors(self, space: str = "features") -> tuple[np.ndarray, np.ndarray]:
+        _check_space(space)
+        with self._guard():
+            idx = self.indexes.index(space)
+            return idx.ids(), idx.matrix()
+
+    def patterns(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        if kind not in PATTERN_KINDS:
+            raise BadRequest(f"unknown pattern kind {kind!r}; use one of: {', '.join(PATTERN_KINDS)}")
+        with self._guard() as conn:
+            rows = conn.execute("SELECT clip_id, vec FROM patterns WHERE kind = ? ORDER BY clip_id", (kind,)).fetchall()
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        dim = len(rows[0][1]) // 4
+        rows = [r for r in rows if len(r[1]) // 4 == dim]
+        return np.array([r[0] for r in rows], dtype=np.int64), stack_blobs([r[1] for r in rows], dim)
+
+    def clip_patterns(self, clip_id: int) -> dict[str, np.ndarray]:
+        with self._guard() as conn:
+            clip_id = self._require(conn, clip_id)
+            rows = conn.execute("SELECT kind, vec FROM patterns WHERE clip_id = ?", (clip_id,)).fetchall()
+        return {kind: from_blob(blob) for kind, blob in rows}
+
+    def store_patterns(self, clip_id: int, patterns: dict[str, Any]) -> None:
+        clean: dict[str, np.ndarray] = {}
+        for kind, vec in patterns.items():
+            if kind not in PATTERN_KINDS:
+                raise BadRequest(f"unknown pattern kind {kind!r}; use one of: {', '.join(PATTERN_KINDS)}")
+            clean[kind] = as_unit_vector(vec, f"{kind} pattern")
+        with self._write() as conn:
+            clip_id = self._require(conn, clip_id)
+            self._write_patterns(conn, clip_id, clean)
+
+    def feedback_ids(self) -> dict[str, list[tuple[int, float | None]]]:
+        with self._guard() as conn:
+            rows = conn.execute("SELECT clip_id, rating, kept, rejected FROM feedback").fetchall()
+        return {
+            "kept": [(r[0], r[1]) for r in rows if r[2]],
+            "rejected": [(r[0], r[1]) for r in rows if r[3]],
+            "rated": [(r[0], r[1]) for r in rows if r[1] is not None],
+        }
+
+    def tagged(self) -> dict[int, tuple[str, ...]]:
+        out: dict[int, list[str]] = {}
+        with self._guard() as conn:
+            for clip_id, tag in conn.execute("SELECT clip_id, tag FROM clip_tags ORDER BY clip_id, tag"):
+                out.setdefault(clip_id, []).append(tag)
+        return {k: tuple(v) for k, v in out.items()}
+
+    # -- stale features ------------------------------------------------------------------------
+
+    def features(self, clip_id: int, *, refresh: bool = True) -> dict[str, Any] | None:
+        clip = self.get(clip_id)
+        if refresh and self.analyzer is not None and clip.analyzer_version != self.analyzer.version:
+            file = Path(clip.path)
+            if not file.is_file():
+                raise NotFound(f"clip {clip_id}'s features are from another analyzer version and its file {file} "
+                               "is gone; add the file again to re-analyze it")
+            clip = self.set_analysis(clip.id, self.analyzer.analyze(file))
+        return clip.features
+
+    def stale_ids(self) -> list[int]:
+        """Clips whose features came from another analyzer version (or were never computed)."""
+        if self.analyzer is None:
+            return []
+        with self._guard() as conn:
+            return [r[0] for r in conn.execute(
+                "SELECT c.id FROM clips c LEFT JOIN features f ON f.clip_id = c.id"
+                " WHERE f.analyzer_version IS NULL OR f.analyzer_version != ?", (self.analyzer.version,))]
+
+    # -- DAW sessions --------------------------------------------------------------------------
+
+    def save_session(self, name: str, values: dict[str, Any]) -> None:
+        name = _session_name(name)
+        if not isinstance(values, dict):
+            raise BadRequest(f"session values must be a JSON object, got {type(values).__name__}")
+        try:
+            data = json.dumps(values, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError):
+            raise BadRequest("session values must be plain JSON (text, numbers, lists, objects)") from None
+        with self._write() as conn:
+            conn.execute("INSERT INTO sessions (name, data, updated_at) VALUES (?, ?, ?) ON CONFLICT (name)"
+                         " DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at", (name, data, time.time()))
+
+    def load_session(self, name: str) -> dict[str, Any]:
+        name = _session_name(name)
+        with self._guard() as conn:
+            row = conn.execute("SELECT data FROM sessions WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            known = ", ".join(self.list_sessions()[:10]) or "none yet"
+            raise NotFound(f"no session named {name!r} (stored: {known})")
+        return json.loads(row[0])
+
+    def list_sessions(self) -> list[str]:
+        with self._guard() as conn:
+            return [r[0] for r in conn.execute("SELECT name FROM sessions ORDER BY name")]
+
+    # -- housekeeping --------------------------------------------------------------------------
+
+    def stats(self) -> MemoryStats:
+        with self._guard() as conn:
+            def count(sql: str, *args: Any) -> int:
+                return int(conn.execute(sql, args).fetchone()[0])
+
+            by_source = dict(conn.execute("SELECT source, count(*) FROM clips GROUP BY source").fetchall())
+            vectors = dict(conn.execute("SELECT space, count(*) FROM vectors GROUP BY space").fetchall())
+            patterns = dict(conn.execute("SELECT kind, count(*) FROM patterns GROUP BY kind").fetchall())
+            size = sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
+            index = {space: vars(self.indexes.index(space).info()) for space in vectors}
+            return MemoryStats(
+                backend=self.backend, location=str(self.path),
+                schema_version=count("PRAGMA user_version"), clips=count("SELECT count(*) FROM clips"),
+                by_source=by_source, vectors=vectors, patterns=patterns,
+                tags=count("SELECT count(DISTINCT tag) FROM clip_tags"),
+                kept=count("SELECT count(*) FROM feedback WHERE kept"),
+                rejected=count("SELECT count(*) FROM feedback WHERE rejected"),
+                rated=count("SELECT count(*) FROM feedback WHERE rating IS NOT NULL"),
+                stale=len(self.stale_ids()), sessions=count("SELECT count(*) FROM sessions"),
+                size_bytes=size, index=index,
+            )
+
+    def integrity_check(self) -> str:
+        with self._guard() as conn:
+            return schema.integrity_check(conn)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        with self._lock:
+            try:
+                self.indexes.save()
+                self.indexes.compact_log()
+            finally:
+                self._closed = True
+                self._conn.close()
+
+
+def _probe_audio(file: Path) -> tuple[float | None, int | None]:
+    import soundfile
+
+    try:
+        info = soundfile.info(str(file))
+    except (RuntimeError, soundfile.LibsndfileError) as exc:
+        raise AudioFileError(f"{file} is not an audio file that can be read ({exc}); use WAV, FLAC, AIFF, OGG or MP3") from None
+    return float(info.duration), int(info.samplerate)
+
+
+def _parse_feedback(value: Any) -> tuple[float | None, bool, bool]:
+    """(rating, kept, rejected) from a rating 0..5 or one of kept/keep, rejected/reject, clear."""
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("kept", "keep"):
+            return None, True, False
+        if word in ("rejected", "reject"):
+            return None, False, True
+        if word == "clear":
+            return None, False, False
+        try:
+            value = float(word)
+        except ValueError:
+            raise BadRequest(f"feedback must be a rating from 0 to 5, or kept, rejected or clear; got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0 <= float(value) <= 5:
+        raise BadRequest(f"feedback must be a rating from 0 to 5, or kept, rejected or clear; got {value!r}")
+    return float(value), False, False
+
+
+def _session_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise BadRequest(f"session name must be 1 to 200 characters, got {name!r}")
+    return name.strip()

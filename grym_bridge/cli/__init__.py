@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "serve",
     "config_cmd",
     "doctor",
+    "compose",
 )
 
 

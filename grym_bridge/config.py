@@ -135,6 +135,9 @@ class ModelsConfig:
         "or auto (full when the GPU has room, else low_vram).",
         choices=["auto", "full", "model_offload", "sequential", "low_vram"],
     )
+    memory_budget_gb: float = setting(
+        12.0, "Memory all loaded models may hold together; the least recently used is unloaded beyond it.", min=0.05
+    )
 
 
 @dataclass

@@ -1,0 +1,105 @@
+"""The step registry, and the context a chain's steps share.
+
+A step is a plain function `run(ctx, args, progress) -> result`: it reads
+what earlier steps left in the `ChainContext` (the current clip, its
+analysis, the suggested effect chain, the session), does its work through a
+capability, records what it produced, and returns a JSON-able result. The
+registry knows each step's resource class (cpu or gpu), which exceptions are
+worth a retry, and default fallbacks (the same step with other arguments:
+CPU instead of GPU, a smaller model).
+
+The real capability adapters live in `step_adapters.py`; tests register
+their own small step functions in a fresh registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from grym_bridge.config import Config
+from grym_bridge.errors import Busy, JobTimeout, UnknownAddress
+from grym_bridge.orchestrator.session import SessionContext
+
+Progress = Callable[[float, str], None]
+StepFn = Callable[["ChainContext", dict[str, Any], Progress], Any]
+
+#: Failures that may pass if tried again a little later.
+TRANSIENT: tuple[type[BaseException], ...] = (Busy, JobTimeout, TimeoutError, ConnectionError)
+
+
+@dataclass
+class ChainContext:
+    """What the steps of one chain share. Each step's result is kept by name for the next ones."""
+
+    config: Config
+    text: str = ""
+    input_path: Path | None = None
+    session: SessionContext = field(default_factory=SessionContext)
+    #: The clip the next step works on: the input, then whatever render/generate/conform made.
+    audio: Path | None = None
+    #: The analysis of `audio` (None once `audio` changed since).
+    analysis: Any = None
+    #: Results of the steps so far, by step name (a later step of the same name replaces it).
+    results: dict[str, Any] = field(default_factory=dict)
+    #: Files the chain wrote, in order.
+    outputs: list[Path] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.audio is None:
+            self.audio = self.input_path
+
+    def new_audio(self, path: Path) -> None:
+        """A step produced a new current clip: remember it and forget the stale analysis."""
+        self.audio = Path(path)
+        self.analysis = None
+        self.outputs.append(Path(path))
+
+
+@dataclass
+class StepSpec:
+    """A registered step: how to run it and how to recover when it fails."""
+
+    name: str
+    run: StepFn
+    resource: str = "cpu"
+    transient: tuple[type[BaseException], ...] = TRANSIENT
+    #: Argument overrides tried in order when the step fails for good (e.g. {"device": "cpu"}).
+    fallbacks: list[dict[str, Any]] = field(default_factory=list)
+    description: str = ""
+
+
+class StepRegistry:
+    """Step names to `StepSpec`s. Planners may only name registered steps."""
+
+    def __init__(self) -> None:
+        self._steps: dict[str, StepSpec] = {}
+
+    def register(
+        self,
+        name: str,
+        run: StepFn,
+        *,
+        resource: str = "cpu",
+        transient: tuple[type[BaseException], ...] = TRANSIENT,
+        fallbacks: list[dict[str, Any]] | None = None,
+        description: str = "",
+    ) -> StepSpec:
+        if resource not in ("cpu", "gpu"):
+            raise ValueError(f"step {name!r}: resource must be 'cpu' or 'gpu', not {resource!r}")
+        spec = StepSpec(name, run, resource, transient, list(fallbacks or []), description)
+        self._steps[name] = spec
+        return spec
+
+    def get(self, name: str) -> StepSpec:
+        try:
+            return self._steps[name]
+        except KeyError:
+            raise UnknownAddress(f"no step {name!r}; registered steps: {', '.join(self._steps) or 'none'}") from None
+
+    def names(self) -> list[str]:
+        return list(self._steps)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._steps

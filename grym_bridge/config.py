@@ -234,6 +234,20 @@ class AnalysisConfig:
 
 
 @dataclass
+class MidiConfig:
+    enabled: bool = setting(
+        False, "Open the MIDI transport when the server starts (virtual ports, controller mapping, feedback).")
+    api: str = setting("auto", "MIDI backend: auto (the platform's), alsa, jack, coremidi or windows_mm.",
+                       choices=["auto", "alsa", "jack", "coremidi", "windows_mm"])
+    port_name: str = setting("grym-bridge", "Name of the virtual input and output port the bridge creates.")
+    virtual: bool = setting(True, "Create the virtual ports (Windows has none: use loopMIDI and list it in inputs).")
+    inputs: list[str] = setting([], "Hardware or loopMIDI input ports to listen to (a name or part of one).")
+    outputs: list[str] = setting([], "Output ports that get controller feedback (LEDs) and played clips.")
+    mapping: str = setting("", "TOML mapping file (controls to actions); empty: midi_mapping.toml in the data dir.")
+    learn_timeout_s: float = setting(30.0, "How long MIDI learn waits for a control to move.", min=1.0, max=600.0)
+
+
+@dataclass
 class Config:
     """The effective configuration of one process."""
 
@@ -251,6 +265,7 @@ class Config:
     models: ModelsConfig = section(ModelsConfig)
     generate: GenerateConfig = section(GenerateConfig)
     analysis: AnalysisConfig = section(AnalysisConfig)
+    midi: MidiConfig = section(MidiConfig)
 
     #: Where each effective value came from, by dotted key.
     sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False, metadata={"internal": True})

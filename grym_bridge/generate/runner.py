@@ -1,0 +1,210 @@
+"""Text-to-audio generation: load the model, denoise with progress and cancel, conform, write, remember.
+
+`TextToAudio.generate(options, progress)` is the capability the CLI, OSC and
+the orchestrator call. Per variation (seed, seed + 1, ...) it runs the
+diffusers pipeline with a per-step callback: each denoising step reports
+progress, and the progress callback raising `Cancelled` (the job queue's
+`job.progress` does when the job was cancelled) stops the pipeline between
+two steps. A GPU running out of memory is retried in the next lower memory
+mode (full -> model offload -> low VRAM -> sequential) before failing clearly.
+
+torch and diffusers are imported only when a model runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from grym_bridge.config import Config
+from grym_bridge.errors import GrymError
+from grym_bridge.generate import render
+from grym_bridge.generate.conform import conform
+from grym_bridge.generate.options import GenerateOptions, ResolvedOptions, resolve
+from grym_bridge.models import audioldm
+from grym_bridge.models.registry import MemoryBudget, ModelRegistry
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+#: Remembers a written clip in the feature memory: (path, provenance) -> clip id, or None.
+Remember = Callable[[Path, dict[str, Any]], "int | None"]
+#: Share of the progress bar the denoising steps take; loading and writing share the rest.
+_LOAD_SHARE, _DENOISE_SHARE = 0.1, 0.85
+
+
+class OutOfMemory(GrymError):
+    code = "out_of_memory"
+
+
+@dataclass
+class GenerateResult:
+    """What a generation made: the files, and the settings that made them."""
+
+    files: list[render.GeneratedFile]
+    model: str
+    prompt: str
+    negative_prompt: str
+    seed: int
+    steps: int
+    scheduler: str
+    guidance: float
+    duration_s: float
+    bars: int | None
+    tempo_bpm: float
+    device: str
+    dtype: str
+    memory_mode: str
+    seconds: float
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+def _notify(progress: Progress | None, fraction: float, message: str) -> None:
+    if progress is not None:
+        progress(min(max(fraction, 0.0), 1.0), message)
+
+
+class TextToAudio:
+    """The generation capability: one per process, models loaded on first use."""
+
+    def __init__(self, config: Config, registry: ModelRegistry | None = None, *, budget: MemoryBudget | None = None,
+                 remember: Remember | None = None) -> None:
+        self.config = config
+        self.registry = registry or ModelRegistry(config, budget)
+        self.remember = remember
+
+    # -- models -----------------------------------------------------------------------------------
+
+    def load(self, model_id: str, memory_mode: str | None = None) -> audioldm.LoadedPipeline:
+        """The loaded pipeline of `model_id` (loading it through the registry on first use)."""
+        m = self.config.models
+        mode = memory_mode or m.memory_mode
+
+        def loader(_spec: Any, folder: Path) -> audioldm.LoadedPipeline:
+            return audioldm.load_pipeline(folder, device=m.device, dtype=m.dtype, memory_mode=mode)
+
+        half = m.dtype in ("float16", "bfloat16") or (m.dtype == "auto" and m.device != "cpu")
+        return self.registry.load(
+            model_id, loader, lambda folder: audioldm.weights_bytes(folder, "float16" if half else "float32"),
+            variant=f"{m.device}:{m.dtype}:{mode}", release=audioldm.release,
+        )
+
+    # -- generation -------------------------------------------------------------------------------
+
+    def generate(self, options: GenerateOptions, progress: Progress | None = None, *,
+                 out_dir: Path | None = None, source: dict[str, Any] | None = None) -> GenerateResult:
+        """Generate `options.variations` clips; each is conformed, written with provenance and remembered."""
+        opts = resolve(options, self.config)
+        started = time.monotonic()
+        _notify(progress, 0.0, f"loading {opts.model.id}")
+        loaded = self.load(opts.model.id, opts.memory_mode)
+        scheduler = audioldm.set_scheduler(loaded, opts.scheduler)
+        _notify(progress, _LOAD_SHARE, f"{opts.model.id} ready on {loaded.device} ({loaded.memory_mode})")
+
+        folder = Path(out_dir) if out_dir is not None else self.config.renders_dir() / "generated"
+        files: list[render.GeneratedFile] = []
+        for i in range(opts.variations):
+            seed = opts.seed + i
+            audio = self._denoise(loaded, opts, seed, i, progress)
+            done = _LOAD_SHARE + _DENOISE_SHARE * (i + 1) / opts.variations
+            _notify(progress, done, f"variation {i + 1}/{opts.variations}: conforming and writing")
+            files.append(self._finish(loaded, opts, scheduler, seed, i, audio, folder, source or {}))
+        _notify(progress, 1.0, f"{len(files)} file(s) written")
+        return GenerateResult(
+            files=files, model=opts.model.id, prompt=opts.prompt, negative_prompt=opts.negative_prompt,
+            seed=opts.seed, steps=opts.steps, scheduler=scheduler, guidance=opts.guidance,
+            duration_s=opts.seconds, bars=opts.bars, tempo_bpm=opts.tempo_bpm, device=loaded.device,
+            dtype=loaded.dtype, memory_mode=loaded.memory_mode, seconds=round(time.monotonic() - started, 3),
+            source=source or {},
+        )
+
+    def _denoise(self, loaded: audioldm.LoadedPipeline, opts: ResolvedOptions, seed: int, index: int,
+                 progress: Progress | None) -> Any:
+        """One variation's waveform (1-D numpy at the model's rate), retrying lower memory modes on OOM."""
+        while True:
+            try:
+                return run_pipeline(loaded, opts, seed, self._step_reporter(opts, index, progress))
+            except Exception as exc:
+                if not audioldm.is_out_of_memory(exc):
+                    raise
+                lower = audioldm.lower_memory_mode(loaded.memory_mode)
+                if lower is None:
+                    raise OutOfMemory(
+                        f"the GPU ran out of memory generating {opts.seconds:.1f} s with {opts.model.id} even in "
+                        "sequential offload; ask for a shorter duration or fewer variations, or close what else "
+                        "uses the GPU"
+                    ) from None
+                log.warning("out of GPU memory in %s mode; retrying in %s mode", loaded.memory_mode, lower)
+                audioldm.replace(loaded, lower)
+
+    @staticmethod
+    def _step_reporter(opts: ResolvedOptions, index: int, progress: Progress | None) -> Callable[[int], None]:
+        total = opts.steps * opts.variations
+
+        def on_step(step: int) -> None:
+            done = index * opts.steps + step + 1
+            _notify(progress, _LOAD_SHARE + _DENOISE_SHARE * done / total,
+                    f"variation {index + 1}/{opts.variations}: step {step + 1}/{opts.steps}")
+
+        return on_step
+
+    def _finish(self, loaded: audioldm.LoadedPipeline, opts: ResolvedOptions, scheduler: str, seed: int,
+                index: int, audio: Any, folder: Path, source: dict[str, Any]) -> render.GeneratedFile:
+        spec = opts.conform
+        out = conform(audio, loaded.sample_rate, spec)
+        path = render.output_path(folder, opts.prompt, seed, index)
+        provenance = {
+            "model": opts.model.id, "prompt": opts.prompt, "negative_prompt": opts.negative_prompt,
+            "seed": seed, "variation": index, "steps": opts.steps, "scheduler": scheduler,
+            "guidance": opts.guidance, "duration_s": spec.frames / spec.sample_rate, "bars": opts.bars,
+            "tempo_bpm": opts.tempo_bpm, "beats_per_bar": opts.beats_per_bar, "loop": spec.loop,
+            "sample_rate": spec.sample_rate, "channels": spec.channels, "target_lufs": spec.target_lufs,
+            "gain_db": out.gain_db, "lufs": out.lufs, "model_sample_rate": loaded.sample_rate,
+            "device": loaded.device, "dtype": loaded.dtype, "memory_mode": loaded.memory_mode,
+            "license": opts.model.license, "source": source,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        sidecar = render.write_clip(path, out.samples, out.sample_rate, provenance)
+        clip_id = None
+        if self.remember is not None:
+            try:
+                clip_id = self.remember(path, provenance)
+            except GrymError as exc:  # the file is made; failing to remember it must not lose it
+                log.warning("generated %s but could not remember it: %s", path, exc.message)
+        return render.GeneratedFile(
+            path=str(path), sidecar=str(sidecar), seed=seed, variation=index, duration_s=spec.frames / spec.sample_rate,
+            frames=spec.frames, sample_rate=spec.sample_rate, channels=spec.channels, lufs=out.lufs,
+            true_peak_dbtp=out.true_peak_dbtp, clip_id=clip_id,
+        )
+
+
+def run_pipeline(loaded: audioldm.LoadedPipeline, opts: ResolvedOptions, seed: int,
+                 on_step: Callable[[int], None] | None = None) -> Any:
+    """Call the diffusers pipeline once: one waveform for `seed`, `on_step(i)` after each denoising step.
+
+    The noise comes from a CPU generator, so a seed gives the same start on every device.
+    """
+    import torch
+
+    generator = torch.Generator(device="cpu").manual_seed(int(seed))
+
+    def callback(step: int, _timestep: Any, _latents: Any) -> None:
+        if on_step is not None:
+            on_step(step)  # may raise Cancelled: the pipeline stops between two steps
+
+    out = loaded.pipe(
+        opts.prompt,
+        negative_prompt=opts.negative_prompt or None,
+        audio_length_in_s=opts.conform.source_seconds(),
+        num_inference_steps=opts.steps,
+        guidance_scale=opts.guidance,
+        num_waveforms_per_prompt=1,
+        generator=generator,
+        callback=callback,
+        callback_steps=1,
+        output_type="np",
+    )
+    return out.audios[0]

@@ -157,7 +157,7 @@ def _format_for(path: Path, subtype: str | None) -> tuple[str, str]:
     fmt = {".wav": "WAV", ".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF", ".ogg": "OGG"}.get(path.suffix.lower())
     if fmt is None:
         raise AudioError(f"cannot write {path.name}: use a .wav, .flac, .aiff or .ogg output name")
-    sub = subtype or ("FLOAT" if fmt in ("WAV", "AIFF") else sf.default_subtype(fmt))
+    sub = subtype or {"WAV": "FLOAT", "AIFF": "FLOAT", "FLAC": "PCM_24"}.get(fmt, sf.default_subtype(fmt))
     if not sf.check_format(fmt, sub):
         raise AudioError(f"{fmt} files cannot hold {sub} samples; valid: {', '.join(sf.available_subtypes(fmt))}")
     return fmt, sub

@@ -5,8 +5,9 @@ The memory keeps the whole thing as JSON, and pulls out:
 - the feature vector and the embedding (searched by cosine similarity);
 - three pattern vectors, each centred and scaled to unit length so that their
   cosine similarity is a correlation: a groove compared by its shape, not its level:
-  rhythm (the onset pattern over a bar), harmony (pitch-class profile, or the
-  chord tones of the chord list) and spectral (the band levels in dB).
+  rhythm (the onset strength on a 16th grid, averaged over the bars), harmony
+  (a pitch-class profile, or the chord tones of the chords per bar) and spectral
+  (the band levels in dB).
 """
 
 from __future__ import annotations
@@ -70,7 +71,10 @@ def detect_patterns(features: Mapping[str, Any]) -> dict[str, np.ndarray]:
     rhythm = _numbers(_first(features, "rhythm_pattern", "onset_pattern"))
     if rhythm is not None:
         found["rhythm"] = rhythm
-    harmony = _numbers(_first(features, "harmonic_pattern", "chroma", "pitch_class_profile"))
+    harmonic = _first(features, "harmonic_pattern", "chroma", "pitch_class_profile")
+    harmony = _numbers(harmonic)
+    if harmony is None and isinstance(harmonic, list) and all(isinstance(c, str) for c in harmonic):
+        harmony = chord_profile(harmonic)  # chord names per bar
     if harmony is None and isinstance(features.get("chords"), list):
         harmony = chord_profile(features["chords"])
     if harmony is not None:
@@ -85,13 +89,19 @@ def detect_patterns(features: Mapping[str, Any]) -> dict[str, np.ndarray]:
 
 
 def _numbers(value: Any) -> np.ndarray | None:
-    if not isinstance(value, (list, tuple, np.ndarray)) or len(value) < 2:
+    """A 1-D pattern from a list of numbers, or from a list of per-bar lists (averaged over the bars,
+    so clips of any length compare)."""
+    if not isinstance(value, (list, tuple, np.ndarray)) or len(value) < 1:
         return None
     try:
-        arr = np.asarray(value, dtype=np.float64).ravel()
+        arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         return None
-    return arr if np.all(np.isfinite(arr)) else None
+    if arr.ndim == 2:
+        arr = arr.mean(axis=0)
+    if arr.ndim != 1 or arr.size < 2 or not np.all(np.isfinite(arr)):
+        return None
+    return arr
 
 
 def centred_unit(values: np.ndarray) -> np.ndarray | None:
@@ -111,7 +121,7 @@ def chord_profile(chords: list[Any]) -> np.ndarray | None:
     """A 12-bin pitch-class histogram of the chord tones of chord names (`Am`, `F#`, `Bbdim`, `G7`)."""
     profile = np.zeros(12)
     for chord in chords:
-        name = chord.get("name") if isinstance(chord, Mapping) else chord
+        name = (chord.get("chord") or chord.get("name")) if isinstance(chord, Mapping) else chord
         match = _CHORD.match(str(name or "").strip())
         if not match:
             continue

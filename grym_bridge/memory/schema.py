@@ -170,7 +170,3 @@ def migrate_to(conn: sqlite3.Connection, target: int) -> None:
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
-
-def integrity_check(conn: sqlite3.Connection) -> str:
-    """`PRAGMA integrity_check`'s verdict: 'ok' or the first problem found."""
-    return str(conn.execute("PRAGMA integrity_check").fetchone()[0])

@@ -11,56 +11,30 @@ process's cache and vector index through `PRAGMA data_version` and the
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable
 
 import numpy as np
 
 from grym_bridge.config import Config
-from grym_bridge.errors import AudioFileError, BadRequest, Busy, NotFound
-from grym_bridge.memory import schema
+from grym_bridge.errors import BadRequest, NotFound
 from grym_bridge.memory.analyzer import Analyzer, default_analyzer
 from grym_bridge.memory.cache import LruCache
+from grym_bridge.memory.checks import (
+    check_space, content_hash_of, normalize_tags, parse_feedback, probe_audio, session_name,
+)
+from grym_bridge.memory.database import Database
 from grym_bridge.memory.features import AnalysisRecord, unpack_analysis
 from grym_bridge.memory.index_files import IndexKeeper
-from grym_bridge.memory.schema import MemoryCorrupt
-from grym_bridge.memory.store import MemoryStore, VectorLike
-from grym_bridge.memory.types import PATTERN_KINDS, SOURCES, SPACES, Clip, ClipSummary, Feedback, Match, MemoryStats
+from grym_bridge.memory.store import MemoryStore
+from grym_bridge.memory.types import PATTERN_KINDS, SOURCES, Clip, ClipSummary, Feedback, Match, MemoryStats
 from grym_bridge.memory.vectors import as_unit_vector, from_blob, stack_blobs, to_blob
 
 MAX_K = 1000
-
-
-def content_hash_of(path: Path) -> str:
-    """SHA-256 of a file's bytes: the identity of a clip (a renamed or moved file is the same clip)."""
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def normalize_tags(tags: Iterable[str]) -> list[str]:
-    if isinstance(tags, str):
-        tags = [tags]
-    out: list[str] = []
-    for tag in tags:
-        text = str(tag).strip().lower()
-        if not text or len(text) > 100:
-            raise BadRequest(f"tag {tag!r} must be 1 to 100 characters")
-        if text not in out:
-            out.append(text)
-    return out
-
-
-def _check_space(space: str) -> str:
-    if space not in SPACES:
-        raise BadRequest(f"unknown vector space {space!r}; use one of: {', '.join(SPACES)}")
-    return space
 
 
 class SqliteMemory(MemoryStore):
@@ -80,14 +54,13 @@ class SqliteMemory(MemoryStore):
         analyzer: Analyzer | None = None,
     ) -> None:
         self.path = Path(path)
-        self._conn = schema.connect(self.path, synchronous=synchronous)
-        self._lock = threading.RLock()
+        self.db = Database(self.path, synchronous=synchronous)
+        self._guard, self._write = self.db.guard, self.db.write
         self._cache: LruCache[Clip] = LruCache(cache_size)
-        self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        self._data_version = self.db.data_version()
         directory = Path(index_dir) if index_dir else self.path.with_name(self.path.stem + "-index")
-        self.indexes = IndexKeeper(self._conn, self._lock, directory, exact_below=exact_below, ef_search=ef_search)
+        self.indexes = IndexKeeper(self.db.conn, self.db.lock, directory, exact_below=exact_below, ef_search=ef_search)
         self.analyzer = analyzer
-        self._closed = False
 
     @classmethod
     def from_config(cls, config: Config, *, analyzer: Analyzer | None = None) -> "SqliteMemory":
@@ -99,44 +72,9 @@ class SqliteMemory(MemoryStore):
         return cls(path, synchronous=m.synchronous, exact_below=m.exact_below, ef_search=m.ef_search,
                    cache_size=m.cache_size, analyzer=analyzer if analyzer is not None else default_analyzer(config))
 
-    # -- plumbing ------------------------------------------------------------------------------
-
-    @contextmanager
-    def _guard(self) -> Iterator[sqlite3.Connection]:
-        """The connection, under the lock, with SQLite's errors turned into ones a user can act on."""
-        if self._closed:
-            raise BadRequest(f"the memory {self.path} is closed")
-        with self._lock:
-            try:
-                yield self._conn
-            except sqlite3.OperationalError as exc:
-                if "locked" in str(exc) or "busy" in str(exc):
-                    raise Busy(f"the memory {self.path} is busy with another process's write; retry") from None
-                raise MemoryCorrupt(f"the memory {self.path} failed: {exc}") from None
-            except sqlite3.IntegrityError:
-                raise
-            except sqlite3.DatabaseError as exc:
-                raise MemoryCorrupt(
-                    f"the memory database {self.path} is damaged ({exc}); it was left untouched: move it aside "
-                    "or restore a backup"
-                ) from None
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction; returns after COMMIT, so the caller may acknowledge the write."""
-        with self._guard() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
     def _sync_external(self) -> None:
         """Drop cached clips when another connection committed since we last looked."""
-        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        version = self.db.data_version()
         if version != self._data_version:
             self._data_version = version
             self._cache.clear()
@@ -175,7 +113,7 @@ class SqliteMemory(MemoryStore):
                 raise BadRequest(f"{file} is not a file; `grym memory add` takes folders, this call takes one file")
             content_hash = content_hash_of(file)
             if duration is None or sample_rate is None:
-                duration, sample_rate = _probe_audio(file)
+                duration, sample_rate = probe_audio(file)
         now = time.time()
         # 3. one transaction: insert or merge, then features, vectors, patterns, tags
         with self._write() as conn:
@@ -301,7 +239,7 @@ class SqliteMemory(MemoryStore):
         return self.get(clip_id)
 
     def rate(self, clip_id: int, value: float | str) -> Clip:
-        rating, kept, rejected = _parse_feedback(value)
+        rating, kept, rejected = parse_feedback(value)
         with self._write() as conn:
             clip_id = self._require(conn, clip_id)
             old = conn.execute("SELECT rating, kept, rejected FROM feedback WHERE clip_id = ?", (clip_id,)).fetchone()
@@ -333,7 +271,7 @@ class SqliteMemory(MemoryStore):
     # -- vectors and search --------------------------------------------------------------------
 
     def similar(self, query, k=10, threshold=None, *, space="features", exclude=()) -> list[Match]:
-        _check_space(space)
+        check_space(space)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= MAX_K:
             raise BadRequest(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
         if threshold is not None and not -1.0 <= float(threshold) <= 1.0:
@@ -366,14 +304,14 @@ class SqliteMemory(MemoryStore):
         return dict(conn.execute(f"SELECT id, path FROM clips WHERE id IN ({marks})", [int(i) for i in ids]).fetchall())
 
     def vector(self, clip_id: int, space: str = "features") -> np.ndarray | None:
-        _check_space(space)
+        check_space(space)
         with self._guard() as conn:
             clip_id = self._require(conn, clip_id)
             row = conn.execute("SELECT vec FROM vectors WHERE clip_id = ? AND space = ?", (clip_id, space)).fetchone()
         return None if row is None else from_blob(row[0])
 
     def vectors(self, space: str = "features") -> tuple[np.ndarray, np.ndarray]:
-        _check_space(space)
+        check_space(space)
         with self._guard():
             idx = self.indexes.index(space)
             return idx.ids(), idx.matrix()
@@ -445,7 +383,7 @@ class SqliteMemory(MemoryStore):
     # -- DAW sessions --------------------------------------------------------------------------
 
     def save_session(self, name: str, values: dict[str, Any]) -> None:
-        name = _session_name(name)
+        name = session_name(name)
         if not isinstance(values, dict):
             raise BadRequest(f"session values must be a JSON object, got {type(values).__name__}")
         try:
@@ -457,7 +395,7 @@ class SqliteMemory(MemoryStore):
                          " DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at", (name, data, time.time()))
 
     def load_session(self, name: str) -> dict[str, Any]:
-        name = _session_name(name)
+        name = session_name(name)
         with self._guard() as conn:
             row = conn.execute("SELECT data FROM sessions WHERE name = ?", (name,)).fetchone()
         if row is None:
@@ -493,52 +431,20 @@ class SqliteMemory(MemoryStore):
                 size_bytes=size, index=index,
             )
 
+    def generation(self) -> tuple[int, int]:
+        return self.db.generation()
+
     def integrity_check(self) -> str:
+        """`PRAGMA integrity_check`: 'ok', or the first problem SQLite finds."""
         with self._guard() as conn:
-            return schema.integrity_check(conn)
+            return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
 
     def close(self) -> None:
-        if self._closed:
+        if self.db.closed:
             return
-        with self._lock:
+        with self.db.lock:
             try:
                 self.indexes.save()
                 self.indexes.compact_log()
             finally:
-                self._closed = True
-                self._conn.close()
-
-
-def _probe_audio(file: Path) -> tuple[float | None, int | None]:
-    import soundfile
-
-    try:
-        info = soundfile.info(str(file))
-    except (RuntimeError, soundfile.LibsndfileError) as exc:
-        raise AudioFileError(f"{file} is not an audio file that can be read ({exc}); use WAV, FLAC, AIFF, OGG or MP3") from None
-    return float(info.duration), int(info.samplerate)
-
-
-def _parse_feedback(value: Any) -> tuple[float | None, bool, bool]:
-    """(rating, kept, rejected) from a rating 0..5 or one of kept/keep, rejected/reject, clear."""
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in ("kept", "keep"):
-            return None, True, False
-        if word in ("rejected", "reject"):
-            return None, False, True
-        if word == "clear":
-            return None, False, False
-        try:
-            value = float(word)
-        except ValueError:
-            raise BadRequest(f"feedback must be a rating from 0 to 5, or kept, rejected or clear; got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0 <= float(value) <= 5:
-        raise BadRequest(f"feedback must be a rating from 0 to 5, or kept, rejected or clear; got {value!r}")
-    return float(value), False, False
-
-
-def _session_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise BadRequest(f"session name must be 1 to 200 characters, got {name!r}")
-    return name.strip()
+                self.db.close()

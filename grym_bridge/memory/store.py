@@ -150,6 +150,11 @@ class MemoryStore(abc.ABC):
     def list_sessions(self) -> list[str]:
         """Names of stored sessions."""
 
+    @abc.abstractmethod
+    def generation(self) -> Any:
+        """A token that changes whenever the stored contents change, in this process or another
+        (lets layers above cache what they derive from the store)."""
+
     # -- housekeeping --------------------------------------------------------------------------
 
     @abc.abstractmethod

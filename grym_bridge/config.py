@@ -248,6 +248,24 @@ class MidiConfig:
 
 
 @dataclass
+class FxConfig:
+    """Effect suggestions, mix recommendations and renders."""
+
+    streaming_lufs: float = setting(-14.0, "Loudness target for `--target streaming` (Spotify, YouTube, Tidal).",
+                                    min=-40.0, max=0.0)
+    club_lufs: float = setting(-8.0, "Loudness target for `--target club` (DJ sets, dance masters).", min=-40.0, max=0.0)
+    broadcast_lufs: float = setting(-23.0, "Loudness target for `--target broadcast` (EBU R128).", min=-40.0, max=0.0)
+    podcast_lufs: float = setting(-16.0, "Loudness target for `--target podcast` (spoken word).", min=-40.0, max=0.0)
+    true_peak_ceiling_dbtp: float = setting(-1.0, "Highest true peak a suggested chain lets through.",
+                                            min=-12.0, max=0.0)
+    default_target: str = setting("streaming", "Loudness target when none is given.",
+                                  choices=["streaming", "club", "broadcast", "podcast", "none"])
+    mix_headroom_db: float = setting(6.0, "Headroom below 0 dBTP the summed stems should leave (gain staging).",
+                                     min=0.0, max=30.0)
+    max_tail_s: float = setting(30.0, "Longest effect tail (reverb, echoes) a render keeps.", min=0.0, max=300.0)
+
+
+@dataclass
 class Config:
     """The effective configuration of one process."""
 
@@ -266,6 +284,7 @@ class Config:
     generate: GenerateConfig = section(GenerateConfig)
     analysis: AnalysisConfig = section(AnalysisConfig)
     midi: MidiConfig = section(MidiConfig)
+    fx: FxConfig = section(FxConfig)
 
     #: Where each effective value came from, by dotted key.
     sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False, metadata={"internal": True})

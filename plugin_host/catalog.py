@@ -22,6 +22,7 @@ from typing import Any
 import pedalboard
 
 from plugin_host.errors import suggest
+from plugin_host.extras import EXTRAS
 
 # Classes that are not effects one puts in a chain: abstract bases, containers,
 # and hosts for external plugins (those are loaded by path, see vst3.py).
@@ -157,7 +158,7 @@ def _param_info(plugin: str, name: str, type_text: str, default_text: str | None
 
 @functools.lru_cache(maxsize=1)
 def builtin_plugins() -> dict[str, PluginInfo]:
-    """Every built-in pedalboard effect, by class name, introspected once per process."""
+    """Every built-in pedalboard effect (and plugin_host's extras), by class name, introspected once."""
     out: dict[str, PluginInfo] = {}
     for name in sorted(dir(pedalboard)):
         cls = getattr(pedalboard, name)
@@ -174,7 +175,15 @@ def builtin_plugins() -> dict[str, PluginInfo]:
             params[pname] = _param_info(name, pname, type_text, default_text, instance)
         summary = (inspect.getdoc(cls) or "").strip().split("\n\n")[0].replace("\n", " ")
         out[name] = PluginInfo(name, cls, params, summary)
+    for name, (cls, spec, summary) in EXTRAS.items():
+        params = {p: ParamInfo(p, "float", d, lo, hi, unit) for p, (d, lo, hi, unit) in spec.items()}
+        out[name] = PluginInfo(name, cls, params, summary)
     return out
+
+
+def is_pedalboard_native(name: str) -> bool:
+    """False for plugin_host's own effects (they have no pedalboard object)."""
+    return name not in EXTRAS
 
 
 def check_value(plugin: str, param: ParamInfo, value: Any, sample_rate: float | None = None) -> Any:

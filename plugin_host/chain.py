@@ -180,6 +180,9 @@ def _db(gain: float) -> float:
 
 def _with_mix(plugin: pedalboard.Plugin, mix: float) -> pedalboard.Plugin:
     """Dry/wet as pedalboard objects: Mix([Chain([plugin, Gain(wet)]), Gain(dry)])."""
+    if not isinstance(plugin, pedalboard.Plugin):
+        raise ChainError(f"{type(plugin).__name__} is plugin_host's own effect and has no pedalboard object; "
+                         "render the chain with plugin_host.render instead")
     if mix >= 1.0:
         return plugin
     return pedalboard.Mix([pedalboard.Chain([plugin, pedalboard.Gain(_db(mix))]), pedalboard.Gain(_db(1.0 - mix))])

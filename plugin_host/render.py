@@ -116,11 +116,11 @@ class Processor:
 
         for i, p in enumerate(self.spec.plugins):
             plugin = make_plugin(p, sample_rate, i)
-            if p.mix >= 1.0:
+            if p.mix >= 1.0 and isinstance(plugin, pedalboard.Plugin):
                 run.append(plugin)
                 continue
             flush()
-            board = pedalboard.Pedalboard([plugin])
+            board = pedalboard.Pedalboard([plugin]) if isinstance(plugin, pedalboard.Plugin) else plugin
             stages.append(_Stage(lambda x, sr, b=board: b(x, sr, reset=False), p.mix))
         flush()
 

@@ -9,20 +9,16 @@ wanted when it cannot.
 
 Contexts are kept per session id (one per DAW project, by default "default")
 and persisted through a small backend: the feature memory's session table
-when it is there, else a JSON file per session under the data directory.
+(`MemoryStore.save_session`), opened on first use.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import os
 import re
-import tempfile
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from grym_bridge.errors import BadRequest
@@ -155,33 +151,32 @@ class SessionBackend(Protocol):
     def save(self, session_id: str, data: dict[str, Any]) -> None: ...
 
 
-class JsonFileBackend:
-    """One JSON file per session under `<data_dir>/sessions/`, written atomically."""
+class MemoryBackend:
+    """Sessions in the feature memory's `sessions` table (`MemoryStore.save_session`/`load_session`).
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder)
+    The store is opened on first use, so building the orchestrator costs nothing at start-up.
+    """
+
+    def __init__(self, open_store: Callable[[], Any]) -> None:
+        self._open = open_store
+        self._store: Any = None
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            self._store = self._open()
+        return self._store
 
     def load(self, session_id: str) -> dict[str, Any] | None:
-        path = self.folder / f"{session_id}.json"
+        from grym_bridge.errors import NotFound
+
         try:
-            return json.loads(path.read_text("utf-8"))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:
-            log.warning("session file %s is unreadable (%s); starting that session empty", path, exc)
+            return self.store.load_session(session_id)
+        except NotFound:
             return None
 
     def save(self, session_id: str, data: dict[str, Any]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        # Write then rename: a crash mid-write must never leave half a session file.
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{session_id}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh)
-            os.replace(tmp, self.folder / f"{session_id}.json")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        self.store.save_session(session_id, data)
 
 
 class SessionStore:
@@ -193,8 +188,9 @@ class SessionStore:
         self._lock = threading.Lock()
 
     @classmethod
-    def for_data_dir(cls, data_dir: Path) -> "SessionStore":
-        return cls(JsonFileBackend(Path(data_dir) / "sessions"))
+    def in_memory_store(cls, open_store: Callable[[], Any]) -> "SessionStore":
+        """Sessions persisted in the feature memory that `open_store()` opens (on first use)."""
+        return cls(MemoryBackend(open_store))
 
     @staticmethod
     def check_id(session_id: str) -> str:

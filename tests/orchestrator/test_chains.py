@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from grym_bridge.config import Config
+from grym_bridge.memory import open_memory
 from grym_bridge.errors import Busy, Cancelled, ModelUnavailable, UnknownAddress
 from grym_bridge.orchestrator.chains import Orchestrator, StepFailed
 from grym_bridge.orchestrator.health import HealthMonitor, Readings
@@ -170,7 +171,7 @@ def test_balance_resources_refuses_gpu_chains_while_critical(config: Config) -> 
 
 
 def test_route_task_uses_the_session_and_rejects_unregistered_steps(config: Config, tmp_path: Path) -> None:
-    sessions = SessionStore.for_data_dir(config.data_dir)
+    sessions = SessionStore.in_memory_store(lambda: open_memory(config))
     sessions.set("tempo", 100)
     orch, reg, _ = make(config, sessions=sessions)
     with pytest.raises(UnknownAddress, match="no step 'compose'"):

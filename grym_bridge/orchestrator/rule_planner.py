@@ -240,17 +240,22 @@ class RulePlanner:
         return out
 
     def _generate(self, clause: str, b: _Builder, session: SessionContext) -> None:
-        args: dict[str, object] = {"prompt": self.prompt(clause)}
+        music = self._music_args(clause, session, b=b)
+        prompt = self.prompt(clause)
+        if music.get("key") and music["key"] != "from_clip":
+            prompt += f", in {music['key']}"  # text-to-audio models take the key as words
+        args: dict[str, object] = {"prompt": prompt}
         m = _SECONDS_RE.search(clause)
         if m:
             args["duration_s"] = _number(m.group(1))
         b.add(Step("generate", args), makes_audio=True)
-        b.notes.append(f"generate '{args['prompt']}'")
-        music = self._music_args(clause, session, b=b)
+        b.notes.append(f"generate '{prompt}'")
         if music.get("tempo") or _BARS_RE.search(clause):
-            music.pop("part", None)
-            b.add(Step("conform", music), makes_audio=True)
-            b.notes.append("fit it to" + _where(music, lead=" "))
+            conform = {k: v for k, v in music.items() if k in ("tempo", "bars")}
+            b.add(Step("conform", conform), makes_audio=True)
+            fit = [f"{conform['tempo']:g} BPM"] if conform.get("tempo") else []
+            fit += [f"{conform['bars']} bars"] if conform.get("bars") else []
+            b.notes.append("fit it to " + " and ".join(fit))
 
     @staticmethod
     def prompt(clause: str) -> str:
@@ -289,7 +294,7 @@ def _and(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def _where(args: dict, lead: str = "") -> str:
+def _where(args: dict) -> str:
     bits = []
     if args.get("key") == "from_clip":
         bits.append("in the clip's key")
@@ -299,7 +304,7 @@ def _where(args: dict, lead: str = "") -> str:
         bits.append(f"at {args['tempo']:g} BPM")
     if args.get("bars"):
         bits.append(f"{args['bars']} bars long")
-    return (lead or " ") + " ".join(bits) if bits else ""
+    return " " + " ".join(bits) if bits else ""
 
 
 def _sentence(notes: list[str]) -> str:

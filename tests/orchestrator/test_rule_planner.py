@@ -160,8 +160,11 @@ def test_session_context_fills_tempo_and_key() -> None:
     # a generated sound is conformed to the session tempo only when there is one
     assert chain(planner.plan("generate a dark pad", session=session)) == "generate conform store"
     assert chain(planner.plan("generate a dark pad")) == "generate store"
-    conform = planner.plan("generate a dark pad", session=session).steps[1]
-    assert conform.args == {"tempo": 128.0, "key": "D minor"}
+    generate, conform = planner.plan("generate a dark pad", session=session).steps[:2]
+    assert generate.args == {"prompt": "dark pad, in D minor"}
+    assert conform.args == {"tempo": 128.0}
+    assert planner.plan("generate a dark pad, 4 bars in E minor", session=session).steps[1].args == {
+        "tempo": 128.0, "bars": 4}
     assert "128 BPM" in planner.plan("generate a dark pad", session=session).explanation
     # the clip's own key wins over the session's when asked for the same key
     plan = planner.plan("give me chords for this in the same key", has_input=True, session=session)

@@ -1,0 +1,190 @@
+"""RPC upload and round trip of a 30 s stereo 48 kHz WAV against a plain TCP socket copy.
+
+Run:  .venv/bin/python bench/rpc.py [--repeats 5] [--seconds 30]
+
+A child process serves both peers on loopback: the bridge's RPC server (a real
+Router and upload store) and a plain TCP server that writes what it receives
+to a file and sends the file back. The parent times, in the same run and
+alternating:
+
+- upload: RPC `upload` (chunked frames, size and BLAKE3 checked, moved into
+  place) vs `sendall` of the same bytes into a file on the other side;
+- round trip: the upload and then the file coming back (RPC `download`, checked
+  by hash, vs the plain server sending the file back).
+
+Goal (issue 9): RPC at most 1.5x the plain copy. Prints the medians and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from grym_bridge.transports.osc.routes import Router  # noqa: E402
+from grym_bridge.transports.rpc.client import RpcClient  # noqa: E402
+from grym_bridge.transports.rpc.server import RpcServer  # noqa: E402
+from grym_bridge.transports.rpc.uploads import UploadStore  # noqa: E402
+
+LENGTH = struct.Struct(">Q")
+
+
+# -- the child: both servers ------------------------------------------------------------
+
+def _recv_exact(conn: socket.socket, n: int) -> bytes:
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = conn.recv_into(view[got:], n - got)
+        if not k:
+            raise ConnectionError("peer closed")
+        got += k
+    return bytes(buf)
+
+
+def _recv_to_file(conn: socket.socket, path: Path, size: int) -> None:
+    with path.open("wb") as fh:
+        left = size
+        while left:
+            data = conn.recv(min(left, 1 << 20))
+            if not data:
+                raise ConnectionError("peer closed")
+            fh.write(data)
+            left -= len(data)
+
+
+def _plain_server(sock: socket.socket, folder: Path) -> None:
+    """Receive length + bytes into a file; if asked (flag byte 1), send the file back."""
+    count = 0
+    while True:
+        conn, _ = sock.accept()
+        with conn:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            flag = _recv_exact(conn, 1)
+            (size,) = LENGTH.unpack(_recv_exact(conn, LENGTH.size))
+            count += 1
+            path = folder / f"plain-{count}.wav"
+            _recv_to_file(conn, path, size)
+            if flag == b"\x01":
+                with path.open("rb") as fh:
+                    conn.sendfile(fh)
+            else:
+                conn.sendall(b"k")
+
+
+def serve_child(folder: Path) -> None:
+    plain = socket.create_server(("127.0.0.1", 0))
+    threading.Thread(target=_plain_server, args=(plain, folder), daemon=True).start()
+
+    async def run() -> None:
+        router = Router(services=None)  # no routes needed: the bench moves files
+        store = UploadStore(folder / "uploads", max_upload_bytes=1 << 31, ttl_s=3600)
+        server = RpcServer(router, "127.0.0.1", 0, token=None, uploads=store, download_roots=[folder])
+        await server.start()
+        print(f"{server.port} {plain.getsockname()[1]}", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent closes stdin
+        await server.close()
+
+    asyncio.run(run())
+
+
+# -- the parent: the timings ----------------------------------------------------------------
+
+def plain_copy(port: int, path: Path, back_to: Path | None) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as sock, path.open("rb") as fh:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        size = path.stat().st_size
+        sock.sendall((b"\x01" if back_to else b"\x00") + LENGTH.pack(size))
+        sock.sendfile(fh)
+        if back_to is None:
+            _recv_exact(sock, 1)
+            return
+        _recv_to_file(sock, back_to, size)
+
+
+async def rpc_copy(port: int, path: Path, back_to: Path | None) -> None:
+    client = await RpcClient.connect("127.0.0.1", port)
+    try:
+        stored = await client.upload(path)
+        if back_to is not None:
+            await client.download(stored.path, back_to)
+    finally:
+        await client.close()
+
+
+def make_wav(path: Path, seconds: float, rate: int = 48000) -> None:
+    rng = np.random.default_rng(9)
+    t = np.arange(int(seconds * rate)) / rate
+    left = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(t.size)
+    right = 0.3 * np.sin(2 * np.pi * 330 * t) + 0.05 * rng.standard_normal(t.size)
+    sf.write(path, np.stack([left, right], axis=1).astype(np.float32), rate, subtype="FLOAT")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve_child(Path(args.serve))
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "server").mkdir()
+        wav = folder / "clip.wav"
+        make_wav(wav, args.seconds)
+        size = wav.stat().st_size
+        child = subprocess.Popen([sys.executable, __file__, "--serve", str(folder / "server")],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            assert child.stdout is not None
+            rpc_port, plain_port = map(int, child.stdout.readline().split())
+            times: dict[str, list[float]] = {k: [] for k in ("plain upload", "rpc upload", "plain round trip",
+                                                              "rpc round trip")}
+            for i in range(args.repeats + 1):  # the first pass warms both paths and is not counted
+                for name, run in (
+                    ("plain upload", lambda: plain_copy(plain_port, wav, None)),
+                    ("rpc upload", lambda: asyncio.run(rpc_copy(rpc_port, wav, None))),
+                    # Each copy writes a new file on both sides, as a real copy does.
+                    ("plain round trip", lambda: plain_copy(plain_port, wav, folder / f"plain-back-{i}.wav")),
+                    ("rpc round trip", lambda: asyncio.run(rpc_copy(rpc_port, wav, folder / f"rpc-back-{i}.wav"))),
+                ):
+                    start = time.perf_counter()
+                    run()
+                    if i:
+                        times[name].append(time.perf_counter() - start)
+            for back in (f"plain-back-{args.repeats}.wav", f"rpc-back-{args.repeats}.wav"):
+                assert (folder / back).read_bytes() == wav.read_bytes(), f"{back} differs from the source"
+        finally:
+            if child.stdin is not None:
+                child.stdin.close()
+            child.wait(timeout=10)
+
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"file: {args.seconds:g} s stereo 48 kHz float WAV, {size / 1e6:.1f} MB; median of {args.repeats} runs, loopback")
+    for kind in ("upload", "round trip"):
+        plain, rpc = med[f"plain {kind}"], med[f"rpc {kind}"]
+        print(f"{kind:>10}: plain TCP {plain * 1e3:7.1f} ms ({size / plain / 1e6:6.0f} MB/s)   "
+              f"RPC {rpc * 1e3:7.1f} ms ({size / rpc / 1e6:6.0f} MB/s)   ratio {rpc / plain:.2f}x (goal <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()

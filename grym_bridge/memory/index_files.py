@@ -48,6 +48,11 @@ class IndexKeeper:
     def _meta(self, key: str) -> str:
         return str(self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
 
+    def _last_seq(self) -> int:
+        """The newest change ever logged (compaction may have emptied the log; the counter stays)."""
+        row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'vector_changes'").fetchone()
+        return int(row[0]) if row else 0
+
     def index(self, space: str) -> VectorIndex:
         """The index of `space`, caught up with every committed change."""
         with self._lock:
@@ -101,7 +106,7 @@ class IndexKeeper:
         idx = VectorIndex(space, exact_below=self.exact_below, ef=self.ef_search)
         self._conn.execute("BEGIN")  # one snapshot: the vectors and the log position agree
         try:
-            seq = self._conn.execute("SELECT coalesce(max(seq), 0) FROM vector_changes").fetchone()[0]
+            seq = self._last_seq()
             rows = self._conn.execute("SELECT clip_id, vec FROM vectors WHERE space = ? ORDER BY clip_id", (space,)).fetchall()
         finally:
             self._conn.execute("COMMIT")
@@ -137,7 +142,7 @@ class IndexKeeper:
                 ids, matrix = data["ids"].astype(np.int64), data["matrix"].astype(np.float32)
             if matrix.ndim != 2 or len(ids) != len(matrix):
                 raise ValueError("its vectors and ids disagree")
-            max_seq = self._conn.execute("SELECT coalesce(max(seq), 0) FROM vector_changes").fetchone()[0]
+            max_seq = self._last_seq()
             if int(meta["seq"]) > max_seq:
                 raise ValueError("it is newer than the store (was the database replaced?)")
             idx = VectorIndex(space, exact_below=self.exact_below, ef=self.ef_search)

@@ -24,16 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from grym_bridge.errors import GrymError
+from grym_bridge.errors import GrymError, MalformedMessage
 from grym_bridge.transports.rpc.framing import (
     PROTOCOL_VERSION,
     PeerClosed,
     FrameProtocol,
-    new_hasher,
     pack_frame,
     send_file_frames,
 )
-from grym_bridge.transports.rpc.uploads import StoredFile, safe_name
+from grym_bridge.transports.rpc.files import IncomingFile, StoredFile, safe_name
 
 OscHandler = Callable[[str, list[Any]], None]
 
@@ -54,38 +53,27 @@ class RemoteFile:
 
 
 class _Download:
+    """A download in progress: its destination, its future, and the file once `file` arrived."""
+
     def __init__(self, dest: Path, future: asyncio.Future[StoredFile]) -> None:
         self.dest = dest
         self.future = future
-        self.tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
-        self.fh: Any = None
-        self.size = -1
-        self.hash = new_hasher()
-        self.received = 0
+        self.incoming: IncomingFile | None = None
 
     def start(self, size: int) -> None:
-        self.size = size
-        self.fh = self.tmp.open("xb")
+        partial = self.dest.with_name(f".{self.dest.name}.{secrets.token_hex(4)}.part")
+        self.incoming = IncomingFile(partial, size, self.dest.name, f"download of {self.dest.name}")
 
-    def write(self, data: bytes) -> None:
-        self.fh.write(data)
-        self.hash.update(data)
-        self.received += len(data)
-
-    def finish(self, blake3: str) -> None:
-        self.fh.close()
-        if self.received != self.size or blake3 != self.hash.hexdigest():
-            self.abort(ConnectionLost(f"download of {self.dest.name} arrived damaged ({self.received} of {self.size} bytes "
-                                      "or a wrong hash); request it again"))
-            return
-        os.replace(self.tmp, self.dest)
+    async def finish(self, blake3: object) -> None:
+        if self.incoming is None:
+            raise MalformedMessage("the bridge sent a download's end before its start")
+        stored = await self.incoming.finish(blake3, self.dest)
         if not self.future.done():
-            self.future.set_result(StoredFile(self.dest, self.received, blake3))
+            self.future.set_result(stored)
 
     def abort(self, exc: BaseException) -> None:
-        if self.fh is not None and not self.fh.closed:
-            self.fh.close()
-        self.tmp.unlink(missing_ok=True)
+        if self.incoming is not None:
+            self.incoming.abort()
         if not self.future.done():
             self.future.set_exception(exc)
 
@@ -233,7 +221,7 @@ class RpcClient:
         try:
             while True:
                 frame = await self._proto.next_frame(idle_timeout=None, frame_timeout=60.0)
-                fatal = self._handle(frame)
+                fatal = await self._handle(frame)
                 if fatal is not None:
                     reason = fatal
         except PeerClosed:
@@ -255,7 +243,7 @@ class RpcClient:
                 download.abort(reason)
             self._proto.close()
 
-    def _handle(self, frame: dict[str, Any]) -> GrymError | None:
+    async def _handle(self, frame: dict[str, Any]) -> GrymError | None:
         kind, tid = frame["t"], frame.get("id")
         if kind == "osc":
             self._on_osc(str(frame.get("address", "")), list(frame.get("args", [])))
@@ -263,12 +251,18 @@ class RpcClient:
             self._transfers[tid].set_result(frame)
         elif kind in ("file", "data", "end") and tid in self._downloads:
             download = self._downloads[tid]
-            if kind == "file":
-                download.start(int(frame.get("size", -1)))
-            elif kind == "data":
-                download.write(frame["data"])
-            else:
-                download.finish(str(frame.get("blake3", "")))
+            try:
+                if kind == "file":
+                    download.start(int(frame.get("size", -1)))
+                elif download.incoming is None:
+                    raise MalformedMessage("the bridge sent download data before its start")
+                elif kind == "data":
+                    download.incoming.write(frame["data"])
+                    await download.incoming.wait_room()
+                else:
+                    await download.finish(frame.get("blake3"))
+            except GrymError as exc:
+                download.abort(exc)
         elif kind == "error":
             exc = GrymError(str(frame.get("message", "")), code=str(frame.get("code", "error")))
             if tid is None:

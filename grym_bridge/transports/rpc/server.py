@@ -32,7 +32,8 @@ from grym_bridge.transports.rpc.framing import (
     pack_frame,
     send_file_frames,
 )
-from grym_bridge.transports.rpc.uploads import PartialUpload, UploadStore
+from grym_bridge.transports.rpc.files import IncomingFile
+from grym_bridge.transports.rpc.uploads import UploadStore
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class _Connection:
         self.loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self.peer: RpcPeer | None = None
-        self.uploads: dict[Any, PartialUpload] = {}
+        self.uploads: dict[Any, IncomingFile] = {}
         self.failed: set[Any] = set()
         self.downloads: dict[Any, asyncio.Task[None]] = {}
         self.chunk_bytes = server.limits.chunk_bytes
@@ -119,7 +120,7 @@ class _Connection:
                                                     frame_timeout=limits.frame_timeout_s, busy=bool(self.uploads))
                 if frame["t"] == "bye":
                     break
-                self._handle(frame)
+                await self._handle(frame)
         except PeerClosed:
             pass
         except (MessageTooLarge, MalformedMessage, Unauthorized) as exc:
@@ -152,7 +153,7 @@ class _Connection:
             "download_roots": [str(r) for r in self.server.download_roots],
         })
 
-    def _handle(self, frame: dict[str, Any]) -> None:
+    async def _handle(self, frame: dict[str, Any]) -> None:
         kind, tid = frame["t"], frame.get("id")
         try:
             if kind == "osc":
@@ -173,12 +174,14 @@ class _Connection:
                 data = frame.get("data")
                 if not isinstance(data, bytes):
                     raise BadRequest("a data frame needs 'data' as msgpack bin")
-                self._upload(tid).write(data)
+                upload = self._upload(tid)
+                upload.write(data)
+                await upload.wait_room()
             elif kind == "end":
                 if tid in self.failed:
                     self.failed.discard(tid)
                     return
-                stored = self._upload(tid).finish(frame.get("blake3", ""))
+                stored = await self.server.uploads.finish(self._upload(tid), frame.get("blake3"))
                 del self.uploads[tid]
                 self.send({"t": "stored", "id": tid, "path": str(stored.path), "size": stored.size,
                            "blake3": stored.blake3})
@@ -197,7 +200,7 @@ class _Connection:
                 self.failed.add(tid)
             self.send_error(tid, exc)
 
-    def _upload(self, tid: Any) -> PartialUpload:
+    def _upload(self, tid: Any) -> IncomingFile:
         upload = self.uploads.get(tid)
         if upload is None:
             raise BadRequest(f"no upload with id {tid!r} is open; start one with a put frame")

@@ -8,79 +8,15 @@ file, so nothing half-written is ever visible to a request.
 
 from __future__ import annotations
 
-import os
-import re
 import secrets
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from grym_bridge.errors import BadRequest, MessageTooLarge
-from grym_bridge.transports.rpc.framing import new_hasher
+from grym_bridge.transports.rpc.files import IncomingFile, StoredFile, safe_name
 
 PARTIAL_DIR = ".partial"
-_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    """A completed upload (or download): where it is, its size and BLAKE3."""
-
-    path: Path
-    size: int
-    blake3: str
-
-
-def safe_name(name: str) -> str:
-    """A file name that cannot climb out of its folder: base name only, odd characters replaced."""
-    base = os.path.basename(str(name).replace("\\", "/")).strip().lstrip(".")
-    base = _UNSAFE.sub("_", base)[:120]
-    return base or "upload.bin"
-
-
-class PartialUpload:
-    """One upload in progress: bytes go to a partial file while their hash is computed."""
-
-    def __init__(self, store: "UploadStore", name: str, size: int) -> None:
-        self.store = store
-        self.name = safe_name(name)
-        self.size = size
-        self.received = 0
-        self._hash = new_hasher()
-        self._tmp = store.partial_dir / f"{secrets.token_hex(8)}.part"
-        self._fh = self._tmp.open("xb")
-
-    def write(self, data: bytes) -> None:
-        """Append a chunk; more bytes than declared aborts the upload."""
-        if self.received + len(data) > self.size:
-            self.abort()
-            raise BadRequest(f"upload of {self.name} sent more than the {self.size} bytes it declared")
-        self._fh.write(data)
-        self._hash.update(data)
-        self.received += len(data)
-
-    def finish(self, blake3: str) -> StoredFile:
-        """Check size and hash, then move the file in place; on any mismatch delete it."""
-        self._fh.close()
-        digest = self._hash.hexdigest()
-        if self.received != self.size:
-            self.abort()
-            raise BadRequest(f"upload of {self.name} ended after {self.received} of {self.size} bytes; send it again")
-        if not isinstance(blake3, str) or blake3.lower() != digest:
-            self.abort()
-            raise BadRequest(f"upload of {self.name} arrived damaged (BLAKE3 {digest} does not match); send it again")
-        folder = self.store.root / secrets.token_hex(8)
-        folder.mkdir()
-        final = folder / self.name
-        os.replace(self._tmp, final)
-        return StoredFile(final, self.size, digest)
-
-    def abort(self) -> None:
-        """Forget the upload and delete its partial file (safe to call twice)."""
-        if not self._fh.closed:
-            self._fh.close()
-        self._tmp.unlink(missing_ok=True)
 
 
 class UploadStore:
@@ -93,7 +29,7 @@ class UploadStore:
         self.ttl_s = ttl_s
         self.partial_dir.mkdir(parents=True, exist_ok=True)
 
-    def begin(self, name: str, size: int) -> PartialUpload:
+    def begin(self, name: str, size: int) -> IncomingFile:
         """Start an upload of `size` bytes, refusing what exceeds the limit before a byte is sent."""
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise BadRequest(f"upload size must be a byte count (an integer of 0 or more); got {size!r}")
@@ -102,7 +38,18 @@ class UploadStore:
                 f"upload of {size} bytes is larger than network.max_upload_bytes ({self.max_upload_bytes}); "
                 "raise the limit in the bridge's config or send a shorter file"
             )
-        return PartialUpload(self, str(name), size)
+        clean = safe_name(str(name))
+        return IncomingFile(self.partial_dir / f"{secrets.token_hex(8)}.part", size, clean, f"upload of {clean}")
+
+    async def finish(self, upload: IncomingFile, blake3: object) -> StoredFile:
+        """Check and move a finished upload into a folder of its own (names never collide)."""
+        folder = self.root / secrets.token_hex(8)
+        folder.mkdir()
+        try:
+            return await upload.finish(blake3, folder / upload.name)
+        except BaseException:
+            folder.rmdir()
+            raise
 
     def sweep(self, now: float | None = None) -> int:
         """Delete uploads older than the TTL and partial files left by a crash; return how many went."""

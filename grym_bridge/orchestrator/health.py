@@ -180,6 +180,10 @@ class HealthMonitor:
         """`listener(transition)` is called after every change of state."""
         self._listeners.append(listener)
 
+    def sample(self) -> Readings:
+        """Read the injected source once (the server does this off the event loop)."""
+        return self._read()
+
     def record_job(self, failed: bool) -> None:
         """Count one finished job in the error rate."""
         self.errors.record(failed)

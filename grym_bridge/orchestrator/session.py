@@ -109,11 +109,17 @@ class SessionContext:
     def keys() -> list[str]:
         return list(_FIELDS)
 
-    def set(self, key: str, value: Any) -> Any:
-        """Set one value from a client (any of str/int/float); return the stored value."""
+    @staticmethod
+    def canonical(key: str) -> str:
+        """The key's proper name (`bpm` -> `tempo`), or `BadRequest` listing the keys."""
         name = _ALIASES.get(str(key).strip().lower(), str(key).strip().lower())
         if name not in _FIELDS:
             raise BadRequest(f"unknown session key {key!r}; use one of {', '.join(_FIELDS)}")
+        return name
+
+    def set(self, key: str, value: Any) -> Any:
+        """Set one value from a client (any of str/int/float); return the stored value."""
+        name = self.canonical(key)
         coerce, wanted = _FIELDS[name]
         if value is None or (isinstance(value, str) and not value.strip()):
             stored = "4/4" if name == "time_signature" else None

@@ -1,0 +1,68 @@
+"""`grym ask "TEXT"`: do what the words say, from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from grym_bridge.cli.common import echo_json, pass_config
+from grym_bridge.config import Config
+
+
+@click.command()
+@click.argument("text")
+@click.option("--file", "-f", "file", type=click.Path(dir_okay=False), default=None,
+              help="The clip the request is about (audio, or .mid to continue).")
+@click.option("--session", default="default", show_default=True,
+              help="Session whose context (tempo, key, time signature) applies; set it with /grym/session/set.")
+@click.option("--json", "as_json", is_flag=True, help="Print {plan, result, explanation} as JSON.")
+@click.option("--plan-only", is_flag=True, help="Show the plan without running it.")
+@pass_config
+def ask(config: Config, text: str, file: str | None, session: str, as_json: bool, plan_only: bool) -> None:
+    """Plan and run a request in words, e.g. grym ask "make it darker and wider" --file loop.wav.
+
+    The rule planner understands effect words (darker, brighter, warmer, punchier, wider, tighter,
+    louder, airier, lofi), "generate ...", "find similar", "chords", "melody", "bassline", "drums",
+    "continue this", "analyze" and "remember this". With orchestrator.planner = ollama or openai a
+    local LLM plans, and the rules step in when it fails.
+    """
+    from grym_bridge.errors import AudioFileError
+    from grym_bridge.orchestrator.chains import plan_dict
+    from grym_bridge.orchestrator.service import OrchestratorService
+    from grym_bridge.paths import ensure_data_dir
+
+    ensure_data_dir(config)
+    clip = None
+    if file is not None:
+        clip = Path(file).expanduser().resolve()
+        if not clip.is_file():
+            raise AudioFileError(f"{file}: no such file; give the path of an audio or .mid file")
+    service = OrchestratorService.build(config)
+    plan = service.orchestrator.route_task(text, path=clip, session_id=session)
+    if plan_only:
+        echo_json(plan_dict(plan)) if as_json else click.echo(plan.explanation)
+        return
+    with click.progressbar(length=1000, label="working", file=click.get_text_stream("stderr"),
+                           item_show_func=lambda m: m) as bar:
+        done = [0]
+
+        def progress(fraction: float, message: str) -> None:
+            step = int(fraction * 1000) - done[0]
+            if step > 0:
+                done[0] += step
+            bar.update(max(step, 0), message)
+
+        answer = service.orchestrator.ask(text, path=clip, session_id=session, progress=progress, plan=plan)
+    if as_json:
+        echo_json(answer)
+        return
+    click.echo(answer.explanation)
+    for path in answer.result.outputs:
+        click.echo(f"  wrote {path}")
+    matches = (answer.result.results.get("memory_lookup") or {}).get("matches")
+    for m in matches or []:
+        click.echo(f"  {m['score']:.3f}  {m['path']}")
+
+
+commands = [ask]

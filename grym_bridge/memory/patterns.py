@@ -20,13 +20,18 @@ from typing import Any, Mapping
 import numpy as np
 
 from grym_bridge.errors import BadRequest, NotFound
-from grym_bridge.memory.features import detect_patterns
+from grym_bridge.memory.features import centred_unit, detect_patterns
 from grym_bridge.memory.store import MemoryStore, VectorLike
 from grym_bridge.memory.types import PATTERN_KINDS, SPACES
 from grym_bridge.memory.vectors import as_unit_vector
 
 #: What `classify_pattern` and `get_related_patterns` can compare: a vector space or a pattern kind.
 AXES: tuple[str, ...] = SPACES + PATTERN_KINDS
+
+
+def _check_axis(axis: str) -> None:
+    if axis not in AXES:
+        raise BadRequest(f"unknown pattern kind {axis!r}; use one of: {', '.join(AXES)}")
 
 
 @dataclass(frozen=True)
@@ -92,8 +97,7 @@ class PatternRecognizer:
 
     def _axis(self, axis: str) -> tuple[np.ndarray, np.ndarray]:
         """(ids, unit vectors) of a pattern kind or vector space, cached per store generation."""
-        if axis not in AXES:
-            raise BadRequest(f"unknown pattern kind {axis!r}; use one of: {', '.join(AXES)}")
+        _check_axis(axis)
         generation = self.store.generation()
         with self._lock:
             hit = self._cache.get(axis)
@@ -105,6 +109,7 @@ class PatternRecognizer:
         return ids, matrix
 
     def _query(self, query: int | VectorLike, axis: str) -> tuple[np.ndarray, int | None]:
+        _check_axis(axis)
         if isinstance(query, (int, np.integer)) and not isinstance(query, bool):
             clip_id = int(query)
             if axis in SPACES:
@@ -114,7 +119,13 @@ class PatternRecognizer:
             if vec is None:
                 raise NotFound(f"clip {clip_id} has no {axis} pattern; analyze it (or learn its patterns) first")
             return vec, clip_id
-        return as_unit_vector(query, f"{axis} pattern"), None
+        vec = as_unit_vector(query, f"{axis} pattern")
+        if axis in PATTERN_KINDS:
+            # Stored patterns are centred (see `features`); a raw query must be too, or levels skew it.
+            vec = centred_unit(vec)
+            if vec is None:
+                raise BadRequest(f"the {axis} pattern is flat (all values equal); there is nothing to compare")
+        return vec, None
 
     def _nearest(self, query: int | VectorLike, axis: str, k: int, threshold: float | None,
                  among: np.ndarray | None = None) -> list[PatternMatch]:

@@ -28,7 +28,7 @@ from grym_bridge.memory.checks import (
     check_space, content_hash_of, normalize_tags, parse_feedback, probe_audio, session_name,
 )
 from grym_bridge.memory.database import Database
-from grym_bridge.memory.features import AnalysisRecord, unpack_analysis
+from grym_bridge.memory.features import AnalysisRecord, centred_unit, unpack_analysis
 from grym_bridge.memory.index_files import IndexKeeper
 from grym_bridge.memory.store import MemoryStore
 from grym_bridge.memory.types import PATTERN_KINDS, SOURCES, Clip, ClipSummary, Feedback, Match, MemoryStats
@@ -338,7 +338,10 @@ class SqliteMemory(MemoryStore):
         for kind, vec in patterns.items():
             if kind not in PATTERN_KINDS:
                 raise BadRequest(f"unknown pattern kind {kind!r}; use one of: {', '.join(PATTERN_KINDS)}")
-            clean[kind] = as_unit_vector(vec, f"{kind} pattern")
+            unit = centred_unit(as_unit_vector(vec, f"{kind} pattern"))
+            if unit is None:
+                raise BadRequest(f"the {kind} pattern is flat (all values equal); there is nothing to compare")
+            clean[kind] = unit
         with self._write() as conn:
             clip_id = self._require(conn, clip_id)
             self._write_patterns(conn, clip_id, clean)

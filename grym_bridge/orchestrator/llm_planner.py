@@ -21,15 +21,16 @@ from __future__ import annotations
 import json
 import logging
 import math
-from typing import Any, Iterable
-
-import httpx
+from typing import TYPE_CHECKING, Any, Iterable
 
 from grym_bridge.config import OrchestratorConfig
 from grym_bridge.errors import BadRequest, GrymError
 from grym_bridge.orchestrator.plan import COMPOSE_PARTS, FX_GOALS, STEP_DESCRIPTIONS, Plan, plan_schema, validate_plan
 from grym_bridge.orchestrator.rule_planner import RulePlanner
 from grym_bridge.orchestrator.session import SessionContext
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class LlmPlanner:
         *,
         step_names: Iterable[str] = STEP_DESCRIPTIONS,
         fallback: Any = None,
-        transport: httpx.BaseTransport | None = None,
+        transport: "httpx.BaseTransport | None" = None,
     ) -> None:
         if config.planner not in DEFAULT_URLS:
             raise GrymError(f"orchestrator.planner {config.planner!r} is not an LLM provider; use ollama or openai",
@@ -122,6 +123,8 @@ class LlmPlanner:
 
     def _post(self, messages: list[dict]) -> str:
         """Send the chat request; return the assistant's content (the plan's JSON text)."""
+        import httpx  # here, not at module level: `grym serve` starts without it
+
         schema = plan_schema(self.step_names)
         headers = {"Authorization": f"Bearer {self.config.llm_api_key}"} if self.config.llm_api_key else {}
         if self.name == "ollama":
@@ -149,6 +152,8 @@ class LlmPlanner:
     def plan(self, text: str, *, has_input: bool = False, session: SessionContext | None = None,
              clip: str | None = None) -> Plan:
         """The LLM's plan, validated; else the rule planner's, with the reason in `fallback_reason`."""
+        import httpx
+
         session = session or SessionContext()
         try:
             content = self._post(self.messages(text, has_input=has_input, session=session, clip=clip))

@@ -34,6 +34,8 @@ class Services:
     endpoints: dict[str, Any] = field(default_factory=dict)
     #: Filled by `serve`: the router every transport dispatches through (OSCQuery reads its table).
     router: Any = None
+    #: Filled by `serve` when `[midi] enabled`: the MIDI transport (ports, mapping, learn, clip player).
+    midi: Any = None
 
 
 def build_services(config: Config) -> Services:
@@ -85,6 +87,9 @@ async def serve(
     osc = OscServer(router, config.server)
     await osc.start()
     services.endpoints.update({"host": config.server.host, "osc_udp": osc.port, "osc_tcp": osc.port})
+    from grym_bridge.transports.midi import start_midi
+
+    services.midi = start_midi(services, router)  # None (with a logged reason) when MIDI is off or unavailable
     if on_ready is not None:
         on_ready(services)
     try:
@@ -92,6 +97,8 @@ async def serve(
     finally:
         cancelled = await services.jobs.stop("server shutting down")
         await asyncio.sleep(0)  # let the cancellation replies leave before the sockets close
+        if services.midi is not None:
+            services.midi.close()
         await osc.close()
         if install_signal_handlers:
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -44,6 +44,8 @@ def _run(config: Config, kind: str, output: str | None, as_json: bool, **fields:
     from grym_bridge.compose import ComposeRequest, compose
 
     ensure_data_dir(config)
+    if "learn_from" in fields:
+        fields["learn_from"] = list(fields["learn_from"])
     result = compose(ComposeRequest(kind, **fields), Path(output) if output else None, renders_dir=config.renders_dir())
     if as_json:
         echo_json(result)
@@ -77,7 +79,9 @@ _make("melody", "A melody over the style's chords (the same chords as `chords` w
 _make("bass", "A bassline on the chords' roots, thirds and fifths.", [_progression, *_feel])
 _make("drums", "The style's drum pattern with fills, ghost notes, swing and humanize (GM channel 10).", _feel)
 _make("continue", "Continue SOURCE (a .mid clip) by the note and rhythm transitions learned from it.",
-      [click.argument("source", type=click.Path(exists=True, dir_okay=False))])
+      [click.argument("source", type=click.Path(exists=True, dir_okay=False)),
+       click.option("--learn-from", "learn_from", multiple=True, type=click.Path(exists=True, dir_okay=False),
+                    help="Another .mid clip of yours to learn from too (repeatable; weighs half the source).")])
 
 
 @compose_group.command("styles")

@@ -46,6 +46,7 @@ class ComposeRequest:
     swing: float | None = None
     humanize: float | None = None
     source: str | None = None  # the clip to continue (a .mid path already checked by the caller)
+    learn_from: list[str] = field(default_factory=list)  # more .mid clips `continue` learns from (checked paths)
 
 
 @dataclass
@@ -66,7 +67,7 @@ class ComposeResult:
 
 
 def check_request(req: ComposeRequest) -> None:
-    """Name the first bad argument, and what would be right."""
+    """Name the first bad argument, and what would be right (cheap: transports call it before queueing)."""
     if req.kind not in KINDS:
         raise BadRequest(f"unknown composition kind {req.kind!r}: use one of {', '.join(KINDS)}")
     if isinstance(req.bars, bool) or not isinstance(req.bars, int) or not 1 <= req.bars <= 256:
@@ -81,6 +82,13 @@ def check_request(req: ComposeRequest) -> None:
             raise BadRequest(f"{name} must be between 0 and 1, got {value!r}")
     if req.kind == "continue" and not req.source:
         raise BadRequest("continue needs a source clip: give the path of a .mid file to continue")
+    get_style(req.style)
+    if req.key:
+        parse_key(req.key)
+    if req.time_signature:
+        parse_time_signature(req.time_signature)
+    if req.progression:
+        parse_progression(req.progression)
 
 
 def _rng(seed: int, stream: str) -> np.random.Generator:
@@ -123,6 +131,7 @@ def compose(
         key = parse_key(req.key) if req.key else source_key(source.notes, source.key)
         ts = ts if req.time_signature else source.time_signature
         tempo = float(req.tempo or source.tempo)
+        extra = [*(extra or []), *(read_clip(Path(p)).notes for p in req.learn_from)]
         notes = continue_notes(source.notes, key, ts, source.length_beats, req.bars, _rng(seed, "continue"), extra)
         clip_key = key if any(n.channel != 9 for n in source.notes) else None
     else:

@@ -1,0 +1,149 @@
+"""MIDI ports through mido and python-rtmidi: choosing the backend, listing, opening by name.
+
+Every failure here is a `MidiUnavailable` that says what is missing and what
+to do (start JACK, load the ALSA sequencer, install loopMIDI on Windows);
+nothing here crashes the server.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from grym_bridge.errors import GrymError
+
+#: Config names of the rtmidi APIs, as mido names them.
+APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE", "windows_mm": "WINDOWS_MM"}
+
+
+class MidiUnavailable(GrymError):
+    """The MIDI backend or a named port is not there."""
+
+    code = "midi_unavailable"
+
+
+def backend(api: str = "auto") -> Any:
+    """The mido backend for `api` ("auto" is the platform's default rtmidi API)."""
+    if api != "auto" and api not in APIS:
+        raise MidiUnavailable(f"unknown MIDI api {api!r}: use auto, {', '.join(APIS)}")
+    try:
+        import mido
+        import rtmidi
+    except ImportError as exc:
+        raise MidiUnavailable(f"MIDI needs mido and python-rtmidi ({exc}); install them with "
+                              "`pip install mido python-rtmidi`") from None
+    if api != "auto":
+        compiled = {rtmidi.get_api_name(a) for a in rtmidi.get_compiled_api()}
+        wanted = {"alsa": "alsa", "jack": "jack", "coremidi": "core", "windows_mm": "winmm"}[api]
+        if wanted not in compiled:
+            raise MidiUnavailable(f"python-rtmidi was built without the {api} API (it has: {', '.join(sorted(compiled))}); "
+                                  "choose another midi.api")
+        return mido.Backend(f"mido.backends.rtmidi/{APIS[api]}", load=True)
+    return mido.Backend("mido.backends.rtmidi", load=True)
+
+
+def _hint(api: str) -> str:
+    if api == "jack":
+        return "is the JACK server running? Start it (e.g. `jackd -d alsa` or QjackCtl) or set midi.api = \"alsa\""
+    if sys.platform.startswith("linux"):
+        return ("is the ALSA sequencer there (/dev/snd/seq; `sudo modprobe snd-seq`)? With JACK running, "
+                "set midi.api = \"jack\"")
+    if sys.platform == "win32":
+        return "Windows has no virtual ports: install loopMIDI, create a port, and list it in midi.inputs"
+    return "check the system's MIDI setup"
+
+
+def _call(api: str, what: str, fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except GrymError:
+        raise
+    except Exception as exc:  # rtmidi raises SystemError/RuntimeError subclasses of its own
+        raise MidiUnavailable(f"cannot {what} with the {api} MIDI api ({exc}); {_hint(api)}") from None
+
+
+@dataclass
+class PortList:
+    """What `grym midi ports` and `/grym/midi/ports` show."""
+
+    api: str
+    inputs: list[str]
+    outputs: list[str]
+
+
+def list_ports(api: str = "auto") -> PortList:
+    """The input and output port names the backend sees now."""
+    be = backend(api)
+    inputs = _call(api, "list input ports", be.get_input_names)
+    outputs = _call(api, "list output ports", be.get_output_names)
+    return PortList(api, list(inputs), list(outputs))
+
+
+def find_port(name: str, available: list[str], direction: str) -> str:
+    """The port called `name`, or the one port whose name contains it; else a clear error listing them."""
+    if name in available:
+        return name
+    matches = [p for p in available if name.lower() in p.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    listed = ", ".join(repr(p) for p in available) or "none"
+    if not matches:
+        raise MidiUnavailable(f"no MIDI {direction} port named {name!r} (there are: {listed}); "
+                              "check `grym midi ports` and midi.inputs / midi.outputs")
+    raise MidiUnavailable(f"{name!r} matches several MIDI {direction} ports ({', '.join(map(repr, matches))}); "
+                          "give more of the name")
+
+
+@dataclass
+class OpenPorts:
+    """The ports the transport reads and writes; `close()` releases them all."""
+
+    inputs: list[Any] = field(default_factory=list)
+    outputs: list[Any] = field(default_factory=list)
+
+    def close(self) -> None:
+        for port in [*self.inputs, *self.outputs]:
+            try:
+                port.close()
+            except Exception:  # noqa: BLE001 - closing is best effort at shutdown
+                pass
+        self.inputs.clear()
+        self.outputs.clear()
+
+
+def open_ports(
+    api: str, port_name: str, virtual: bool, inputs: list[str], outputs: list[str],
+    callback: Callable[[Any], None] | None,
+) -> OpenPorts:
+    """Open the virtual `port_name` pair (if `virtual`) and the named hardware ports.
+
+    `callback` receives every incoming message on rtmidi's thread. On any
+    failure the ports opened so far are closed again before the error is raised.
+    """
+    be = backend(api)
+    opened = OpenPorts()
+    try:
+        if virtual:
+            if sys.platform == "win32":
+                raise MidiUnavailable("Windows has no virtual MIDI ports: install loopMIDI, create a port, list it in "
+                                      "midi.inputs and midi.outputs, and set midi.virtual = false")
+            opened.inputs.append(_call(api, f"create the virtual input port {port_name!r}", lambda: be.open_input(
+                port_name, virtual=True, callback=callback, client_name=port_name)))
+            opened.outputs.append(_call(api, f"create the virtual output port {port_name!r}", lambda: be.open_output(
+                port_name, virtual=True, client_name=port_name)))
+        if inputs:
+            available = _call(api, "list input ports", be.get_input_names)
+            for name in inputs:
+                real = find_port(name, available, "input")
+                # no client_name here: mido makes any port with one virtual
+                opened.inputs.append(_call(api, f"open input {real!r}", lambda: be.open_input(real, callback=callback)))
+        if outputs:
+            available = _call(api, "list output ports", be.get_output_names)
+            for name in outputs:
+                real = find_port(name, available, "output")
+                opened.outputs.append(_call(api, f"open output {real!r}", lambda: be.open_output(real)))
+    except BaseException:
+        opened.close()
+        raise
+    return opened

@@ -9,7 +9,8 @@ Every generator is deterministic (seeded) and returns a `grym_bridge.audio_io.Au
 Known answers:
 - `sine`: peak = `amplitude`; a 997 Hz sine at -23 dBFS on two channels is -23 LUFS (EBU Tech 3341).
 - `click_track`: clicks exactly on the beats of `bpm` (the downbeat louder).
-- `chord_progression`: I-IV-V-I (major) or i-iv-V-i (minor, harmonic-minor V) one chord per bar;
+- `chord_progression`: I-IV-V-I (major) or i-iv-V-i (minor, harmonic-minor V), one chord per bar, struck on
+  every beat;
   `progression_chords(key)` names them.
 - `pink_noise`: 1/f noise scaled with pyloudnorm (the reference meter) to `lufs`.
 - `correlated_noise`: two channels whose Pearson correlation is `correlation`.
@@ -74,26 +75,35 @@ def progression_chords(key: str) -> list[str]:
 
 def _tone(freq: float, n: int, sr: int, amp: float) -> np.ndarray:
     t = np.arange(n) / sr
-    env = np.minimum(1.0, t / 0.01) * np.exp(-t / 1.5)
+    env = np.minimum(1.0, t / 0.005) * np.exp(-t / 0.4)
     partials = sum((0.6 ** h) * np.sin(2 * np.pi * freq * (h + 1) * t) for h in range(5))
     return amp * env * partials
 
 
+def _hz(midi: int) -> float:
+    return 440.0 * 2 ** ((midi - 69) / 12)
+
+
 def chord_progression(key: str, *, bpm: float = 100.0, bars: int = 4, sr: int = SR) -> Audio:
-    """Block chords in `key`, one per 4/4 bar, a bass note under each; repeats the 4-chord cycle."""
+    """Chords in `key` struck on every beat (a bass note on beats 1 and 3), one chord per 4/4 bar.
+
+    Repeats the 4-chord cycle of `progression_chords(key)`; starts on a downbeat at time 0.
+    """
     tonic, mode = parse_key(key)
     third = 4 if mode == "major" else 3
     cycle = [(0, third), (5, third), (7, 4), (0, third)]  # V is major in minor too (harmonic minor)
-    bar = int(round(4 * 60.0 / bpm * sr))
-    x = np.zeros(bar * bars)
+    beat = int(round(60.0 / bpm * sr))
+    x = np.zeros(beat * (4 * bars + 2))
     for i in range(bars):
         root, th = cycle[i % 4]
-        base = 60 + (tonic + root) % 12  # triad around middle C
-        notes = [base, base + th, base + 7]
-        seg = sum(_tone(440.0 * 2 ** ((m - 69) / 12), bar, sr, 0.18) for m in notes)
-        seg = seg + _tone(440.0 * 2 ** ((base - 24 - 69) / 12), bar, sr, 0.25)
-        x[i * bar : (i + 1) * bar] += seg
-    return _audio(x, sr)
+        base = 60 + (tonic + root) % 12  # triad from middle C up
+        for b in range(4):
+            start = (i * 4 + b) * beat
+            seg = sum(_tone(_hz(m), 2 * beat, sr, 0.18) for m in (base, base + th, base + 7))
+            if b % 2 == 0:
+                seg = seg + _tone(_hz(base - 24), 2 * beat, sr, 0.3)
+            x[start : start + seg.size] += seg
+    return _audio(x / max(1.0, np.max(np.abs(x)) / 0.9), sr)
 
 
 def pink_noise(duration_s: float = 10.0, *, lufs: float = -23.0, sr: int = SR, channels: int = 2,

@@ -95,7 +95,8 @@ def _db(ms: float) -> float:
 
 
 def spectral_features(spec: Spectrogram, active: np.ndarray) -> SpectralFeatures:
-    """Centroid, rolloff and band levels of the long-term spectrum; flatness averaged over frames.
+    """Centroid, rolloff (85% of the energy) and band levels of the long-term power spectrum; flatness
+    averaged over frames; tilt in dB per octave of the power density.
 
     `active` selects the frames that are not silence; with none, every
     feature reads as silence (0 Hz, flatness 0, bands at FLOOR_DB).
@@ -104,11 +105,12 @@ def spectral_features(spec: Spectrogram, active: np.ndarray) -> SpectralFeatures
         return SpectralFeatures(0.0, 0.0, 0.0, 0.0, {name: FLOOR_DB for name in BANDS})
     p = spec.power[active]
     mean_power = p.mean(axis=0, dtype=np.float64)
-    mag = np.sqrt(mean_power)
+    # power-weighted: a magnitude-weighted centroid is dragged upwards by the
+    # window's leakage skirts (a 40 Hz sine would read 50 Hz)
     freqs = spec.freqs.astype(np.float64)
-    total = mag.sum()
-    centroid = float(mag @ freqs / total) if total > 0 else 0.0
-    cum = np.cumsum(mag)
+    total = mean_power.sum()
+    centroid = float(mean_power @ freqs / total) if total > 0 else 0.0
+    cum = np.cumsum(mean_power)
     rolloff = float(freqs[min(int(np.searchsorted(cum, _ROLLOFF * cum[-1])), freqs.size - 1)])
 
     # flatness per frame (geometric over arithmetic mean of power), on a
@@ -123,13 +125,14 @@ def spectral_features(spec: Spectrogram, active: np.ndarray) -> SpectralFeatures
         sel = (freqs >= lo) & (freqs < hi)
         bands[name] = _db(float(mean_power[sel].sum() * to_ms))
 
-    # tilt: slope of third-octave levels against octaves, 50 Hz up to 16 kHz
+    # tilt: slope of the power density (per Hz, so white noise is flat and pink
+    # falls 3 dB per octave) in third octaves from 50 Hz to 16 kHz, against octaves
     centres = 50.0 * 2.0 ** (np.arange(0, 25) / 3.0)
     centres = centres[centres * 2 ** (1 / 6) < min(16000.0, spec.sample_rate / 2)]
     levels = []
     for c in centres:
         sel = (freqs >= c * 2 ** (-1 / 6)) & (freqs < c * 2 ** (1 / 6))
-        levels.append(_db(float(mean_power[sel].sum() * to_ms)) if sel.any() else FLOOR_DB)
+        levels.append(_db(float(mean_power[sel].mean() * to_ms)) if sel.any() else FLOOR_DB)
     lv = np.array(levels)
     ok = lv > FLOOR_DB
     tilt = float(np.polyfit(np.log2(centres[ok]), lv[ok], 1)[0]) if ok.sum() >= 3 else 0.0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import types
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,7 +125,10 @@ def load_pipeline(folder: Path, *, device: str = "auto", dtype: str = "auto", me
     quiet_loading()
     cls = getattr(diffusers, class_name)
     try:
-        pipe = cls.from_pretrained(folder, torch_dtype=torch_dtype, use_safetensors=True, local_files_only=True)
+        with warnings.catch_warnings():
+            # diffusers >= 0.36 renames torch_dtype to dtype; the old name works on every version grym supports.
+            warnings.simplefilter("ignore", FutureWarning)
+            pipe = cls.from_pretrained(folder, torch_dtype=torch_dtype, use_safetensors=True, local_files_only=True)
     except (OSError, ValueError, EnvironmentError) as exc:
         raise ModelUnavailable(
             f"cannot load {folder} ({exc}); check it holds safetensors weights, or fetch it again with `grym models pull`"

@@ -1,0 +1,111 @@
+"""Generation end to end with tiny AudioLDM / AudioLDM 2 checkpoints loaded through the registry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from grym_bridge.config import Config
+from grym_bridge.errors import Cancelled, ModelUnavailable
+from grym_bridge.generate.options import GenerateOptions, resolve
+from grym_bridge.generate.runner import TextToAudio, run_pipeline
+from grym_bridge.models.registry import MemoryBudget
+from tests.models.tiny import AUDIOLDM, AUDIOLDM2, shared_budget, tiny_config, tiny_models_dir  # noqa: F401
+
+STEPS = 3
+
+
+@pytest.fixture
+def t2a(tiny_config: Config, shared_budget: MemoryBudget) -> TextToAudio:
+    return TextToAudio(tiny_config, budget=shared_budget)
+
+
+def _opts(model: str, **kw) -> GenerateOptions:  # noqa: ANN003 - GenerateOptions fields
+    return GenerateOptions(prompt=kw.pop("prompt", "dusty lofi drum loop"), model=model, steps=STEPS, **kw)
+
+
+@pytest.mark.parametrize("model", [AUDIOLDM, AUDIOLDM2])
+def test_same_seed_same_audio_other_seed_other_audio(t2a: TextToAudio, tiny_config: Config, model: str) -> None:
+    loaded = t2a.load(model)
+    opts = resolve(_opts(model, duration_s=1.0), tiny_config)
+    a = run_pipeline(loaded, opts, seed=7)
+    b = run_pipeline(loaded, opts, seed=7)
+    c = run_pipeline(loaded, opts, seed=8)
+    assert a.shape == b.shape and np.array_equal(a, b)
+    assert np.abs(a).max() > 0 and not np.allclose(a, c)
+
+
+def test_variations_use_consecutive_seeds(t2a: TextToAudio) -> None:
+    both = t2a.generate(_opts(AUDIOLDM, duration_s=0.5, seed=11, variations=2))
+    second = t2a.generate(_opts(AUDIOLDM, duration_s=0.5, seed=12))
+    assert [f.seed for f in both.files] == [11, 12]
+    x, _ = sf.read(both.files[1].path)
+    y, _ = sf.read(second.files[0].path)
+    np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("model", [AUDIOLDM, AUDIOLDM2])
+def test_whole_bars_at_the_session_tempo_with_provenance(t2a: TextToAudio, tiny_config: Config, model: str) -> None:
+    result = t2a.generate(
+        _opts(model, bars=2, tempo_bpm=100, seed=3, sample_rate=44100, channels=2, target_lufs=-16)
+    )
+    (clip,) = result.files
+    expected = round(2 * 4 * 60 / 100 * 44100)  # 2 bars of 4/4 at 100 BPM = 4.8 s
+    info = sf.info(clip.path)
+    assert (info.frames, info.samplerate, info.channels) == (expected, 44100, 2) == (clip.frames, 44100, 2)
+    assert Path(clip.path).parent == tiny_config.renders_dir() / "generated"
+    # At the target loudness, unless the -1 dBTP ceiling held it lower (random weights make peaky audio).
+    assert clip.lufs == pytest.approx(-16, abs=0.5) or (clip.lufs < -16 and clip.true_peak_dbtp == pytest.approx(-1, abs=0.2))
+    prov = json.loads(Path(clip.sidecar).read_text())
+    assert prov["model"] == model and prov["prompt"] == "dusty lofi drum loop" and prov["seed"] == 3
+    assert prov["steps"] == STEPS and prov["scheduler"] == "DPMSolverMultistepScheduler"
+    assert prov["guidance"] == result.guidance and prov["duration_s"] == pytest.approx(4.8)
+    assert prov["bars"] == 2 and prov["tempo_bpm"] == 100 and prov["loop"] is True and prov["created"]
+
+
+def test_progress_reports_every_step_and_ends_at_one(t2a: TextToAudio) -> None:
+    events: list[tuple[float, str]] = []
+    t2a.generate(_opts(AUDIOLDM2, duration_s=0.5, variations=2), progress=lambda f, m: events.append((f, m)))
+    fractions = [f for f, _ in events]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    steps = [m for _, m in events if ": step " in m]
+    assert len(steps) == 2 * STEPS
+    assert steps[0] == "variation 1/2: step 1/3" and steps[-1] == "variation 2/2: step 3/3"
+
+
+def test_cancel_between_steps_writes_nothing(t2a: TextToAudio, tiny_config: Config) -> None:
+    seen: list[str] = []
+
+    def progress(fraction: float, message: str) -> None:
+        seen.append(message)
+        if message.endswith("step 2/3"):
+            raise Cancelled("job cancelled by the client")
+
+    with pytest.raises(Cancelled):
+        t2a.generate(_opts(AUDIOLDM, duration_s=0.5), progress=progress)
+    assert not any("step 3/3" in m for m in seen)
+    out = tiny_config.renders_dir() / "generated"
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_missing_weights_fail_naming_the_pull_command(t2a: TextToAudio, tiny_config: Config, tmp_path: Path) -> None:
+    tiny_config.models.dirs = [str(tmp_path / "empty")]
+    with pytest.raises(ModelUnavailable, match=f"grym models pull {AUDIOLDM2}"):
+        t2a.generate(_opts(AUDIOLDM2, duration_s=1.0))
+
+
+def test_generated_clip_is_analyzed_and_remembered(tiny_config: Config, shared_budget: MemoryBudget) -> None:
+    from grym_bridge.generate.memory_link import rememberer
+    from grym_bridge.memory import open_memory
+
+    with open_memory(tiny_config) as memory:
+        t2a = TextToAudio(tiny_config, budget=shared_budget, remember=rememberer(memory, tiny_config))
+        (clip,) = t2a.generate(_opts(AUDIOLDM, bars=1, seed=5)).files
+        stored = memory.get(clip.clip_id)
+        assert stored.source == "generated" and Path(stored.path) == Path(clip.path)
+        assert stored.provenance["prompt"] == "dusty lofi drum loop" and stored.provenance["seed"] == 5
+        assert stored.features is not None

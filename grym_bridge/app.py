@@ -34,6 +34,8 @@ class Services:
     endpoints: dict[str, Any] = field(default_factory=dict)
     #: Filled by `serve`: the router every transport dispatches through (OSCQuery reads its table).
     router: Any = None
+    #: The orchestrator: planners, chains, session contexts, health and cleanup (grym_bridge.orchestrator.service).
+    orchestrator: Any = None
     #: Filled by `serve` when `[midi] enabled`: the MIDI transport (ports, mapping, learn, clip player).
     midi: Any = None
 
@@ -41,7 +43,11 @@ class Services:
 def build_services(config: Config) -> Services:
     """Build the services for one process (the server, or a test)."""
     ensure_data_dir(config)
-    return Services(config=config, paths=PathPolicy.from_config(config), jobs=JobQueue(config.jobs))
+    from grym_bridge.orchestrator.service import OrchestratorService
+
+    jobs = JobQueue(config.jobs)
+    return Services(config=config, paths=PathPolicy.from_config(config), jobs=jobs,
+                    orchestrator=OrchestratorService.build(config, jobs))
 
 
 def describe(services: Services) -> dict[str, Any]:
@@ -87,6 +93,10 @@ async def serve(
     osc = OscServer(router, config.server)
     await osc.start()
     services.endpoints.update({"host": config.server.host, "osc_udp": osc.port, "osc_tcp": osc.port})
+    from grym_bridge.transports.osc.health import publisher
+
+    # Health samples, loop-lag probe and cleanup; health transitions go to /grym/health/state subscribers.
+    orchestration = asyncio.create_task(services.orchestrator.run(on_transition=publisher(router)))
     from grym_bridge.transports.midi import start_midi
 
     services.midi = start_midi(services, router)  # None (with a logged reason) when MIDI is off or unavailable
@@ -95,6 +105,7 @@ async def serve(
     try:
         await stop.wait()
     finally:
+        orchestration.cancel()
         cancelled = await services.jobs.stop("server shutting down")
         await asyncio.sleep(0)  # let the cancellation replies leave before the sockets close
         if services.midi is not None:

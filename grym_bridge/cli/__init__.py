@@ -21,6 +21,9 @@ COMMAND_MODULES = (
     "config_cmd",
     "doctor",
     "compose",
+    "ask",
+    "health",
+    "memory",
 )
 
 

@@ -66,11 +66,13 @@ class OrchestratorService:
             progress: Progress | None = None) -> AskResult:
         return self.orchestrator.ask(text, path=path, session_id=session_id, progress=progress)
 
-    def subscribe_health(self, listener: Callable[[Transition], None]) -> None:
-        self.health.subscribe(listener)
+    async def run(self, on_transition: Callable[[Transition], None] | None = None) -> None:
+        """Sample health, probe the loop's lag and clean up, until cancelled.
 
-    async def run(self) -> None:
-        """Sample health, probe the loop's lag and clean up, until cancelled."""
+        `on_transition` (a transport's publisher) hears every health transition.
+        """
+        if on_transition is not None:
+            self.health.subscribe(on_transition)
         tasks = [asyncio.create_task(self.loop_lag.run()), asyncio.create_task(self.resources.run()),
                  asyncio.create_task(self._sample_health())]
         try:

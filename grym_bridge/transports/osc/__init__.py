@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 DOMAIN_MODULES = (
     "system",
     "job",
+    "ask",
+    "session",
+    "health",
 )
 
 

@@ -21,6 +21,9 @@ from grym_bridge.errors import BadRequest, ModelUnavailable
 from grym_bridge.orchestrator.plan import STEP_DESCRIPTIONS
 from grym_bridge.orchestrator.steps import ChainContext, Progress, StepRegistry
 
+#: Effect goals (plan words) to the fx engine's styles; tighter and louder are handled apart.
+FX_STYLES = {"darker": "dark", "brighter": "bright", "warmer": "warm", "punchier": "punchy", "wider": "wide",
+             "airier": "airy", "lofi": "lofi"}
 #: The smaller text-to-audio model generation falls back to when the default one fails.
 SMALL_TTA_MODEL = "cvssp/audioldm-s-full-v2"
 
@@ -94,12 +97,38 @@ class Capabilities:
         return {"matches": [{"id": m.id, "path": m.path, "score": round(float(m.score), 4)} for m in matches]}
 
     def suggest_fx(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
-        fx = _capability("grym_bridge.fx", "effect suggestion")
+        """The fx engine's suggestion for the clip, steered by the goals.
+
+        The first style goal steers `fx.suggest`; further style goals add their
+        moves sized on the same measurements; "louder" sets a loudness target
+        3 LU above the clip; "tighter" is the engine's corrective low-end work.
+        """
+        fx = _capability("grym_bridge.fx.suggest", "effect suggestion")
+        from grym_bridge.audio_io import load_audio
+        from grym_bridge.fx.styles import style_moves
+        from grym_bridge.fx.types import LoudnessTarget
+
+        goals = list(args.get("goals") or [])
+        styles = [FX_STYLES[g] for g in goals if g in FX_STYLES]
         analysis = self._analysis(ctx, progress)
-        suggestion = fx.suggest(analysis, goals=list(args.get("goals") or []))
-        chain = suggestion["chain"] if isinstance(suggestion, dict) else suggestion.chain
-        reasons = suggestion.get("reasons", []) if isinstance(suggestion, dict) else getattr(suggestion, "reasons", [])
-        return {"chain": chain, "reasons": reasons}
+        audio = load_audio(_need_clip(ctx, "suggest_fx"), max_duration_s=self.config.audio.max_duration_s,
+                           max_channels=self.config.audio.max_channels)
+        target = None
+        if "louder" in goals:
+            now = analysis.lufs_integrated if analysis.lufs_integrated is not None else -20.0
+            target = LoudnessTarget("louder", round(max(now, min(now + 3.0, -5.0)), 2),
+                                    self.config.fx.true_peak_ceiling_dbtp)
+        suggestion = fx.suggest(audio, target=target, style=styles[0] if styles else None, analysis=analysis,
+                                progress=progress)
+        chain, reasons = list(suggestion.chain), list(suggestion.reasons)
+        for style in styles[1:]:
+            for entries, reason in style_moves(style, suggestion.measured):
+                # Before the loudness stage, which must stay last to hold the true-peak ceiling.
+                at = len(chain) - (2 if target is not None else 0)
+                chain[at:at] = entries
+                reasons.append(reason)
+        return {"chain": chain, "reasons": [r.message for r in reasons],
+                "goals": goals}
 
     def render(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
         host = _capability("plugin_host", "effect rendering (plugin_host)")

@@ -70,3 +70,41 @@ def test_generation_without_weights_tries_the_small_model_then_says_how_to_get_t
     assert msg.startswith("step generate failed: the weights of")
     assert f"fallback generate(prompt=dark ambient pad, model={SMALL_TTA_MODEL}) failed" in msg
     assert "grym models pull" in msg
+
+
+def centroid(path: Path) -> float:
+    """Spectral centroid of a file, measured here with numpy (not with the analysis under test)."""
+    import numpy as np
+
+    x, sr = sf.read(path, dtype="float32", always_2d=True)
+    spec = np.abs(np.fft.rfft(x.mean(axis=1)))
+    freqs = np.fft.rfftfreq(x.shape[0], 1.0 / sr)
+    return float((spec * freqs).sum() / spec.sum())
+
+
+@pytest.mark.parametrize(("words", "brighter"), [("make it brighter", True), ("make it darker", False)])
+def test_effect_words_render_a_file_that_moves_the_spectrum(service: OrchestratorService, tmp_path: Path,
+                                                            words: str, brighter: bool) -> None:
+    loop = clip(tmp_path, "noise.wav", pink_noise(4.0, lufs=-18.0))
+    answer = service.ask(words, path=loop)
+    assert [s.step for s in answer.result.steps] == ["analyze", "suggest_fx", "render", "store"]
+    assert all(s.ok for s in answer.result.steps)
+    out = Path(answer.result.output)
+    assert out.is_file() and out != loop
+    assert (centroid(out) > centroid(loop) * 1.05) if brighter else (centroid(out) < centroid(loop) * 0.95)
+    assert answer.result.results["store"]["source"] == "rendered"
+    assert answer.result.results["suggest_fx"]["reasons"]
+
+
+def test_several_goals_and_louder(service: OrchestratorService, tmp_path: Path) -> None:
+    import pyloudnorm
+
+    loop = clip(tmp_path, "quiet.wav", pink_noise(4.0, lufs=-26.0))
+    answer = service.ask("warmer, wider and louder", path=loop)
+    fx = answer.result.results["suggest_fx"]
+    assert fx["goals"] == ["warmer", "wider", "louder"]
+    names = [p["plugin"] for p in fx["chain"]]
+    assert "LowShelfFilter" in names and "StereoWidth" in names
+    assert names[-2:] == ["Gain", "BrickwallLimiter"]  # loudness stays last, after the extra style moves
+    x, sr = sf.read(answer.result.output, always_2d=True)
+    assert pyloudnorm.Meter(sr).integrated_loudness(x) > -25.0

@@ -31,6 +31,19 @@ class JobFailed(AssertionError):
         self.code, self.message = code, message
 
 
+def free_port() -> int:
+    """A port number free for both UDP and TCP on loopback (grym serves both on one number)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            try:
+                t.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
 @dataclass
 class RunningServer:
     services: Services

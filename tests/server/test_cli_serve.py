@@ -13,15 +13,9 @@ from pathlib import Path
 import pytest
 
 from grym_bridge import __version__
-from tests.osc_client import OscClient
+from tests.osc_client import OscClient, free_port
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def grym(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]

@@ -7,8 +7,7 @@ import time
 
 from grym_bridge import __version__
 from tests.conftest import require_tool
-from tests.osc_client import RunningServer, osc_server  # noqa: F401
-from tests.server.test_cli_serve import free_port
+from tests.osc_client import RunningServer, free_port, osc_server  # noqa: F401
 
 
 def test_oscsend_pings_and_oscdump_receives_the_reply(osc_server: RunningServer) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -81,6 +82,19 @@ def _address_of(data: bytes) -> str:
         return data[: end if end > 0 else 64].decode("ascii")[:256]
     except UnicodeDecodeError:
         return ""
+
+
+def _enlarge_receive_buffer(transport: asyncio.BaseTransport, size: int = 4 << 20) -> None:
+    """Ask for a 4 MiB receive buffer so bursts (a controller's flurry, a script's loop) are not dropped.
+
+    The kernel caps it (net.core.rmem_max on Linux); whatever it grants is better than the default.
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+        except OSError:
+            pass
 
 
 class ReplyPorts:
@@ -184,6 +198,7 @@ class OscServer:
                 lambda: _UdpProtocol(self), local_addr=(self.host, self.requested_port)
             )
             port = transport.get_extra_info("sockname")[1]
+            _enlarge_receive_buffer(transport)
             try:
                 self._tcp = await asyncio.start_server(self._serve_tcp, self.host, port, reuse_address=True)
             except OSError:

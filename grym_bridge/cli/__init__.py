@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "ask",
     "health",
     "memory",
+    "fx",
 )
 
 

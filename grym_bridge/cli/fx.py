@@ -1,0 +1,152 @@
+"""`grym suggest`, `grym render`, `grym mix`: effect suggestions, renders and mix recommendations."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import click
+
+from grym_bridge.cli.common import echo_json, pass_config
+from grym_bridge.config import Config
+
+_TARGET_HELP = ("Loudness target: streaming (-14 LUFS), club (-8), broadcast (-23, EBU R128), podcast (-16), "
+                "a number of LUFS, or none. Default: fx.default_target in the config; with --reference, the "
+                "reference's loudness.")
+
+
+@contextlib.contextmanager
+def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[float, str], None] | None]:
+    """A progress bar on stderr driven by a capability's `progress(fraction, message)` callback."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=1000, label=label, file=sys.stderr, show_eta=False) as bar:
+        done = [0]
+
+        def update(fraction: float, message: str) -> None:
+            step = int(max(0.0, min(1.0, fraction)) * 1000) - done[0]
+            if step > 0:
+                bar.update(step)
+                done[0] += step
+
+        yield update
+
+
+@click.command("suggest")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--style", default=None, help="warm, bright, dark, punchy, wide, airy or lofi.")
+@click.option("--target", default=None, help=_TARGET_HELP)
+@click.option("--reference", type=click.Path(dir_okay=False), default=None,
+              help="A reference track whose spectrum and loudness to match.")
+@click.option("--map", "daw", type=click.Choice(["reaper", "ableton"]), default=None,
+              help="Also show the chain as this DAW's own devices.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the suggestion JSON here (feed it to `grym render --chain`).")
+@click.option("--json", "as_json", is_flag=True, help="Print the suggestion as JSON (chain, reasons, measurements).")
+@pass_config
+def suggest_command(config: Config, file: str, style: str | None, target: str | None, reference: str | None,
+                    daw: str | None, output: str | None, as_json: bool) -> None:
+    """Suggest an effect chain for FILE, with the measured reason for every move.
+
+    Finds rumble, mud, harshness, dullness, too much or too little dynamics and
+    stereo problems, adds the --style and --reference moves, and fits make-up
+    gain and a true-peak limiter to the --target on the clip itself.
+    """
+    from grym_bridge.fx import FxService
+    from grym_bridge.results import dumps, to_jsonable
+
+    fx = FxService(config)
+    with _progress("analysing", not as_json) as progress:
+        result = fx.suggest(file, style=style, target=target, reference=reference, progress=progress)
+    mapping = fx.map(result.chain_spec(), daw) if daw else None
+    if output:
+        Path(output).write_text(dumps(result, indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        doc = to_jsonable(result)
+        if mapping is not None:
+            doc["daw"] = to_jsonable(mapping)
+        echo_json(doc)
+        return
+    if not result.reasons:
+        click.echo("no moves: the clip is within every target")
+    for reason in result.reasons:
+        where = f" [chain {', '.join(map(str, reason.plugins))}]" if reason.plugins else " [advice]"
+        click.echo(f"- {reason.problem}: {reason.message}{where}")
+    click.echo("chain:")
+    for i, entry in enumerate(result.chain):
+        params = ", ".join(f"{k}={v}" for k, v in entry["params"].items())
+        mix = f" (mix {entry['mix']:g})" if "mix" in entry else ""
+        click.echo(f"  {i}. {entry['plugin']}({params}){mix}")
+    p = result.predicted
+    if p:
+        click.echo(f"on this clip the chain gives {p.get('lufs', float('nan')):.1f} LUFS, true peak "
+                   f"{p.get('true_peak_dbtp', float('nan')):.1f} dBTP, loudness range "
+                   f"{p.get('loudness_range_lu', float('nan')):.1f} LU")
+    if mapping is not None:
+        click.echo(f"as {daw} devices:")
+        for move in mapping.devices:
+            params = ", ".join(f"{q.name}={q.value}{(' ' + q.unit) if q.unit else ''}" for q in move.params)
+            click.echo(f"  {move.device or '(no stock device)'}: {params or move.note}")
+    if output:
+        click.echo(f"wrote {output}")
+
+
+@click.command("render")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--chain", "chain", required=True,
+              help="Chain JSON file (a `grym suggest -o` file works), or the JSON itself.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Output file (.wav, .flac, .aiff). Default: the data folder's renders/.")
+@click.option("--ab", is_flag=True, help="Also write the render matched to the original's loudness (a fair A/B).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_config
+def render_command(config: Config, file: str, chain: str, output: str | None, ab: bool, as_json: bool) -> None:
+    """Render FILE through a chain of pedalboard effects, in blocks, keeping effect tails.
+
+    A failed render leaves no partial file. Each render gets a .json sidecar
+    with its chain, source, time and versions.
+    """
+    from grym_bridge.fx import FxService
+
+    with _progress("rendering", not as_json) as progress:
+        result = FxService(config).render(file, chain, output=output, ab=ab, progress=progress)
+    if as_json:
+        echo_json(result)
+        return
+    click.echo(f"wrote {result.path} ({result.output_frames / result.sample_rate:.2f} s, tail {result.tail_s:.2f} s, "
+               f"{result.seconds:.2f} s to render)")
+    if result.ab is not None:
+        click.echo(f"A/B: {result.ab.a_path} (A) and {result.ab.b_path} (B, {result.ab.gain_db:+.1f} dB to "
+                   f"{result.ab.a_lufs:.1f} LUFS)")
+
+
+@click.command("mix")
+@click.argument("stems", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--headroom", type=click.FloatRange(0, 30), default=None,
+              help="dB below 0 dBTP the summed stems should peak (default: fx.mix_headroom_db).")
+@click.option("--json", "as_json", is_flag=True, help="Print the recommendations as JSON.")
+@pass_config
+def mix_command(config: Config, stems: tuple[str, ...], headroom: float | None, as_json: bool) -> None:
+    """Mix recommendations for several STEMS: gain staging, masking EQ, pan and width."""
+    from grym_bridge.fx import FxService
+
+    with _progress("measuring", not as_json) as progress:
+        result = FxService(config).mix(list(stems), headroom_db=headroom, progress=progress)
+    if as_json:
+        echo_json(result)
+        return
+    for reason in result.reasons:
+        click.echo(f"- {reason.message}")
+    for stem in result.stems:
+        pan = "C" if stem.pan == 0 else f"{abs(stem.pan) * 100:.0f}{'L' if stem.pan < 0 else 'R'}"
+        click.echo(f"{stem.name} ({stem.role}): gain {stem.gain_db:+.1f} dB, pan {pan}, width "
+                   f"{stem.width_percent:.0f} %")
+        for reason in stem.reasons:
+            if reason.problem != "pan":
+                click.echo(f"    {reason.problem}: {reason.message}")
+
+
+commands: list[Any] = [suggest_command, render_command, mix_command]

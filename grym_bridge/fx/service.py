@@ -1,0 +1,123 @@
+"""The fx capability as the CLI and the transports use it: files in, JSON-able results out.
+
+Every path a client names (the clip, a reference, stems, the output, a chain
+file, and paths inside a chain: VST3 bundles, impulse responses) goes
+through the path policy first when one is given; the CLI, run by the user
+on their own files, passes none. plugin_host's errors become grym's.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import soundfile as sf
+
+from grym_bridge import __version__
+from grym_bridge.audio_io import Audio, load_audio
+from grym_bridge.config import Config
+from grym_bridge.errors import AudioFileError, BadRequest
+from grym_bridge.fx.daw_map import DawMapping, map_chain
+from grym_bridge.fx.mix import MixRecommendation, recommend_mix
+from grym_bridge.fx.suggest import suggest
+from grym_bridge.fx.targets import loudness_target
+from grym_bridge.fx.types import Suggestion
+from grym_bridge.paths import PathPolicy, ensure_data_dir
+from plugin_host import AudioError, ChainError, PluginHostError, PluginLoadError, RenderOptions, RenderResult
+from plugin_host import default_output_path, parse_chain, render_file
+
+Progress = Callable[[float, str], None]
+
+
+def translate(exc: PluginHostError) -> BadRequest | AudioFileError:
+    """plugin_host's error as the GrymError a transport reports."""
+    if isinstance(exc, AudioError):
+        return AudioFileError(str(exc))
+    if isinstance(exc, PluginLoadError):
+        return BadRequest(str(exc), code="plugin_load")
+    return BadRequest(str(exc), code="bad_chain")
+
+
+class FxService:
+    """Suggest, render, map and mix; `policy` checks client paths (None: trust them, as the CLI does)."""
+
+    def __init__(self, config: Config, policy: PathPolicy | None = None) -> None:
+        self.config = config
+        self.policy = policy
+
+    def _path(self, path: str | os.PathLike[str]) -> Path:
+        return self.policy.check(path) if self.policy is not None else Path(path).expanduser().resolve()
+
+    def _load(self, path: str | os.PathLike[str]) -> Audio:
+        audio = self.config.audio
+        return load_audio(self._path(path), max_duration_s=audio.max_duration_s, max_channels=audio.max_channels)
+
+    def chain(self, chain: Any) -> dict[str, Any]:
+        """A validated chain spec from JSON text, a list/dict, or the path of a .json file (a suggestion works too)."""
+        if isinstance(chain, (str, os.PathLike)) and not str(chain).lstrip().startswith(("[", "{")):
+            path = self._path(chain)
+            try:
+                chain = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise BadRequest(f"cannot read the chain file {path}: {exc.strerror}") from None
+        try:
+            spec = parse_chain(chain)
+        except ChainError as exc:
+            raise translate(exc) from None
+        for p in spec.plugins:  # files named inside the chain are client paths too
+            if p.path is not None:
+                p.path = str(self._path(p.path))
+            if "impulse_response_filename" in p.params:
+                p.params["impulse_response_filename"] = str(self._path(p.params["impulse_response_filename"]))
+        return spec.to_json()
+
+    def suggest(self, path: str | os.PathLike[str], *, style: str | None = None, target: str | None = None,
+                reference: str | os.PathLike[str] | None = None, progress: Progress | None = None) -> Suggestion:
+        """Analyse the clip at `path` and suggest a chain (see `grym_bridge.fx.suggest.suggest`)."""
+        audio = self._load(path)
+        ref = self._load(reference) if reference else None
+        if ref is not None and target is None:
+            goal = loudness_target(self.config, "streaming")
+            goal.name = "reference"  # match the reference's loudness, under the configured ceiling
+        else:
+            goal = loudness_target(self.config, target)
+        try:
+            return suggest(audio, target=goal, style=style, reference=ref, progress=progress)
+        except PluginHostError as exc:
+            raise translate(exc) from None
+
+    def render(self, path: str | os.PathLike[str], chain: Any, *, output: str | os.PathLike[str] | None = None,
+               ab: bool = False, progress: Progress | None = None) -> RenderResult:
+        """Render the clip through `chain` under the data dir's renders/ (or `output`), with a provenance sidecar."""
+        source = self._path(path)
+        if not source.is_file():
+            raise AudioFileError(f"{source}: no such file; check the path")
+        try:
+            info = sf.info(str(source))
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioFileError(f"{source}: cannot be decoded ({exc}); give a wav, aiff, flac, ogg or mp3 file") \
+                from None
+        if info.duration > self.config.audio.max_duration_s:
+            raise AudioFileError(f"{source}: is {info.duration:.0f} s long, more than audio.max_duration_s "
+                                 f"({self.config.audio.max_duration_s:g} s); trim it or raise the limit")
+        spec = self.chain(chain)
+        ensure_data_dir(self.config)
+        out = self._path(output) if output else default_output_path(self.config.renders_dir(), source, spec)
+        options = RenderOptions(ab=ab, max_tail_s=self.config.fx.max_tail_s)
+        try:
+            return render_file(source, spec, out, options=options, progress=progress,
+                               provenance={"grym_bridge": __version__, "capability": "fx.render"})
+        except PluginHostError as exc:
+            raise translate(exc) from None
+
+    def map(self, chain: Any, daw: str) -> DawMapping:
+        """The chain as `daw`'s own devices."""
+        return map_chain(self.chain(chain), daw)
+
+    def mix(self, paths: list[str | os.PathLike[str]], *, headroom_db: float | None = None,
+            progress: Progress | None = None) -> MixRecommendation:
+        """Recommendations for the stems at `paths`."""
+        stems = [self._load(p) for p in paths]
+        headroom = self.config.fx.mix_headroom_db if headroom_db is None else headroom_db
+        return recommend_mix(stems, headroom_db=headroom, progress=progress)

@@ -1,0 +1,100 @@
+"""Adding files and folders to the memory: find the audio, analyze what is new, remember it.
+
+A file whose content is already remembered with features from the current
+analyzer is not analyzed again, so re-adding a whole sample library only
+analyzes what changed. One bad file is reported and skipped; it never stops the rest.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from grym_bridge.errors import BadRequest, GrymError, NotFound
+from grym_bridge.memory.analyzer import Analyzer
+from grym_bridge.memory.checks import content_hash_of
+from grym_bridge.memory.store import MemoryStore
+
+AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".aif", ".aiff", ".flac", ".ogg", ".mp3"})
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class AddReport:
+    """What `add_paths` did: new clip ids, ids that were already known, and files that failed."""
+
+    added: list[int] = field(default_factory=list)
+    known: list[int] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+
+def audio_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The audio files named, and those inside named folders (recursively, sorted, hidden ones skipped)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found.extend(Path(root, f) for f in sorted(files)
+                             if not f.startswith(".") and Path(f).suffix.lower() in AUDIO_EXTENSIONS)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise NotFound(f"no file or folder at {path}; check the path")
+    return list(dict.fromkeys(found))
+
+
+def add_paths(store: MemoryStore, paths: Iterable[str | os.PathLike[str]], *, analyzer: Analyzer | None,
+              source: str = "analyzed", tags: Iterable[str] = (), provenance: dict[str, Any] | None = None,
+              progress: Progress | None = None) -> AddReport:
+    """Analyze (when an analyzer is installed) and remember every audio file under `paths`."""
+    files = audio_files(paths)
+    if not files:
+        raise BadRequest("no audio files found; give files or folders holding .wav, .aiff, .flac, .ogg or .mp3")
+    tags = list(tags)
+    report = AddReport()
+    for n, file in enumerate(files):
+        if progress:
+            progress(n / len(files), f"{file.name} ({n + 1} of {len(files)})")
+        try:
+            content_hash = content_hash_of(file)
+            known = store.find_by_hash(content_hash)
+            analysis = None
+            if analyzer is not None and (known is None or known.analyzer_version != analyzer.version):
+                analysis = analyzer.analyze(file)
+            clip = store.add_clip(file, analysis=analysis, source=source, tags=tags, provenance=provenance,
+                                  content_hash=content_hash if analysis is not None else None)
+        except GrymError as exc:
+            report.failed.append({"path": str(file), "code": exc.code, "message": exc.message})
+            continue
+        except OSError as exc:
+            report.failed.append({"path": str(file), "code": "bad_audio", "message": f"{file}: {exc.strerror}"})
+            continue
+        (report.known if known is not None else report.added).append(clip.id)
+    if progress:
+        progress(1.0, f"{len(report.added)} added, {len(report.known)} known, {len(report.failed)} failed")
+    return report
+
+
+def query_for(store: MemoryStore, analyzer: Analyzer | None, file_or_id: str | int,
+              space: str = "features") -> int | list[float]:
+    """What to search with for a clip id, or a file (remembered: its id; new: its analyzed vector)."""
+    text = str(file_or_id).strip()
+    if isinstance(file_or_id, int) or (text.isdigit() and not Path(text).exists()):
+        return store.get(int(text)).id
+    file = Path(text).expanduser()
+    if not file.is_file():
+        raise NotFound(f"{text} is neither a clip id nor a file; `grym memory list` shows the ids")
+    known = store.find_by_hash(content_hash_of(file))
+    if known is not None and space in known.spaces:
+        return known.id
+    if analyzer is None:
+        raise BadRequest(f"{file} is not in the memory and no analyzer is installed to compare it; add it first")
+    analysis = analyzer.analyze(file)
+    vector = getattr(analysis, "embedding" if space == "embedding" else "feature_vector", None)
+    if vector is None:
+        raise BadRequest(f"the analysis of {file} has no {space} vector; for embeddings, add the clip with one first")
+    return list(vector)

@@ -1,0 +1,71 @@
+"""Conforming audio to the session: exact bar lengths, loop point, fades, loudness, rate and channels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grym_bridge.analysis.loudness import integrated_lufs, true_peak_dbtp
+from grym_bridge.errors import BadRequest
+from grym_bridge.generate.conform import ConformSpec, bars_to_frames, conform, make_loop
+
+SR_IN = 16000
+
+
+def _tone(seconds: float, freq: float = 217.0, sr: int = SR_IN, amp: float = 0.3) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+@pytest.mark.parametrize("bars,bpm,beats,sr", [(1, 120, 4, 48000), (2, 93, 4, 44100), (3, 140, 7, 48000),
+                                               (4, 87.5, 3, 22050)])
+def test_conformed_loop_is_exactly_whole_bars(bars: int, bpm: float, beats: int, sr: int) -> None:
+    frames = bars_to_frames(bars, bpm, beats, sr)
+    assert frames == round(bars * beats * 60 / bpm * sr)
+    spec = ConformSpec(frames=frames, sample_rate=sr, channels=2, loop=True, target_lufs=-14)
+    out = conform(_tone(spec.source_seconds()), SR_IN, spec)
+    assert out.samples.shape == (2, frames) and out.samples.dtype == np.float32
+    assert out.lufs == pytest.approx(-14, abs=0.3) == integrated_lufs(out.samples, sr)
+
+
+def test_loop_point_is_seamless_where_a_plain_cut_clicks() -> None:
+    sr, frames = 16000, 16000
+    x = _tone(1.2, freq=217.4)  # 217.4 cycles in one second: a plain cut lands mid-cycle
+    hard_cut = x[:frames]
+    loop = make_loop(x[np.newaxis, :], frames, crossfade=800)[0]
+    typical_step = np.abs(np.diff(hard_cut)).max()
+    assert abs(hard_cut[0] - hard_cut[-1]) > 2 * typical_step  # the click a plain cut leaves
+    assert abs(loop[0] - loop[-1]) <= 1.05 * typical_step  # the loop's wrap-around is a normal step
+
+
+def test_one_shot_fades_in_and_out() -> None:
+    spec = ConformSpec(frames=24000, sample_rate=48000, channels=1, loop=False, target_lufs=None)
+    out = conform(_tone(1.0, amp=0.5), SR_IN, spec)
+    assert out.samples.shape == (1, 24000) and out.gain_db == 0.0
+    assert abs(out.samples[0, 0]) < 1e-3 and abs(out.samples[0, -1]) < 1e-3
+    assert np.abs(out.samples[0, 8000:16000]).max() == pytest.approx(0.5, abs=0.02)
+
+
+def test_loudness_never_pushes_peaks_over_the_ceiling() -> None:
+    clicks = np.zeros(SR_IN * 2, dtype=np.float32)
+    clicks[:: SR_IN // 4] = 0.5  # four sparse clicks a second: very loud peaks for their loudness
+    spec = ConformSpec(frames=48000 * 2, sample_rate=48000, channels=2, loop=False, target_lufs=-6)
+    out = conform(clicks, SR_IN, spec)
+    assert true_peak_dbtp(out.samples, 48000) <= -1.0 + 0.1
+    assert out.lufs < -6
+
+
+def test_silence_stays_silent_and_bad_audio_is_refused() -> None:
+    spec = ConformSpec(frames=16000, sample_rate=16000, channels=2, loop=True)
+    out = conform(np.zeros(20000, dtype=np.float32), SR_IN, spec)
+    assert out.gain_db == 0.0 and not out.samples.any()
+    with pytest.raises(BadRequest, match="non-finite"):
+        conform(np.full(20000, np.nan, dtype=np.float32), SR_IN, spec)
+    with pytest.raises(BadRequest, match="^bars:"):
+        bars_to_frames(0, 120, 4, 48000)
+
+
+def test_short_model_output_is_repeated_to_the_full_length() -> None:
+    spec = ConformSpec(frames=32000, sample_rate=16000, channels=1, loop=True, target_lufs=None)
+    out = conform(_tone(0.75), SR_IN, spec)
+    assert out.samples.shape == (1, 32000) and np.abs(out.samples[0, -4000:]).max() > 0.2

@@ -38,6 +38,8 @@ class Services:
     orchestrator: Any = None
     #: Filled by `serve` when `[midi] enabled`: the MIDI transport (ports, mapping, learn, clip player).
     midi: Any = None
+    #: Filled by `serve`: the studio network (RPC, OSCQuery, zeroconf, token; grym_bridge.transports.network).
+    network: Any = None
 
 
 def build_services(config: Config) -> Services:
@@ -93,6 +95,12 @@ async def serve(
     osc = OscServer(router, config.server)
     await osc.start()
     services.endpoints.update({"host": config.server.host, "osc_udp": osc.port, "osc_tcp": osc.port})
+    from grym_bridge.transports.network import StudioNetwork
+
+    # Studio network (issue 9): RPC, OSCQuery and zeroconf; the OSC gate refuses remote clients without the token.
+    services.network = StudioNetwork(services, router, osc_port=osc.port)
+    osc.gate = services.network.gate
+    await services.network.start()
     from grym_bridge.transports.osc.health import publisher
 
     # Health samples, loop-lag probe and cleanup; health transitions go to /grym/health/state subscribers.
@@ -110,6 +118,7 @@ async def serve(
         await asyncio.sleep(0)  # let the cancellation replies leave before the sockets close
         if services.midi is not None:
             services.midi.close()
+        await services.network.close()
         await osc.close()
         if install_signal_handlers:
             for sig in (signal.SIGINT, signal.SIGTERM):

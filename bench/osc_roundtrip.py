@@ -156,6 +156,7 @@ def main() -> None:
     grym_port, bare_port = free_port(), free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with tempfile.TemporaryDirectory() as data_dir:
+        started = time.perf_counter()
         procs = {
             "grym": subprocess.Popen([sys.executable, "-m", "grym_bridge", "--data-dir", data_dir, "serve",
                                       "--osc-port", str(grym_port), "--log-level", "warning"],
@@ -165,6 +166,8 @@ def main() -> None:
         }
         try:
             clients = {"grym": Client(grym_port), "bare python-osc": Client(bare_port)}
+            clients["grym"].wait_ready()
+            startup_s = time.perf_counter() - started
             for c in clients.values():
                 c.wait_ready()
                 c.roundtrips(200, 1)  # warm up
@@ -192,6 +195,7 @@ def main() -> None:
     print()
     print(f"p50 ratio grym / bare: {pct(g, .5) / pct(b, .5):.2f}x   (goal <= 1.3x)")
     print(f"p99 ratio grym / bare: {pct(g, .99) / pct(b, .99):.2f}x;  grym p99 {pct(g, .99) * 1e3:.3f} ms (goal < 2 ms)")
+    print(f"grym startup: first ping answered {startup_s:.2f} s after the process started (goal < 1.5 s)")
     print(f"grym sustained: {rate:.0f} req/s sent, {got}/{sent} replies, {sent - got} lost (goal 3000 req/s, none lost)")
 
 

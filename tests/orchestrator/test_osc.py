@@ -28,6 +28,7 @@ def server(config: Config) -> Iterator[RunningServer]:
         while srv.services.orchestrator.health.status.readings.memory_percent is None:
             assert time.monotonic() < deadline, "the server never sampled its health"
             time.sleep(0.02)
+        drive_health(srv, Readings())  # this busy test machine's real CPU load must not decide the tests
         yield srv
     finally:
         srv.stop()
@@ -62,7 +63,6 @@ def test_session_set_get_and_updates_to_other_clients(server: RunningServer) -> 
 
 
 def test_health_get_and_pushed_transitions(server: RunningServer) -> None:
-    drive_health(server, Readings())
     with server.client() as c:
         status = json.loads(c.request("/grym/health/get")[1][0])
         assert status["state"] == "healthy" and set(status["readings"]) >= {"cpu_percent", "queue_depth"}
@@ -100,3 +100,17 @@ def test_ask_runs_the_chain_as_a_job_with_per_step_progress(server: RunningServe
         progress = [a for addr, a in c.pending if addr == "/grym/job/progress" and a[0] == job]
         assert any("step 2/2 compose" in a[2] for a in progress)
     assert server.services.orchestrator.health.errors.value() == 0.0
+
+
+def test_make_it_brighter_end_to_end(server: RunningServer, tmp_path: Path) -> None:
+    """The acceptance case: a clip and "make it brighter" over OSC give a render with a higher centroid."""
+    from tests.orchestrator.test_step_adapters import centroid
+
+    loop = write_audio(tmp_path / "loop.wav", chord_progression("C major", bpm=120, bars=2))
+    with server.client() as c:
+        result = c.wait_job(c.start_job("/grym/ask", "make it brighter", str(loop)))
+    assert [s["step"] for s in result["plan"]["steps"]] == ["analyze", "suggest_fx", "render", "store"]
+    rendered = Path(result["result"]["output"])
+    assert rendered.is_file() and rendered.is_relative_to(server.services.config.renders_dir())
+    assert centroid(rendered) > centroid(loop) * 1.05
+    assert "brighter" in result["explanation"] and str(rendered) in result["explanation"]

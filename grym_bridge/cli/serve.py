@@ -30,6 +30,8 @@ def banner(services: "object") -> str:
         lines.append(f"  {cap['name']:<12} {STATE_MARK.get(cap['state'], cap['state'])}{detail}")
     if ep["host"] not in ("127.0.0.1", "localhost", "::1"):
         lines.append(f"  note: serving on {ep['host']}: other machines on the network can reach this bridge")
+    if getattr(services, "network", None) is not None:
+        lines.extend(services.network.banner_lines())  # type: ignore[attr-defined]
     lines.append("Ready. Press Ctrl-C to stop.")
     return "\n".join(lines)
 
@@ -46,9 +48,12 @@ def banner(services: "object") -> str:
               help="Config file (TOML; also GRYM_CONFIG).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None,
               help="How much to log on stderr [default: info].")
+@click.option("--advertise", is_flag=True, default=None,
+              help="Announce the bridge with zeroconf even on 127.0.0.1 (always on when serving beyond "
+                   "loopback, unless network.advertise is off). Other tools and `grym discover` find it.")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, osc_port: int | None, data_dir: str | None,
-          config_file: str | None, log_level: str | None) -> None:
+          config_file: str | None, log_level: str | None, advertise: bool | None) -> None:
     """Start the bridge: OSC over UDP and TCP, the job queue, every capability.
 
     Runs until Ctrl-C or SIGTERM; running jobs are then cancelled and their clients told.
@@ -60,7 +65,8 @@ def serve(ctx: click.Context, host: str | None, osc_port: int | None, data_dir: 
         state.config_file = config_file
     if data_dir:
         state.data_dir = data_dir
-    config = state.config(**{"server.host": host, "server.osc_port": osc_port, "log_level": log_level})
+    config = state.config(**{"server.host": host, "server.osc_port": osc_port, "log_level": log_level,
+                             "network.advertise": "on" if advertise else None})
     logging.basicConfig(level=config.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

@@ -26,6 +26,7 @@ from pythonosc.osc_packet import OscPacket, ParseError
 
 from grym_bridge.config import ServerConfig
 from grym_bridge.errors import MalformedMessage, MessageTooLarge
+from grym_bridge.transports.auth import OscClientGate, Unauthorized
 from grym_bridge.transports.osc.routes import Router
 
 log = logging.getLogger(__name__)
@@ -189,6 +190,8 @@ class OscServer:
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.base_events.Server | None = None
         self._tcp_peers: set[TcpPeer] = set()
+        #: Set by serve: refuses clients from other machines until they present the token (transports.auth).
+        self.gate: OscClientGate | None = None
 
     async def start(self) -> None:
         """Bind UDP and TCP; with port 0 both get the same free port number."""
@@ -234,6 +237,12 @@ class OscServer:
             self.router.send_error(peer, _address_of(data), "", exc)
             return
         for address, args in messages:
+            if self.gate is not None:
+                try:
+                    self.gate.check(peer.ip, address, args)
+                except Unauthorized as exc:
+                    self.router.send_error(peer, address, args[0] if args else "", exc)
+                    continue
             self.router.dispatch(address, args, peer)
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -15,7 +15,8 @@ def ping(req: Request) -> tuple[Any, ...]:
     return (__version__,)
 
 
-def hello(req: Request, reply_port: int) -> tuple[Any, ...]:
+def hello(req: Request, reply_port: int, token: str = "") -> tuple[Any, ...]:
+    # The token was checked before dispatch (transports.auth.OscClientGate, in the OSC server).
     set_port = getattr(req.peer, "set_reply_port", None)
     if set_port is not None:
         set_port(reply_port)
@@ -47,7 +48,8 @@ def queue_state(services: "Services") -> tuple[int, int]:
 ROUTES = [
     Route("/grym/system/ping", ping, reply="<req_id> <version>",
           doc="Is the server there? Answers at once with its version."),
-    Route("/grym/system/hello", hello, args=[Arg("reply_port", int, min=1, max=65535, help="UDP port to reply to")],
+    Route("/grym/system/hello", hello, args=[Arg("reply_port", int, min=1, max=65535, help="UDP port to reply to"),
+                                             Arg("token", str, "", help="the studio token; required from other machines")],
           reply="<req_id> ok <version> <protocol_version>",
           doc="Register the UDP port this client wants replies on (Max's udpsend cannot receive on its source port)."),
     Route("/grym/system/info", info, reply="<req_id> <json>",

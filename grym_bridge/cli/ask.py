@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -43,7 +44,7 @@ def ask(config: Config, text: str, file: str | None, session: str, as_json: bool
     if plan_only:
         echo_json(plan_dict(plan)) if as_json else click.echo(plan.explanation)
         return
-    with click.progressbar(length=1000, label="working", file=click.get_text_stream("stderr"),
+    with click.progressbar(length=1000, label="working", file=sys.stderr,
                            item_show_func=lambda m: m) as bar:
         done = [0]
 

@@ -22,7 +22,8 @@ from plugin_host import process_array
 
 Progress = Callable[[float, str], None]
 _LOUDNESS_TOLERANCE_LU = 0.1
-_TP_MARGIN_DB = 0.05
+# True-peak meters differ by a few hundredths of a dB (interpolator lengths): stay 0.1 dB clear of the ceiling.
+_TP_MARGIN_DB = 0.1
 
 
 def eq_band_response(chain: list[dict[str, Any]], sample_rate: int, centres: np.ndarray) -> np.ndarray:
@@ -80,7 +81,7 @@ def fit_loudness(pre: np.ndarray, sample_rate: int, target: LoudnessTarget,
     if not math.isfinite(before):
         return [], measure(pre, sample_rate)
     gain = target.lufs - before
-    ceiling = target.ceiling_dbtp
+    ceiling = target.ceiling_dbtp - _TP_MARGIN_DB
     result: dict[str, float] = {}
     moves: list[dict[str, Any]] = []
     for attempt in range(6):
@@ -92,10 +93,10 @@ def fit_loudness(pre: np.ndarray, sample_rate: int, target: LoudnessTarget,
         if progress:
             progress(min(0.95, 0.7 + 0.05 * attempt), f"checking loudness ({result['lufs']:.1f} LUFS)")
         error = target.lufs - result["lufs"]
-        over = result["true_peak_dbtp"] - target.ceiling_dbtp
+        over = result["true_peak_dbtp"] - (target.ceiling_dbtp - _TP_MARGIN_DB)
         if abs(error) <= _LOUDNESS_TOLERANCE_LU and over <= 0:
             break
         if over > 0:
-            ceiling -= over + _TP_MARGIN_DB
+            ceiling -= over + 0.02
         gain += error
     return moves, result

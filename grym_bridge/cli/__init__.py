@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "health",
     "memory",
     "fx",
+    "generate",
+    "models",
 )
 
 

@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "fx",
     "generate",
     "models",
+    "discover",
+    "relay",
 )
 
 

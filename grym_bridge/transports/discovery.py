@@ -291,9 +291,11 @@ def discover(timeout: float = 3.0, interface: str | None = None) -> list[BridgeI
         browser.close()
 
 
-def choose(bridges: list[BridgeInfo], wanted: str | None = None) -> BridgeInfo | None:
-    """The bridge to use: the one named or at the address `wanted`, else the best ranked."""
-    if wanted:
-        matches = [b for b in bridges if wanted in (b.name, b.host.rstrip("."), *b.addresses)]
-        return min(matches, key=BridgeInfo.rank) if matches else None
-    return min(bridges, key=BridgeInfo.rank) if bridges else None
+def matches(bridge: BridgeInfo, wanted: str) -> bool:
+    """Whether `wanted` is the bridge's name, host name or one of its addresses."""
+    return wanted in (bridge.name, bridge.host.rstrip("."), bridge.host.removesuffix(".local."), *bridge.addresses)
+
+
+def ranked(bridges: list[BridgeInfo], wanted: str | None = None) -> list[BridgeInfo]:
+    """The bridges to use, best first (healthiest, then shortest queue); only those matching `wanted` if given."""
+    return sorted((b for b in bridges if wanted is None or matches(b, wanted)), key=BridgeInfo.rank)

@@ -97,6 +97,8 @@ class RpcClient:
         self._transfers: dict[int, asyncio.Future[Any]] = {}
         self._downloads: dict[int, _Download] = {}
         self._task = asyncio.create_task(self._read_loop())
+        idle = float(limits.get("idle_timeout_s", 600.0))
+        self._keepalive = asyncio.create_task(self._ping_every(max(0.05, idle / 3)))
 
     @classmethod
     async def connect(
@@ -214,6 +216,15 @@ class RpcClient:
         if not self._task.done():
             await asyncio.wait_for(asyncio.shield(self._task), 5.0)
 
+    async def _ping_every(self, interval: float) -> None:
+        """Keep the connection open while jobs run and nothing else is sent (the bridge closes idle ones)."""
+        while not self.closed.is_set():
+            await asyncio.sleep(interval)
+            try:
+                self._send({"t": "ping"})
+            except GrymError:
+                return
+
     # -- receiving ------------------------------------------------------------------
 
     async def _read_loop(self) -> None:
@@ -233,6 +244,7 @@ class RpcClient:
         finally:
             self.error = reason
             self.closed.set()
+            self._keepalive.cancel()
             for fut in [*self._requests.values(), *self._transfers.values()]:
                 if not fut.done():
                     fut.set_exception(reason)

@@ -149,13 +149,15 @@ class _Connection:
         self.send({
             "t": "welcome", "v": PROTOCOL_VERSION, "server": self.server.name, "version": __version__,
             "limits": {"max_frame_bytes": limits.max_frame_bytes, "max_upload_bytes": limits.max_upload_bytes,
-                       "chunk_bytes": self.chunk_bytes},
+                       "chunk_bytes": self.chunk_bytes, "idle_timeout_s": limits.idle_timeout_s},
             "download_roots": [str(r) for r in self.server.download_roots],
         })
 
     async def _handle(self, frame: dict[str, Any]) -> None:
         kind, tid = frame["t"], frame.get("id")
         try:
+            if kind == "ping":
+                return  # a keep-alive: reading it reset the idle timer
             if kind == "osc":
                 address, args = frame.get("address"), frame.get("args", [])
                 if not isinstance(address, str) or not isinstance(args, list):
@@ -192,7 +194,7 @@ class _Connection:
                 path = self.server.check_download(frame.get("path"))
                 self.downloads[tid] = asyncio.create_task(self._download(tid, path))
             else:
-                raise BadRequest(f"unknown frame kind {kind!r}; expected osc, put, data, end, get or bye")
+                raise BadRequest(f"unknown frame kind {kind!r}; expected osc, put, data, end, get, ping or bye")
         except GrymError as exc:
             upload = self.uploads.pop(tid, None)
             if upload is not None:

@@ -99,6 +99,7 @@ class LlmPlanner:
         self.step_names = list(step_names)
         self.fallback = fallback or RulePlanner()
         self._transport = transport
+        self._client: Any = None
 
     # -- the request ---------------------------------------------------------------------
 
@@ -136,10 +137,12 @@ class LlmPlanner:
             body = {"model": self.config.llm_model, "messages": messages, "temperature": 0, "stream": False,
                     "response_format": {"type": "json_schema",
                                         "json_schema": {"name": "plan", "strict": False, "schema": schema}}}
-        with httpx.Client(timeout=self.config.llm_timeout_s, transport=self._transport) as client:
-            response = client.post(url, json=body, headers=headers)
-            response.raise_for_status()
-            data = response.json()
+        if self._client is None:
+            # One client for the planner's life: building one (its SSL context) costs tens of ms.
+            self._client = httpx.Client(timeout=self.config.llm_timeout_s, transport=self._transport)
+        response = self._client.post(url, json=body, headers=headers)
+        response.raise_for_status()
+        data = response.json()
         try:
             if self.name == "ollama":
                 return data["message"]["content"]

@@ -51,32 +51,41 @@ class CleanupReport:
 class _Group:
     """A render and its sidecars: removed together, aged by the newest of them."""
 
-    files: list[Path]
+    files: list[str]
     size: int
     mtime: float
 
 
-def _group_key(path: Path) -> str:
-    name = path.name
-    if name.endswith(".json"):
-        name = name[: -len(".json")]
-    base, dot, suffix = name.rpartition(".")
-    if dot and f".{suffix.lower()}" in _AUDIO_SUFFIXES:
-        name = base
-    return str(path.parent / name)
+def _group_key(path: str) -> str:
+    """`take.wav`, `take.json` and `take.wav.json` share the key `take` (strings: this runs per file)."""
+    if path.endswith(".json"):
+        path = path[: -len(".json")]
+    base, dot, suffix = path.rpartition(".")
+    if dot and "/" not in suffix and f".{suffix.lower()}" in _AUDIO_SUFFIXES:
+        return base
+    return path
 
 
 def _groups(folder: Path) -> list[_Group]:
     groups: dict[str, _Group] = {}
-    for root, _dirs, names in os.walk(folder):
-        for name in names:
-            path = Path(root) / name
+    stack = [str(folder)]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:  # removed or unreadable meanwhile
+            continue
+        for entry in entries:
             try:
-                st = path.stat()
-            except OSError:  # removed meanwhile
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                    continue
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
                 continue
-            g = groups.setdefault(_group_key(path), _Group([], 0, 0.0))
-            g.files.append(path)
+            g = groups.get(key := _group_key(entry.path))
+            if g is None:
+                g = groups[key] = _Group([], 0, 0.0)
+            g.files.append(entry.path)
             g.size += st.st_size
             g.mtime = max(g.mtime, st.st_mtime)
     return sorted(groups.values(), key=lambda g: g.mtime)
@@ -100,7 +109,7 @@ def cleanup_folder(
     if not folder.is_dir():
         return report
     now = time.time() if now is None else now
-    groups = [g for g in _groups(folder) if not (protect and any(protect(f) for f in g.files))]
+    groups = [g for g in _groups(folder) if not (protect and any(protect(Path(f)) for f in g.files))]
     total = sum(g.size for g in groups)
     for g in groups:  # oldest first
         too_old = max_age_s > 0 and now - g.mtime > max_age_s
@@ -112,13 +121,13 @@ def cleanup_folder(
         why = f"older than {max_age_s / 86400:g} days" if too_old else f"over {max_total_bytes / MB:g} MB in {folder.name}/"
         for f in g.files:
             try:
-                f.unlink()
+                os.unlink(f)
             except FileNotFoundError:
                 continue
             except OSError as exc:
                 log.warning("cleanup could not remove %s: %s", f, exc)
                 continue
-            report.removed.append(str(f))
+            report.removed.append(f)
             report.reasons.append(why)
         report.freed_bytes += g.size
         total -= g.size

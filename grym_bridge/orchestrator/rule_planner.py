@@ -58,9 +58,11 @@ _GOAL_WORDS: dict[str, list[str]] = {
     "lofi": [r"lo-?fi", r"lo fi", r"low[- ]?fi(?:delity)?", r"bit-?crush\w*", r"crunch(?:y|ier)?", r"vintage", r"vinyl",
              r"degrad\w*", r"retro", r"dust(?:y|ier)", r"cassette", r"8[- ]?bit", r"old[- ]school", r"worn"],
 }
-_GOAL_RES: list[tuple[re.Pattern[str], str]] = [(re.compile(rf"\b{p}\b"), g) for p, g in _NEGATED] + [
-    (re.compile(rf"\b(?:{'|'.join(ws)})\b"), g) for g, ws in _GOAL_WORDS.items()
-]
+# One alternation, flipped phrases first: at each position the regex engine tries them before the
+# plain words, so "less bright" is one match (darker) and never also "bright" (brighter).
+_GOAL_ALTERNATIVES = [(p, g) for p, g in _NEGATED] + [("|".join(ws), g) for g, ws in _GOAL_WORDS.items()]
+_GOAL_RE = re.compile("|".join(rf"(?P<g{i}>\b(?:{p})\b)" for i, (p, _) in enumerate(_GOAL_ALTERNATIVES)))
+_GOAL_OF_GROUP = {f"g{i}": g for i, (_, g) in enumerate(_GOAL_ALTERNATIVES)}
 
 _PART_RES: dict[str, re.Pattern[str]] = {
     "chords": re.compile(r"\b(?:chords?|chord progression|progressions?|harmon(?:y|ies|i[sz]e|i[sz]ation))\b"),
@@ -227,14 +229,9 @@ class RulePlanner:
     @staticmethod
     def goals(clause: str) -> list[str]:
         """Effect goals named in a clause, in order of appearance, each once."""
-        found: list[tuple[int, str]] = []
-        rest = clause
-        for rx, goal in _GOAL_RES:
-            for m in rx.finditer(rest):
-                found.append((m.start(), goal))
-            rest = rx.sub(lambda m: " " * len(m.group(0)), rest)  # consumed: keep offsets
         out: list[str] = []
-        for _, goal in sorted(found):
+        for m in _GOAL_RE.finditer(clause):
+            goal = _GOAL_OF_GROUP[m.lastgroup or ""]
             if goal not in out:
                 out.append(goal)
         return out

@@ -19,12 +19,13 @@ inside these functions.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import types
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from grym_bridge.errors import ModelUnavailable
 from grym_bridge.models.device import pick_device, pick_dtype
@@ -125,8 +126,10 @@ def load_pipeline(folder: Path, *, device: str = "auto", dtype: str = "auto", me
     quiet_loading()
     cls = getattr(diffusers, class_name)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _quiet_logger("diffusers.pipelines.pipeline_utils"):
             # diffusers >= 0.36 renames torch_dtype to dtype; the old name works on every version grym supports.
+            # Its loader also warns that AudioLDM is deprecated and that the checkpoints' GPT2Model is not the
+            # GPT2LMHeadModel it expects: both are true of every published checkpoint and change nothing here.
             warnings.simplefilter("ignore", FutureWarning)
             pipe = cls.from_pretrained(folder, torch_dtype=torch_dtype, use_safetensors=True, local_files_only=True)
     except (OSError, ValueError, EnvironmentError) as exc:
@@ -142,6 +145,18 @@ def load_pipeline(folder: Path, *, device: str = "auto", dtype: str = "auto", me
         pipe=pipe, family=family, device=device, dtype=str(torch_dtype).replace("torch.", ""),
         memory_mode=mode, folder=folder, base_scheduler_config=dict(pipe.scheduler.config),
     )
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str) -> Iterator[None]:
+    """Only errors from logger `name` while the block runs."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def quiet_loading() -> None:

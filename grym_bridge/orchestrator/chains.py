@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from grym_bridge.config import Config
-from grym_bridge.errors import Busy, Cancelled, GrymError, error_code, error_message
+from grym_bridge.errors import Cancelled, GrymError, error_code, error_message
 from grym_bridge.orchestrator.plan import Plan, Step
 from grym_bridge.orchestrator.rule_planner import RulePlanner
 from grym_bridge.orchestrator.session import SessionContext, SessionStore

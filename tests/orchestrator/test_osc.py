@@ -11,8 +11,8 @@ import pytest
 
 from grym_bridge.audio_io import write_audio
 from grym_bridge.config import Config
-from grym_bridge.orchestrator.health import HealthState, Readings
-from tests.osc_client import JobFailed, RunningServer, start_server
+from grym_bridge.orchestrator.health import Readings
+from tests.osc_client import RunningServer, start_server
 from tests.synth import chord_progression
 
 

@@ -38,6 +38,7 @@ from plugin_host.errors import AudioError, ChainError, PluginHostError
 from plugin_host.loudness import MeterFactory, StreamingLoudness
 
 Progress = Callable[[float, str], None]
+_TRUNCATION_MARKERS = ("(should be ", "> file length", "lacks an end-of-stream", "Junk after the last page")
 
 
 @dataclass
@@ -178,6 +179,12 @@ def _open_source(source: Path) -> sf.SoundFile:
     if f.frames == 0:
         f.close()
         raise AudioError(f"{source} holds no audio (0 frames); give a file with sound in it")
+    # libsndfile clamps a truncated file's length silently; its header notes are the only trace
+    info = f.extra_info or ""
+    if any(marker in info for marker in _TRUNCATION_MARKERS):
+        f.close()
+        raise AudioError(f"{source} is truncated (its header promises more audio than the file holds); "
+                         "copy or export it again")
     return f
 
 

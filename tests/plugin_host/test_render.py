@@ -108,6 +108,8 @@ def test_bad_audio_fails_clearly_and_leaves_nothing(tmp_path: Path) -> None:
         "nan.wav": (lambda p: write(p, nan), "NaN or infinite samples at 1.000 s"),
         "garbage.wav": (lambda p: p.write_bytes(b"RIFF....WAVEfmt garbage" * 10), "cannot read"),
         "empty.wav": (lambda p: sf.write(str(p), np.zeros((0, 2), np.float32), SR), "no audio"),
+        "truncated.wav": (lambda p: p.write_bytes(write(tmp_path / "whole.wav", noise(2.0)).read_bytes()[:50000]),
+                          "truncated"),
     }
     for name, (make, message) in bad_files.items():
         make(tmp_path / name)

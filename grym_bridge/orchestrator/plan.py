@@ -79,7 +79,7 @@ class Plan:
             if s.step in ("analyze", "memory_lookup", "suggest_fx", "render", "conform", "store"):
                 return True
             if s.step == "compose":
-                return s.args.get("part") == "continue" or bool(s.args.get("from_clip"))
+                return s.args.get("part") == "continue" or s.args.get("key") == "from_clip"
         return False
 
 

@@ -139,14 +139,14 @@ class Capabilities:
         out = host.default_output_path(self.config.renders_dir(), source, chain)
         result = host.render_file(source, chain, out, progress=progress,
                                   provenance={"request": ctx.text, "by": "grym ask"})
-        ctx.new_audio(Path(result.path))
+        ctx.new_audio(Path(result.path), "rendered")
         return {"path": result.path, "input_lufs": result.input_lufs, "output_lufs": result.output_lufs}
 
     def generate(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
         options = _capability("grym_bridge.generate.options", "text-to-audio generation")
         opts = options.GenerateOptions.from_mapping(args)
         result = self.text_to_audio().generate(opts, progress)
-        ctx.new_audio(Path(result.files[0].path))
+        ctx.new_audio(Path(result.files[0].path), "generated")
         return {"path": result.files[0].path, "model": result.model, "prompt": result.prompt, "seed": result.seed,
                 "device": result.device}
 
@@ -172,7 +172,7 @@ class Capabilities:
         out = self.config.renders_dir() / "conformed" / f"{name}-{float(tempo):g}bpm-{bars}bars.wav"
         out.parent.mkdir(parents=True, exist_ok=True)
         write_audio(out, Audio(done.samples, done.sample_rate))
-        ctx.new_audio(out)
+        ctx.new_audio(out, "generated" if ctx.audio_source == "generated" else "rendered")
         return {"path": str(out), "tempo": float(tempo), "bars": bars}
 
     def compose(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
@@ -197,8 +197,7 @@ class Capabilities:
     def store(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
         clip = _need_clip(ctx, "store")
         analysis = self._analysis(ctx, progress)
-        made = "generate" in ctx.results and clip in ctx.outputs
-        source = "rendered" if clip in ctx.outputs and not made else ("generated" if made else "analyzed")
+        source = ctx.audio_source
         tags = [str(t) for t in args.get("tags") or []]
         stored = self.memory().add_clip(clip, analysis=analysis, source=source, tags=tags,
                                         provenance={"request": ctx.text, "from": str(ctx.input_path or "")})

@@ -50,9 +50,13 @@ class ChainContext:
         if self.audio is None:
             self.audio = self.input_path
 
-    def new_audio(self, path: Path) -> None:
-        """A step produced a new current clip: remember it and forget the stale analysis."""
+    #: How the current clip came to be, as feature memory names it: analyzed (the input), rendered, generated.
+    audio_source: str = "analyzed"
+
+    def new_audio(self, path: Path, source: str) -> None:
+        """A step produced a new current clip (`source`: rendered or generated); the old analysis is stale."""
         self.audio = Path(path)
+        self.audio_source = source
         self.analysis = None
         self.outputs.append(Path(path))
 

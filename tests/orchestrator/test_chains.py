@@ -51,7 +51,7 @@ def test_each_step_sees_the_results_before_it_and_progress_covers_the_chain(conf
         config.data_dir.mkdir(parents=True, exist_ok=True)
         out = config.data_dir / "out.txt"
         out.write_text(str(ctx.results["double"]["n"]))
-        ctx.new_audio(out)
+        ctx.new_audio(out, "rendered")
         return {"path": str(out)}
 
     reg.register("count", count)

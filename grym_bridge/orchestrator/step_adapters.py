@@ -137,7 +137,9 @@ class Capabilities:
             raise BadRequest("step render needs an effect chain: put suggest_fx before it, or give args.chain")
         source = _need_clip(ctx, "render")
         out = host.default_output_path(self.config.renders_dir(), source, chain)
-        result = host.render_file(source, chain, out, progress=progress,
+        # A loop fitted to bars must stay that long in the DAW: no reverb or delay tail then.
+        options = host.RenderOptions(keep_tail="conform" not in ctx.results)
+        result = host.render_file(source, chain, out, options=options, progress=progress,
                                   provenance={"request": ctx.text, "by": "grym ask"})
         ctx.new_audio(Path(result.path), "rendered")
         return {"path": result.path, "input_lufs": result.input_lufs, "output_lufs": result.output_lufs}

@@ -14,6 +14,8 @@ from grym_bridge.orchestrator.plan import Plan, Step
 from grym_bridge.orchestrator.service import OrchestratorService
 from grym_bridge.orchestrator.step_adapters import SMALL_TTA_MODEL
 from grym_bridge.orchestrator.steps import ChainContext
+from tests.models.tiny import AUDIOLDM as TINY_AUDIOLDM
+from tests.models.tiny import shared_budget, tiny_config, tiny_models_dir  # noqa: F401
 from tests.synth import chord_progression, click_track, pink_noise
 
 
@@ -108,3 +110,25 @@ def test_several_goals_and_louder(service: OrchestratorService, tmp_path: Path) 
     assert names[-2:] == ["Gain", "BrickwallLimiter"]  # loudness stays last, after the extra style moves
     x, sr = sf.read(answer.result.output, always_2d=True)
     assert pyloudnorm.Meter(sr).integrated_loudness(x) > -25.0
+
+
+def test_generate_a_loop_then_widen_it_with_a_tiny_model(tiny_config: Config, shared_budget) -> None:  # noqa: F811
+    """generate -> conform -> analyze -> suggest_fx -> render -> store, through a tiny seeded AudioLDM."""
+    from grym_bridge.generate.runner import TextToAudio
+    from grym_bridge.orchestrator.step_adapters import Capabilities
+
+    tiny_config.data_dir.mkdir(parents=True, exist_ok=True)
+    caps = Capabilities(tiny_config, make_text_to_audio=lambda: TextToAudio(tiny_config, budget=shared_budget))
+    service = OrchestratorService.build(tiny_config, capabilities=caps)
+    service.sessions.set("tempo", 100)
+    plan = service.orchestrator.route_task("generate a dusty drum loop, 2 bars, and then make it wider")
+    assert plan.names == ["generate", "conform", "analyze", "suggest_fx", "render", "store"]
+    plan.steps[0].args.update(model=TINY_AUDIOLDM, steps=3, seed=5)  # seconds, not minutes, on a CPU
+    seen: list[str] = []
+    answer = service.orchestrator.ask("generate", plan=plan, progress=lambda f, m: seen.append(m))
+    results = answer.result.results
+    assert results["generate"]["model"] == TINY_AUDIOLDM
+    info = sf.info(answer.result.output)
+    assert info.frames == round(2 * 4 * 60 / 100 * info.samplerate) and info.channels == 2  # still 2 bars
+    assert results["store"]["source"] == "rendered" and results["store"]["clip_id"] > 0
+    assert any(m.startswith("step 1/6 generate") for m in seen) and any(m.startswith("step 5/6 render") for m in seen)

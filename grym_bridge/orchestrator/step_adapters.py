@@ -187,14 +187,16 @@ class Capabilities:
             source = _need_clip(ctx, "compose")
             if source.suffix.lower() not in (".mid", ".midi"):
                 raise BadRequest(f"continuing needs a MIDI clip (.mid); {source.name} is audio")
+        # Parts of one request share a seed: compose draws every part's harmony from it, so they fit.
+        seed = args.get("seed", (ctx.results.get("compose") or {}).get("seed"))
         req = api.ComposeRequest(kind=args.get("part", "chords"), key=key, tempo=args.get("tempo") or ctx.session.tempo,
                                  bars=int(args.get("bars") or 8), style=args.get("style") or "pop",
                                  time_signature=None if source else ctx.session.time_signature,
-                                 source=str(source) if source else None)
+                                 source=str(source) if source else None, seed=seed)
         result = api.compose(req, renders_dir=self.config.renders_dir(), progress=progress)
         ctx.outputs.append(Path(result.path))
         return {"path": result.path, "kind": result.kind, "key": result.key, "tempo": result.tempo,
-                "bars": result.bars, "chords": result.chords, "note_count": result.note_count}
+                "bars": result.bars, "chords": result.chords, "note_count": result.note_count, "seed": result.seed}
 
     def store(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
         clip = _need_clip(ctx, "store")

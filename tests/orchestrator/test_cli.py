@@ -69,3 +69,10 @@ def test_health_asks_the_running_server(osc_server: RunningServer, tmp_path: Pat
     assert status["readings"]["queue_depth"] == 0.0  # only the server knows its queue
     nobody = grym(tmp_path, "health", "--json", "--timeout", "0.2", env={"GRYM_SERVER_OSC_PORT": "9"})
     assert json.loads(nobody.stdout)["source"] == "this machine (no server answered)"
+
+
+def test_parts_of_one_request_share_a_seed_so_they_fit(tmp_path: Path) -> None:
+    res = grym(tmp_path, "ask", "write chords and a bassline in G minor", "--json")
+    steps = json.loads(res.stdout)["result"]["steps"]
+    chords, bass = (s["result"] for s in steps)
+    assert chords["seed"] == bass["seed"] and chords["chords"] == bass["chords"]

@@ -12,7 +12,7 @@ import pytest
 from grym_bridge.audio_io import write_audio
 from grym_bridge.config import Config
 from grym_bridge.orchestrator.health import Readings
-from tests.osc_client import RunningServer, start_server
+from tests.osc_client import JobFailed, RunningServer, start_server
 from tests.synth import chord_progression
 
 
@@ -114,3 +114,33 @@ def test_make_it_brighter_end_to_end(server: RunningServer, tmp_path: Path) -> N
     assert rendered.is_file() and rendered.is_relative_to(server.services.config.renders_dir())
     assert centroid(rendered) > centroid(loop) * 1.05
     assert "brighter" in result["explanation"] and str(rendered) in result["explanation"]
+
+
+def test_ask_with_an_llm_planner_and_its_fallback(config: Config, tmp_path: Path) -> None:
+    """/grym/ask plans with the configured LLM (here the loopback stand-in), and with the rules when it fails."""
+    from tests.orchestrator.llm_standin import LlmStandIn
+
+    llm = LlmStandIn()
+    config.orchestrator.planner = "ollama"
+    config.orchestrator.llm_url = llm.url
+    srv = start_server(config)
+    try:
+        with srv.client() as c:
+            # words the rules do not know, planned by the LLM
+            llm.reply = json.dumps({"steps": [{"step": "compose", "args": {"part": "melody", "key": "E minor"}}],
+                                    "explanation": "A sad tune in E minor."})
+            result = c.wait_job(c.start_job("/grym/ask", "something melancholic to hum along"))
+            assert result["plan"]["planner"] == "ollama" and result["explanation"].startswith("A sad tune")
+            assert result["result"]["results"]["compose"]["key"] == "E minor"
+            # the LLM writes garbage: the rules plan, and the explanation says why
+            llm.reply = "I think you should add some EQ!"
+            result = c.wait_job(c.start_job("/grym/ask", "write chords in A minor"))
+            assert result["plan"]["planner"] == "rules" and "not valid JSON" in result["plan"]["fallback_reason"]
+            assert "(Planned by the rules: ollama's plan was unusable" in result["explanation"]
+            # neither understands: the job fails with the rules' message
+            with pytest.raises(JobFailed) as info:
+                c.wait_job(c.start_job("/grym/ask", "hello there"))
+            assert info.value.code == "bad_args" and "could not tell what to do" in info.value.message
+    finally:
+        srv.stop()
+        llm.close()

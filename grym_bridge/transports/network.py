@@ -120,13 +120,13 @@ class StudioNetwork:
 
     async def _advertise(self) -> None:
         assert self.advertiser is not None
-        self._models = await asyncio.to_thread(ready_capabilities, self.services)
         try:
             await asyncio.to_thread(self.advertiser.start, bridge_status(self.services, self._models))
         except OSError as exc:
             log.warning("zeroconf advertising failed: %s", exc)
             return
         self.services.endpoints["advertised_as"] = self.advertiser.instance_names[0].split("._")[0]
+        # Capability readiness imports the capabilities (seconds): the records get it by the next update.
         self._tasks.append(asyncio.create_task(self._refresh_models()))
         await self._keep_status_current()
 
@@ -141,8 +141,8 @@ class StudioNetwork:
 
     async def _refresh_models(self) -> None:
         while True:
-            await asyncio.sleep(MODELS_INTERVAL_S)
             self._models = await asyncio.to_thread(ready_capabilities, self.services)
+            await asyncio.sleep(MODELS_INTERVAL_S)
 
     async def close(self) -> None:
         """Withdraw the advertisements, stop OSCQuery, close RPC connections (uploads in flight are deleted)."""

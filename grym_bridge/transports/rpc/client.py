@@ -156,8 +156,9 @@ class RpcClient:
         finally:
             self._requests.pop(req_id, None)
 
-    async def wait_job(self, job_id: str, timeout: float = 300.0) -> Any:
+    async def wait_job(self, job_id: str | int, timeout: float = 300.0) -> Any:
         """The result of a job this connection started (parsed from JSON), or its error raised."""
+        job_id = str(job_id)  # ids travel as OSC ints or strings
         if job_id in self._finished_jobs:
             ok, value = self._finished_jobs.pop(job_id)
         else:

@@ -1,0 +1,115 @@
+"""Small programs the network tests run inside test hosts (`python -m tests.network.agent CMD ...`).
+
+Each prints JSON lines on stdout for the test to read, and exits on its own
+or when its stdin closes.
+
+- `browse --interface IP --seconds S`: zeroconf events (added/updated/removed) as they happen.
+- `advertise --address IP --name NAME`: advertise a bridge; stdin lines `health STATE`, `queue N`, `quit`.
+- `osc --host H --port P --token T`: OSC to a bridge from this host: what the token gate answers.
+- `relay-job --port P --address A --args JSON`: one job through the local relay; prints the replies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from typing import Any
+
+from grym_bridge.transports.discovery import Advertiser, BridgeBrowser, BridgeInfo, BridgeStatus
+from tests.osc_client import OscClient
+
+
+def emit(**fields: Any) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+def browse(interface: str, seconds: float) -> None:
+    def changed(event: str, info: BridgeInfo) -> None:
+        emit(event=event, name=info.name, addresses=list(info.addresses), rpc=info.rpc_port, osc=info.osc_port,
+             health=info.health, queue=info.queue_depth, token=info.token_required, version=info.version)
+
+    browser = BridgeBrowser(interface, on_change=changed)
+    browser.start()
+    emit(event="browsing")
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    stop.wait(seconds)
+    browser.close()
+
+
+def advertise(address: str, name: str) -> None:
+    status = BridgeStatus(models_ready=("analysis", "composition"))
+    adv = Advertiser(name, [address], osc_port=9130, rpc_port=9131, oscquery_port=9132, token_required=True)
+    adv.start(status)
+    emit(event="advertised", names=adv.instance_names)
+    for line in sys.stdin:
+        word, _, value = line.strip().partition(" ")
+        if word == "health":
+            status = BridgeStatus(value, status.queue_depth, status.models_ready)
+        elif word == "queue":
+            status = BridgeStatus(status.health, int(value), status.models_ready)
+        elif word == "quit":
+            break
+        emit(event="updated", changed=adv.update(status))
+    adv.close()
+    emit(event="closed")
+
+
+def osc_gate(host: str, port: int, token: str) -> None:
+    with OscClient(port, host, bind_ip="0.0.0.0") as client:
+        reply_port = client.sock.getsockname()[1]
+        emit(step="ping without hello", reply=client.request("/grym/system/ping"))
+        emit(step="hello with a wrong token", reply=client.request("/grym/system/hello", reply_port, "x" * 32))
+        emit(step="hello with the token", reply=client.request("/grym/system/hello", reply_port, token))
+        emit(step="ping after hello", reply=client.request("/grym/system/ping"))
+
+
+def relay_job(port: int, address: str, args: list[Any], timeout: float) -> None:
+    with OscClient(port, "127.0.0.1", timeout=timeout) as client:
+        emit(step="hello", reply=client.request("/grym/system/hello", client.sock.getsockname()[1]))
+        reply = client.request(address, *args)
+        emit(step="request", reply=reply)
+        if reply[0] == "/grym/job/queued":
+            job_id = reply[1][0]
+            start = time.monotonic()
+            try:
+                emit(step="result", result=client.wait_job(job_id, timeout), seconds=time.monotonic() - start)
+            except Exception as exc:  # noqa: BLE001 - reported to the test as data
+                emit(step="failed", error=str(exc))
+        emit(step="status", reply=client.request("/grym/relay/status"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("browse")
+    p.add_argument("--interface", required=True)
+    p.add_argument("--seconds", type=float, default=30.0)
+    p = sub.add_parser("advertise")
+    p.add_argument("--address", required=True)
+    p.add_argument("--name", required=True)
+    p = sub.add_parser("osc")
+    p.add_argument("--host", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--token", required=True)
+    p = sub.add_parser("relay-job")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--address", required=True)
+    p.add_argument("--args", default="[]")
+    p.add_argument("--timeout", type=float, default=30.0)
+    a = parser.parse_args()
+    if a.cmd == "browse":
+        browse(a.interface, a.seconds)
+    elif a.cmd == "advertise":
+        advertise(a.address, a.name)
+    elif a.cmd == "osc":
+        osc_gate(a.host, a.port, a.token)
+    else:
+        relay_job(a.port, a.address, json.loads(a.args), a.timeout)
+
+
+if __name__ == "__main__":
+    main()

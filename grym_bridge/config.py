@@ -187,7 +187,9 @@ class OrchestratorConfig:
 
 @dataclass
 class HealthConfig:
-    """Health states with hysteresis: warning and critical enter at these levels, exit below them by `hysteresis`."""
+    """Health states with hysteresis: warning and critical enter at these levels, exit below them by `hysteresis`.
+
+    A level of 0 is never entered (a metric that only warns, say)."""
 
     interval_s: float = setting(2.0, "How often the server measures its health.", min=0.05)
     min_time_in_state_s: float = setting(10.0, "A state is kept at least this long before health improves.", min=0.0)
@@ -195,17 +197,19 @@ class HealthConfig:
                                 "entered (0.15: entered at 90%, left below 76.5%).", min=0.0, max=0.9)
     error_half_life_s: float = setting(60.0, "Half-life of the smoothed job error rate.", min=0.1)
     cpu_warning: float = setting(85.0, "CPU use (%) that enters warning.", min=1.0, max=100.0)
-    cpu_critical: float = setting(98.0, "CPU use (%) that enters critical.", min=1.0, max=100.0)
+    cpu_critical: float = setting(0.0, "CPU use (%) that enters critical (0: never; a busy CPU slows jobs down but "
+                                  "is no reason to refuse GPU work).", min=0.0, max=100.0)
     memory_warning: float = setting(85.0, "Memory use (%) that enters warning.", min=1.0, max=100.0)
     memory_critical: float = setting(95.0, "Memory use (%) that enters critical.", min=1.0, max=100.0)
     gpu_memory_warning: float = setting(85.0, "GPU memory use (%) that enters warning.", min=1.0, max=100.0)
     gpu_memory_critical: float = setting(95.0, "GPU memory use (%) that enters critical.", min=1.0, max=100.0)
     queue_warning: float = setting(16.0, "Jobs waiting that enter warning.", min=1.0)
-    queue_critical: float = setting(48.0, "Jobs waiting that enter critical.", min=1.0)
+    queue_critical: float = setting(0.0, "Jobs waiting that enter critical (0: never; the queue refuses jobs "
+                                    "itself when full).", min=0.0)
     error_rate_warning: float = setting(0.25, "Smoothed fraction of failed jobs that enters warning.", min=0.0, max=1.0)
     error_rate_critical: float = setting(0.6, "Smoothed fraction of failed jobs that enters critical.", min=0.0, max=1.0)
     loop_lag_warning_s: float = setting(0.1, "Event-loop lag (s) that enters warning.", min=0.001)
-    loop_lag_critical_s: float = setting(0.5, "Event-loop lag (s) that enters critical.", min=0.001)
+    loop_lag_critical_s: float = setting(1.0, "Event-loop lag (s) that enters critical.", min=0.001)
 
 
 @dataclass

@@ -69,7 +69,9 @@ class Threshold:
 
     @classmethod
     def with_margin(cls, warning: float, critical: float, hysteresis: float) -> "Threshold":
+        """Exit levels `hysteresis` below the enter levels; a level of 0 (or less) is never entered."""
         keep = 1.0 - hysteresis
+        warning, critical = (x if x > 0 else math.inf for x in (warning, critical))
         return cls(warning, warning * keep, critical, critical * keep)
 
     def level(self, value: float, current: int) -> int:

@@ -164,7 +164,7 @@ def test_balance_resources_refuses_gpu_chains_while_critical(config: Config) -> 
     reg.register("gpu_step", Flaky(0, RuntimeError()), resource="gpu")
     assert orch.balance_resources(Plan([Step("cpu_step")])) == "cpu"
     assert orch.balance_resources(Plan([Step("cpu_step"), Step("gpu_step")])) == "gpu"
-    health.update(Readings(queue_depth=1000))
+    health.update(Readings(memory_percent=99.0))
     assert orch.balance_resources(Plan([Step("cpu_step")])) == "cpu"
     with pytest.raises(Busy, match="critical"):
         orch.balance_resources(Plan([Step("gpu_step")]))

@@ -91,7 +91,7 @@ def test_worsening_is_immediate_even_inside_the_minimum_time() -> None:
 
 @pytest.mark.parametrize(("field", "value", "state"), [
     ("queue_depth", 20, HealthState.WARNING),
-    ("queue_depth", 60, HealthState.CRITICAL),
+    ("queue_depth", 10_000, HealthState.WARNING),  # queue_critical 0 by default: never critical
     ("loop_lag_s", 0.2, HealthState.WARNING),
     ("loop_lag_s", 1.0, HealthState.CRITICAL),
     ("gpu_memory_percent", 96.0, HealthState.CRITICAL),
@@ -154,6 +154,13 @@ def test_a_failing_subscriber_does_not_stop_the_others() -> None:
     mon._listeners.insert(0, broken)
     mon.update(Readings(cpu_percent=99.0))
     assert len(seen) == 1
+
+
+def test_a_level_of_zero_is_never_entered() -> None:
+    mon = HealthMonitor(HealthConfig(cpu_critical=0.0, cpu_warning=0.0))
+    mon.update(Readings(cpu_percent=100.0))
+    assert mon.state is HealthState.HEALTHY
+    assert HealthMonitor(HealthConfig()).update(Readings(cpu_percent=100.0)).state is HealthState.WARNING
 
 
 def test_system_probe_reads_this_machine() -> None:

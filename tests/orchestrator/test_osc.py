@@ -67,9 +67,9 @@ def test_health_get_and_pushed_transitions(server: RunningServer) -> None:
         status = json.loads(c.request("/grym/health/get")[1][0])
         assert status["state"] == "healthy" and set(status["readings"]) >= {"cpu_percent", "queue_depth"}
         assert c.request("/grym/health/start_listen/state")[1][0] == "healthy"
-        drive_health(server, Readings(queue_depth=1000))
+        drive_health(server, Readings(memory_percent=99.0))
         _, (state, reasons) = c.expect(lambda a, _: a == "/grym/health/state")
-        assert state == "critical" and "queue_depth 1e+03" in json.loads(reasons)[0]
+        assert state == "critical" and "memory_percent 99" in json.loads(reasons)[0]
         # critical: a GPU chain is refused at once with a busy error, CPU work still runs
         addr, args = c.request("/grym/ask", "generate a dark ambient pad")
         assert addr == "/grym/error" and args[2] == "busy" and "critical health" in args[3]

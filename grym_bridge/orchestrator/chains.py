@@ -4,8 +4,8 @@ The seeds' ModelOrchestrator, in Python:
 
 - `route_task(text, path)`: the plan, from the configured planner (an LLM
   planner falls back to the rules by itself);
-- `optimize_execution(plan)`: drop redundant steps and, under load, the
-  optional ones;
+- `optimize_execution(plan)`: drop redundant steps and, while health is
+  critical, the optional ones;
 - `balance_resources(plan)`: the resource class the chain needs (gpu when
   any step does), refusing GPU work while health is critical;
 - `execute_chain(plan, ctx, progress)`: run the steps in order with per-step
@@ -124,8 +124,8 @@ class Orchestrator:
         return self.optimize_execution(plan)
 
     def optimize_execution(self, plan: Plan) -> Plan:
-        """Drop an analyze that would repeat one on the same clip; under load, skip optional steps."""
-        stressed = self._health_state() in ("warning", "critical")
+        """Drop an analyze that would repeat one on the same clip; while critical, skip optional steps."""
+        stressed = self._health_state() == "critical"
         steps: list[Step] = []
         analyzed = False
         for step in plan.steps:

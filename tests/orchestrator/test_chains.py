@@ -148,12 +148,14 @@ def test_cancel_stops_the_chain_without_retries_or_fallbacks(config: Config) -> 
     assert len(step.calls) == 1 and sleeps == []
 
 
-def test_optimize_drops_repeated_analysis_and_sheds_optional_steps_under_load(config: Config) -> None:
+def test_optimize_drops_repeated_analysis_and_sheds_optional_steps_when_critical(config: Config) -> None:
     health = HealthMonitor(config.health)
     orch, reg, _ = make(config, health=health)
     plan = Plan([Step("analyze"), Step("analyze"), Step("render"), Step("analyze"), Step("store", optional=True)])
     assert orch.optimize_execution(plan).names == ["analyze", "render", "analyze", "store"]
-    health.update(Readings(memory_percent=90.0))
+    health.update(Readings(memory_percent=90.0))  # warning: everything still runs
+    assert orch.optimize_execution(plan).names == ["analyze", "render", "analyze", "store"]
+    health.update(Readings(memory_percent=99.0))  # critical: optional work is shed
     assert orch.optimize_execution(plan).names == ["analyze", "render", "analyze"]
 
 

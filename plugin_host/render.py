@@ -36,6 +36,7 @@ import soundfile as sf
 from plugin_host.chain import ChainSpec, make_plugin, parse_chain
 from plugin_host.errors import AudioError, ChainError, PluginHostError
 from plugin_host.loudness import MeterFactory, StreamingLoudness
+from plugin_host.pipeline import Consumer, prefetch
 
 Progress = Callable[[float, str], None]
 _TRUNCATION_MARKERS = ("(should be ", "> file length", "lacks an end-of-stream", "Junk after the last page")
@@ -303,19 +304,29 @@ def _stream(src: sf.SoundFile, dst: sf.SoundFile, processor: Processor, total: i
         pending_frames = sum(p.shape[1] for p in pending)
         return not ended and pending_frames < hold
 
-    while read < total:
+    def read_block() -> np.ndarray | None:
+        """Runs ahead in the reading thread: read, check and meter the next source block."""
+        nonlocal read
+        if read >= total:
+            return None
         block = src.read(min(opts.block_size, total - read), dtype="float32", always_2d=True)
         if block.shape[0] == 0:
             raise AudioError(f"{src.name} ends after {read / sr:.3f} s although its header says "
                              f"{total / sr:.3f} s; the file is truncated, re-export it")
         x = np.ascontiguousarray(block.T)
         _check_finite(x, src.name, read, sr)
-        read += x.shape[1]
         if meters:
             meters[0].add(x)
-        emit(processor(x))
-        if progress:
-            progress(0.9 * read / total, f"rendering {read / sr:.1f} of {total / sr:.1f} s")
+        read += x.shape[1]
+        return x
+
+    done = 0
+    with Consumer(emit) as writer:  # the writing thread writes and meters while the next block is processed
+        for x in prefetch(read_block):
+            writer.put(processor(x))
+            done += x.shape[1]
+            if progress:
+                progress(0.9 * done / total, f"rendering {done / sr:.1f} of {total / sr:.1f} s")
     silence = np.zeros((channels, tail_block), np.float32)
     more = True
     while written < total:  # pedalboard holds back its latency: feed silence until the body is out

@@ -14,7 +14,7 @@ from grym_bridge.config import Config
 from grym_bridge.transports.rpc.framing import pack_frame
 from tests.conftest import require, require_tool
 from tests.network.netns import NetnsHost, netns_available, studio_lan
-from tests.osc_client import RunningServer, start_server
+from tests.osc_client import RunningServer, osc_server  # noqa: F401 - the fixture
 
 
 @pytest.fixture
@@ -30,13 +30,9 @@ def small_limits(config: Config) -> Config:
 
 
 @pytest.fixture
-def bridge(small_limits: Config) -> Iterator[RunningServer]:
-    """A real `serve` on loopback (OSC, RPC, OSCQuery) with the small limits."""
-    server = start_server(small_limits)
-    try:
-        yield server
-    finally:
-        server.stop()
+def bridge(small_limits: Config, osc_server: RunningServer) -> RunningServer:
+    """A real `serve` on loopback (OSC, RPC, OSCQuery) with the small limits (set before it starts)."""
+    return osc_server
 
 
 def rpc_port(server: RunningServer) -> int:

@@ -28,6 +28,14 @@ def kept_uploads(server: RunningServer) -> list[Path]:
     return sorted(p for p in uploads_dir(server).rglob("*") if p.is_file())
 
 
+def nothing_kept(server: RunningServer, within: float = 5.0) -> bool:
+    """True once no upload file is left (a partial file is deleted by its writer thread, just after the close)."""
+    deadline = time.monotonic() + within
+    while kept_uploads(server) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return kept_uploads(server) == []
+
+
 def still_serves(server: RunningServer) -> bool:
     """A fresh client gets a ping answered."""
     raw = RawRpc(rpc_port(server))
@@ -111,7 +119,7 @@ def test_upload_with_a_wrong_hash_is_deleted(bridge: RunningServer) -> None:
     assert "damaged" in error["message"]
     raw.send({"t": "osc", "address": "/grym/system/ping", "args": ["same connection"]})
     assert raw.recv()["args"][0] == "same connection"
-    assert kept_uploads(bridge) == []
+    assert nothing_kept(bridge)
 
 
 def test_upload_larger_than_the_limit_is_refused_at_once(bridge: RunningServer, tmp_path: Path) -> None:
@@ -129,7 +137,7 @@ def test_upload_larger_than_the_limit_is_refused_at_once(bridge: RunningServer, 
             await client.close()
 
     asyncio.run(body())
-    assert kept_uploads(bridge) == []
+    assert nothing_kept(bridge)
 
 
 def test_more_bytes_than_declared_aborts_the_upload(bridge: RunningServer) -> None:
@@ -141,7 +149,7 @@ def test_more_bytes_than_declared_aborts_the_upload(bridge: RunningServer) -> No
     raw.send({"t": "end", "id": 7, "blake3": "0" * 64})  # the rest of a failed upload is ignored
     raw.send({"t": "osc", "address": "/grym/system/ping", "args": ["ok"]})
     assert raw.recv()["args"][0] == "ok"
-    assert kept_uploads(bridge) == []
+    assert nothing_kept(bridge)
 
 
 def test_peer_that_stops_mid_upload_leaves_nothing(bridge: RunningServer) -> None:
@@ -153,10 +161,7 @@ def test_peer_that_stops_mid_upload_leaves_nothing(bridge: RunningServer) -> Non
         time.sleep(0.02)
     assert list((uploads_dir(bridge) / ".partial").glob("*.part")), "the partial file should exist while uploading"
     raw.close()
-    deadline = time.monotonic() + 5
-    while kept_uploads(bridge) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert kept_uploads(bridge) == []
+    assert nothing_kept(bridge)
     assert still_serves(bridge)
 
 
@@ -168,7 +173,7 @@ def test_stalled_upload_is_closed_while_others_are_served(bridge: RunningServer)
     assert still_serves(bridge)  # served while the other one hangs
     error = fatal_error(raw)  # network.frame_timeout_s is 1 s in these tests
     assert error["code"] == "timeout" and time.monotonic() - start < 5
-    assert kept_uploads(bridge) == []
+    assert nothing_kept(bridge)
 
 
 def test_a_client_that_never_reads_is_dropped(bridge: RunningServer, tmp_path: Path) -> None:

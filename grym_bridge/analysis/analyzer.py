@@ -218,7 +218,8 @@ def analyze_file(
         from grym_bridge.models.wav2vec2 import embedder_from_config
 
         _notify(progress, 0.8, "embedding")
-        vector = embedder_from_config(config).embed(audio)
+        vector = embedder_from_config(config).embed(
+            audio, progress=lambda f, m: _notify(progress, 0.8 + 0.2 * min(f, 0.999), m))
         result.embedding = [float(v) for v in vector]
         _notify(progress, 1.0, "done")
     return result

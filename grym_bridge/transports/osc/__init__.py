@@ -19,6 +19,7 @@ DOMAIN_MODULES = (
     "ask",
     "session",
     "health",
+    "fx",
 )
 
 

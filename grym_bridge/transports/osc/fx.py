@@ -1,0 +1,126 @@
+"""`/grym/fx/*` and `/grym/mix/*`: effect suggestions, renders, DAW mapping and mix recommendations, as jobs.
+
+Requests are checked before they are queued (paths against the allowed
+roots, the chain, the style and target), so a bad one gets `/grym/error` at
+once rather than a failed job.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from grym_bridge.errors import BadRequest
+from grym_bridge.transports.osc.routes import Arg, Request, Route
+
+_AUDIO_SUFFIXES = {".wav", ".aif", ".aiff", ".flac", ".ogg", ".mp3"}
+MAX_STEMS = 32
+
+
+def _service(req: Request) -> Any:
+    from grym_bridge.fx import FxService  # imported on first use: `grym serve` starts without scipy/pedalboard
+
+    return FxService(req.services.config, req.services.paths)
+
+
+def _check_choices(req: Request, style: str, target: str) -> None:
+    from grym_bridge.fx import STYLES, loudness_target
+
+    if style and style not in STYLES:
+        raise BadRequest(f"unknown style {style!r}: use one of {', '.join(STYLES)}")
+    if target:
+        loudness_target(req.services.config, target)
+
+
+def fx_suggest(req: Request, path: str, style: str, target: str, reference: str, map: str) -> None:
+    fx = _service(req)
+    source = req.services.paths.check(path)
+    ref = str(req.services.paths.check(reference)) if reference else None
+    _check_choices(req, style, target)
+    if map and map not in ("reaper", "ableton"):
+        raise BadRequest(f"map must be reaper or ableton; got {map!r}")
+
+    def work(job: Any) -> Any:
+        from grym_bridge.results import to_jsonable
+
+        result = fx.suggest(source, style=style or None, target=target or None, reference=ref, progress=job.progress)
+        if not map:
+            return result
+        doc = to_jsonable(result)
+        doc["daw"] = to_jsonable(fx.map(result.chain_spec(), map))
+        return doc
+
+    req.start_job("fx.suggest", work, resource="cpu")
+
+
+def fx_render(req: Request, path: str, chain: str, out: str, ab: bool) -> None:
+    fx = _service(req)
+    source = req.services.paths.check(path)
+    spec = fx.chain(chain)  # a bad chain is answered now, with the valid plugins and ranges
+    output = str(req.services.paths.check(out)) if out else None
+    req.start_job("fx.render", lambda job: fx.render(source, spec, output=output, ab=ab, progress=job.progress),
+                  resource="cpu")
+
+
+def fx_map(req: Request, chain: str, daw: str) -> None:
+    fx = _service(req)
+    spec = fx.chain(chain)
+    req.start_job("fx.map", lambda job: fx.map(spec, daw), resource="cpu")
+
+
+def _stem_paths(req: Request, stems: str) -> list[Path]:
+    text = stems.strip()
+    if text.startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadRequest(f"stems must be a JSON list of paths or a folder: {exc.msg}") from None
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise BadRequest("stems must be a JSON list of path strings, or a folder of audio files")
+        paths = [req.services.paths.check(i) for i in items]
+    else:
+        folder = req.services.paths.check(text)
+        if not folder.is_dir():
+            raise BadRequest(f"{text} is not a folder; give a folder of stems or a JSON list of paths")
+        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in _AUDIO_SUFFIXES)
+    if not 2 <= len(paths) <= MAX_STEMS:
+        raise BadRequest(f"a mix recommendation needs 2 to {MAX_STEMS} stems; got {len(paths)}")
+    return paths
+
+
+def mix_suggest(req: Request, stems: str, headroom: float) -> None:
+    fx = _service(req)
+    paths = _stem_paths(req, stems)
+    req.start_job("mix.suggest", lambda job: fx.mix(paths, headroom_db=headroom if headroom >= 0 else None,
+                                                    progress=job.progress), resource="cpu")
+
+
+_CHAIN_HELP = 'chain JSON ([{"plugin": "Reverb", "params": {...}}, ...] or a suggestion) or a .json file path'
+
+ROUTES = [
+    Route("/grym/fx/suggest", fx_suggest, args=[Arg("path", str, help="the clip to suggest effects for")],
+          options=[Arg("style", str, "", help="warm, bright, dark, punchy, wide, airy or lofi"),
+                   Arg("target", str, "", help="streaming, club, broadcast, podcast, a LUFS number, or none"),
+                   Arg("reference", str, "", help="a reference track to match (spectrum and loudness)"),
+                   Arg("map", str, "", help="also map the chain to reaper or ableton devices")],
+          reply="job: result is {chain, reasons, target, measured, predicted[, daw]}",
+          doc="Suggest an effect chain with the measured reason for every move."),
+    Route("/grym/fx/render", fx_render, args=[Arg("path", str, help="the clip to render"),
+                                              Arg("chain", str, help=_CHAIN_HELP)],
+          options=[Arg("out", str, "", help="output file (default: renders/ in the data folder)"),
+                   Arg("ab", bool, False, help="also write the render matched to the original's loudness")],
+          reply="job: result is {path, sidecar, tail_s, input_lufs, output_lufs, ab: {a_path, b_path, gain_db}}",
+          doc="Render a clip through a chain in blocks, tails kept; a loudness-matched A/B pair on request."),
+    Route("/grym/fx/map", fx_map, args=[Arg("chain", str, help=_CHAIN_HELP),
+                                        Arg("daw", str, choices=("reaper", "ableton"), help="reaper or ableton")],
+          reply="job: result is {daw, devices: [{plugins, device, params: [{name, value, unit}]}], unmapped}",
+          doc="Express a chain as the DAW's own devices (ReaEQ, ReaComp, ... / EQ Eight, Compressor, ...)."),
+    Route("/grym/mix/suggest", mix_suggest,
+          args=[Arg("stems", str, help="a folder of stems, or a JSON list of stem paths")],
+          options=[Arg("headroom", float, -1.0, min=-1.0, max=30.0,
+                       help="dB below 0 dBTP the summed stems should peak (-1: fx.mix_headroom_db)")],
+          reply="job: result is {stems: [{name, role, gain_db, pan, width_percent, chain, reasons}], conflicts, "
+                "reasons}",
+          doc="Mix recommendations for several stems: gain staging, masking EQ, pan and width."),
+]

@@ -117,7 +117,8 @@ class Orchestrator:
 
     def route_task(self, text: str, *, path: Path | None = None, session_id: str = "default") -> Plan:
         """The plan for a request, checked against the registered steps."""
-        plan = self.planner.plan(text, has_input=path is not None, session=self.session(session_id))
+        extra = {"clip": path.name} if path is not None and getattr(self.planner, "takes_clip", False) else {}
+        plan = self.planner.plan(text, has_input=path is not None, session=self.session(session_id), **extra)
         for step in plan.steps:
             for candidate in (step, *step.fallbacks):
                 self.registry.get(candidate.step)  # UnknownAddress names the step and the known ones

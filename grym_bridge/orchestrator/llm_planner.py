@@ -82,6 +82,9 @@ def system_prompt(step_names: Iterable[str]) -> str:
 class LlmPlanner:
     """Plans with a local LLM; falls back to `fallback` (the rule planner) on any failure."""
 
+    #: The clip's file name is context worth sending ("kick_loop.wav" says what the clip is).
+    takes_clip = True
+
     def __init__(
         self,
         config: OrchestratorConfig,

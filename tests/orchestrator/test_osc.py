@@ -137,6 +137,10 @@ def test_ask_with_an_llm_planner_and_its_fallback(config: Config, tmp_path: Path
             result = c.wait_job(c.start_job("/grym/ask", "write chords in A minor"))
             assert result["plan"]["planner"] == "rules" and "not valid JSON" in result["plan"]["fallback_reason"]
             assert "(Planned by the rules: ollama's plan was unusable" in result["explanation"]
+            # the clip's name is part of the context the LLM gets
+            loop = write_audio(tmp_path / "kick_loop.wav", chord_progression("C major", bars=1))
+            c.wait_job(c.start_job("/grym/ask", "write chords in A minor", str(loop)))
+            assert "Clip file: kick_loop.wav" in llm.requests[-1][1]["messages"][1]["content"]
             # neither understands: the job fails with the rules' message
             with pytest.raises(JobFailed) as info:
                 c.wait_job(c.start_job("/grym/ask", "hello there"))

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "config_cmd",
     "doctor",
     "compose",
+    "midi",
     "ask",
     "health",
     "memory",

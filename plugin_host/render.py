@@ -23,7 +23,7 @@ import os
 import platform
 import tempfile
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -321,8 +321,10 @@ def _stream(src: sf.SoundFile, dst: sf.SoundFile, processor: Processor, total: i
         return x
 
     done = 0
-    with Consumer(emit) as writer:  # the writing thread writes and meters while the next block is processed
-        for x in prefetch(read_block):
+    # The writing thread writes and meters while the next block is processed; closing the reader
+    # explicitly stops its thread before the source file is closed, even when this loop fails.
+    with Consumer(emit) as writer, closing(prefetch(read_block)) as blocks:
+        for x in blocks:
             writer.put(processor(x))
             done += x.shape[1]
             if progress:

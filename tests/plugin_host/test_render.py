@@ -157,3 +157,12 @@ def test_streaming_meter_agrees_with_pyloudnorm(sr: int) -> None:
         meter.add(x[:, start:start + 7777])
     reference = pyloudnorm.Meter(sr).integrated_loudness(x.T.astype(np.float64))
     assert meter.integrated_lufs() == pytest.approx(reference, abs=0.1)
+
+
+def test_a_chain_that_blows_up_fails_in_the_writer_and_leaves_nothing(tmp_path: Path) -> None:
+    src = write(tmp_path / "in.wav", noise(2.0))
+    out = tmp_path / "out"
+    exploding = [{"plugin": "Gain", "params": {"gain_db": 48.0}}] * 8  # 384 dB: float32 overflows to inf
+    with pytest.raises(AudioError, match="the chain's output has NaN or infinite samples"):
+        render_file(src, exploding, out / "x.wav", options=RenderOptions(block_size=4096, ab=True))
+    assert _leftovers(out) == []

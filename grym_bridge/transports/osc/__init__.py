@@ -19,6 +19,8 @@ DOMAIN_MODULES = (
     "ask",
     "session",
     "health",
+    "compose",
+    "midi",
     "fx",
 )
 

@@ -1,0 +1,135 @@
+"""A real JACK server (dummy driver, no realtime) and a MIDI "controller" that talks to the bridge through it.
+
+The JACK server gets a name of its own (`JACK_DEFAULT_SERVER`), so parallel
+test runs never share ports. python-rtmidi's JACK API is what the bridge and
+the controller both use.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from grym_bridge.config import Config, load_config
+from tests.conftest import require, require_module, require_tool
+from tests.osc_client import osc_server  # noqa: F401 - the fixture, for the MIDI tests
+
+
+def _jack_compiled() -> bool:
+    import rtmidi
+
+    return rtmidi.API_UNIX_JACK in rtmidi.get_compiled_api()
+
+
+@pytest.fixture(scope="session")
+def jack_server() -> Iterator[str]:
+    """Start `jackd --no-realtime -d dummy` under a unique name; yield the name; stop it."""
+    jackd = require_tool("jackd")
+    require_module("rtmidi")
+    require(_jack_compiled(), "python-rtmidi with its JACK API")
+    name = f"grymtest-{uuid.uuid4().hex[:8]}"
+    previous = os.environ.get("JACK_DEFAULT_SERVER")
+    os.environ["JACK_DEFAULT_SERVER"] = name
+    env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}
+    proc = subprocess.Popen([jackd, "--no-realtime", "--name", name, "-d", "dummy", "-r", "48000", "-p", "256"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"jackd exited at start: {proc.stderr.read().decode(errors='replace')[-500:]}")
+            lsp = shutil.which("jack_lsp")
+            if lsp and subprocess.run([lsp], env=env, capture_output=True, timeout=5).returncode == 0:
+                break
+            if time.monotonic() > deadline:
+                pytest.fail("jackd did not come up within 15 s")
+            time.sleep(0.1)
+        yield name
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if previous is None:
+            os.environ.pop("JACK_DEFAULT_SERVER", None)
+        else:
+            os.environ["JACK_DEFAULT_SERVER"] = previous
+
+
+def midi_config(tmp_path: Path, **midi: Any) -> Config:
+    """This test's config with the MIDI transport on, through JACK."""
+    overrides = {"data_dir": str(tmp_path / "data"), "paths.allowed_roots": [str(tmp_path)],
+                 "midi.enabled": True, "midi.api": "jack", "midi.mapping": str(tmp_path / "mapping.toml")}
+    overrides.update({f"midi.{k}": v for k, v in midi.items()})
+    return load_config(None, overrides, environ={})
+
+
+@pytest.fixture
+def config(tmp_path: Path, jack_server: str) -> Config:
+    """Overrides the suite's `config`: the server the `osc_server` fixture starts speaks MIDI over JACK."""
+    return midi_config(tmp_path)
+
+
+class Controller:
+    """A MIDI controller stand-in: sends into the bridge's input port, hears the bridge's output port."""
+
+    def __init__(self, bridge_name: str = "grym-bridge", timeout: float = 5.0) -> None:
+        import mido
+
+        self.backend = mido.Backend("mido.backends.rtmidi/UNIX_JACK", load=True)
+        self.received: queue.Queue = queue.Queue()
+        deadline = time.monotonic() + timeout
+        while True:  # the bridge's ports appear a moment after it starts
+            outs = [n for n in self.backend.get_output_names() if bridge_name in n]
+            ins = [n for n in self.backend.get_input_names() if bridge_name in n]
+            if outs and ins:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bridge's MIDI ports did not appear (outputs {self.backend.get_output_names()})")
+            time.sleep(0.05)
+        self.out = self.backend.open_output(outs[0])
+        self.inp = self.backend.open_input(ins[0], callback=lambda m: self.received.put((time.perf_counter(), m)))
+
+    def send(self, type_: str, **fields: Any) -> float:
+        import mido
+
+        now = time.perf_counter()
+        self.out.send(mido.Message(type_, **fields))
+        return now
+
+    def expect(self, predicate: Any, timeout: float = 5.0) -> Any:
+        """The next received message matching `predicate` (others are dropped)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError("the expected MIDI message did not come back")
+            try:
+                _t, msg = self.received.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if predicate(msg):
+                return msg
+
+    def close(self) -> None:
+        self.out.close()
+        self.inp.close()
+
+
+@pytest.fixture
+def controller(osc_server: Any) -> Iterator[Controller]:  # noqa: F811
+    ctl = Controller()
+    try:
+        yield ctl
+    finally:
+        ctl.close()

@@ -189,6 +189,16 @@ def _open_source(source: Path) -> sf.SoundFile:
     return f
 
 
+_ABSURD_PEAK = 1e6  # +120 dBFS: no working chain gets there; a runaway gain or unstable filter does
+
+
+def _check_output(block: np.ndarray, offset: int, sample_rate: float) -> None:
+    _check_finite(block, "the chain's output", offset, sample_rate)
+    if block.size and max(float(block.max()), -float(block.min())) > _ABSURD_PEAK:
+        raise AudioError(f"the chain's output exceeds +120 dBFS at {offset / sample_rate:.1f} s: a gain or filter "
+                         "in the chain runs away; lower its gain or check its settings")
+
+
 def _check_finite(block: np.ndarray, where: str, offset: int, sample_rate: float) -> None:
     if not math.isfinite(float(block.sum(dtype=np.float64))):
         bad = int(np.argmin(np.isfinite(block).all(axis=0)))
@@ -283,7 +293,7 @@ def _stream(src: sf.SoundFile, dst: sf.SoundFile, processor: Processor, total: i
     def emit(out: np.ndarray) -> bool:
         """Write what belongs to the file; False once the tail has ended."""
         nonlocal pending_frames
-        _check_finite(out, "the chain's output", written + pending_frames, sr)
+        _check_output(out, written + pending_frames, sr)
         body = max(0, min(out.shape[1], total - written))
         if body:
             write(out[:, :body])

@@ -192,7 +192,7 @@ class JobQueue:
                 f"the job queue is full ({self.config.queue_size} jobs waiting); retry in a moment",
                 retry_after_s=self._retry_hint(),
             )
-        self._expire()
+        self.expire()
         job = Job(
             id=next(self._ids),
             name=name,
@@ -242,10 +242,13 @@ class JobQueue:
         mean = sum(runs[-20:]) / len(runs[-20:]) if runs else 1.0
         return round(max(0.5, mean), 2)
 
-    def _expire(self) -> None:
+    def expire(self) -> int:
+        """Forget finished jobs older than `result_ttl_s`; return how many were forgotten."""
         cutoff = self._clock() - self.config.result_ttl_s
-        for job_id in [k for k, j in self._jobs.items() if j.finished is not None and j.finished < cutoff]:
+        stale = [k for k, j in self._jobs.items() if j.finished is not None and j.finished < cutoff]
+        for job_id in stale:
             del self._jobs[job_id]
+        return len(stale)
 
     async def _worker(self, resource: str) -> None:
         queue = self._queues[resource]

@@ -200,12 +200,7 @@ class ResourceManager:
         """Forget finished jobs older than jobs.result_ttl_s; return how many went."""
         if self.jobs is None:
             return 0
-        before = len(getattr(self.jobs, "_jobs", {}))
-        expire = getattr(self.jobs, "expire", None) or getattr(self.jobs, "_expire", None)
-        if expire is None:
-            return 0
-        expire()
-        gone = before - len(getattr(self.jobs, "_jobs", {}))
+        gone = self.jobs.expire()
         if gone:
             log.info("expired %d finished job results", gone)
         return gone

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "serve",
     "config_cmd",
     "doctor",
+    "analyze",
     "compose",
     "midi",
     "ask",

@@ -174,11 +174,18 @@ def estimate_tempo(env: np.ndarray, frame_rate: float) -> Tempo:
     return Tempo(float(bpm), confidence, beats)
 
 
+def _normalised(env: np.ndarray) -> np.ndarray:
+    """The envelope over its 99th percentile, clipped to 1: one huge first hit cannot flatten the rest."""
+    scale = float(np.percentile(env, 99)) if env.size >= 100 else float(env.max())
+    scale = scale if scale > 0 else float(env.max())
+    return np.minimum(env / scale, 1.0)
+
+
 def onset_density(env: np.ndarray, frame_rate: float) -> float:
     """Onsets per second: peaks of the envelope that stand out from their surroundings."""
     if env.size == 0 or env.max() <= 0:
         return 0.0
-    norm = env / env.max()
+    norm = _normalised(env)
     peaks, _ = signal.find_peaks(norm, prominence=0.07, distance=max(1, int(round(0.05 * frame_rate))))
     return float(peaks.size / (env.size / frame_rate))
 
@@ -191,7 +198,7 @@ def rhythm_pattern(env: np.ndarray, frame_rate: float, beats: np.ndarray) -> tup
     """
     if beats.size < _BEATS_PER_BAR + 1 or env.max() <= 0:
         return [], 0
-    norm = env / env.max()
+    norm = _normalised(env)
     beats = beats - ONSET_LAG_FRAMES / frame_rate  # back onto the envelope's frames
     beat_frames = np.clip(np.round(beats * frame_rate).astype(int), 0, env.size - 1)
     strength = norm[beat_frames]

@@ -164,7 +164,7 @@ class VectorIndex:
 
     def _approximate(self, query: np.ndarray, want: int) -> tuple[np.ndarray, np.ndarray]:
         if self._hnsw is None:
-            self._build_hnsw()
+            self.build_graph()
         assert self._hnsw is not None
         self._hnsw.set_ef(max(self.ef, want))
         labels, distances = self._hnsw.knn_query(query[None, :], k=want)
@@ -173,14 +173,16 @@ class VectorIndex:
 
     # -- the HNSW graph ------------------------------------------------------------------------
 
-    def _build_hnsw(self) -> None:
+    def build_graph(self) -> None:
+        """Build the HNSW graph over every live vector (seconds for 100,000)."""
         import hnswlib  # imported here: `grym serve` must start without it
 
-        n = len(self._rows)
-        graph = hnswlib.Index(space="ip", dim=self.dim)
-        graph.init_index(max_elements=max(1024, int(n * 1.25)), M=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION)
-        graph.add_items(self._matrix[:n], self._row_ids[:n])
-        self._hnsw = graph
+        with self._lock:
+            n = len(self._rows)
+            graph = hnswlib.Index(space="ip", dim=self.dim)
+            graph.init_index(max_elements=max(1024, int(n * 1.25)), M=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION)
+            graph.add_items(self._matrix[:n], self._row_ids[:n])
+            self._hnsw = graph
 
     def _hnsw_put(self, clip_id: int, vector: np.ndarray) -> None:
         graph = self._hnsw

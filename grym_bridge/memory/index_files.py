@@ -15,28 +15,31 @@ import hashlib
 import json
 import logging
 import os
-import sqlite3
 import threading
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
+from grym_bridge.memory.database import Database
 from grym_bridge.memory.index import VectorIndex
 from grym_bridge.memory.vectors import from_blob, stack_blobs
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+#: An index more than this many changes ahead of its file is saved again.
+SAVE_EVERY = 10_000
 
 
 class IndexKeeper:
     """Loads, catches up, rebuilds and saves the indexes of one store."""
 
-    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock, directory: Path, *,
-                 exact_below: int, ef_search: int) -> None:
-        self._conn = conn
-        self._lock = lock
+    def __init__(self, db: Database, directory: Path, *, exact_below: int, ef_search: int) -> None:
+        self._db = db
+        # Its own lock, not the database's: building a graph takes seconds, and reads and writes
+        # of clips must not wait for it. Order: this lock, then the database's, never the reverse.
+        self._lock = threading.RLock()
         self.directory = directory
         self.exact_below = exact_below
         self.ef_search = ef_search
@@ -46,11 +49,13 @@ class IndexKeeper:
         self.rebuilt: list[tuple[str, str]] = []  # (space, why): what the last opens had to rebuild
 
     def _meta(self, key: str) -> str:
-        return str(self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
+        with self._db.guard() as conn:
+            return str(conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
 
     def _last_seq(self) -> int:
         """The newest change ever logged (compaction may have emptied the log; the counter stays)."""
-        row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'vector_changes'").fetchone()
+        with self._db.guard() as conn:
+            row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'vector_changes'").fetchone()
         return int(row[0]) if row else 0
 
     def index(self, space: str) -> VectorIndex:
@@ -65,6 +70,13 @@ class IndexKeeper:
             if not self._catch_up(idx):
                 idx = self._rebuild(space, why="the change log was compacted past it")
                 self._indexes[space] = idx
+            if len(idx) >= self.exact_below and not idx.has_graph:
+                idx.build_graph()
+            # Save what is costly to redo (a new graph) or long to replay, so that a process that is
+            # killed rather than closed (a server's usual end) still opens quickly next time.
+            behind = idx.seq - self._saved_seq.get(space, 0)
+            if (idx.has_graph and not self._graph_saved.get(space)) or behind >= SAVE_EVERY:
+                self.save()
             return idx
 
     # -- keeping up ----------------------------------------------------------------------------
@@ -73,23 +85,24 @@ class IndexKeeper:
         """Apply the logged changes newer than `idx.seq`; False when the log no longer reaches back."""
         if idx.seq < int(self._meta("vector_log_floor")):
             return False
-        rows = self._conn.execute(
-            "SELECT seq, clip_id, op FROM vector_changes WHERE seq > ? AND space = ? ORDER BY seq",
-            (idx.seq, idx.space),
-        ).fetchall()
-        if not rows:
-            return True
-        last_op: dict[int, str] = {}
-        for _, clip_id, op in rows:
-            last_op[clip_id] = op
-        puts = [c for c, op in last_op.items() if op == "put"]
-        vectors: dict[int, bytes] = {}
-        for start in range(0, len(puts), 500):
-            chunk = puts[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            vectors.update(self._conn.execute(
-                f"SELECT clip_id, vec FROM vectors WHERE space = ? AND clip_id IN ({marks})", (idx.space, *chunk)
-            ).fetchall())
+        with self._db.guard() as conn:
+            rows = conn.execute(
+                "SELECT seq, clip_id, op FROM vector_changes WHERE seq > ? AND space = ? ORDER BY seq",
+                (idx.seq, idx.space),
+            ).fetchall()
+            if not rows:
+                return True
+            last_op: dict[int, str] = {}
+            for _, clip_id, op in rows:
+                last_op[clip_id] = op
+            puts = [c for c, op in last_op.items() if op == "put"]
+            vectors: dict[int, bytes] = {}
+            for start in range(0, len(puts), 500):
+                chunk = puts[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                vectors.update(conn.execute(
+                    f"SELECT clip_id, vec FROM vectors WHERE space = ? AND clip_id IN ({marks})", (idx.space, *chunk)
+                ).fetchall())
         for clip_id, op in last_op.items():
             blob = vectors.get(clip_id) if op == "put" else None
             if blob is None:
@@ -104,12 +117,13 @@ class IndexKeeper:
             log.warning("memory: rebuilding the %s index from the store: %s", space, why)
             self.rebuilt.append((space, why))
         idx = VectorIndex(space, exact_below=self.exact_below, ef=self.ef_search)
-        self._conn.execute("BEGIN")  # one snapshot: the vectors and the log position agree
-        try:
-            seq = self._last_seq()
-            rows = self._conn.execute("SELECT clip_id, vec FROM vectors WHERE space = ? ORDER BY clip_id", (space,)).fetchall()
-        finally:
-            self._conn.execute("COMMIT")
+        with self._db.guard() as conn:
+            conn.execute("BEGIN")  # one snapshot: the vectors and the log position agree
+            try:
+                seq = self._last_seq()
+                rows = conn.execute("SELECT clip_id, vec FROM vectors WHERE space = ? ORDER BY clip_id", (space,)).fetchall()
+            finally:
+                conn.execute("COMMIT")
         if rows:
             # Vectors of another dimension come from an older analyzer: leave them out until refreshed.
             dim = Counter(len(blob) // 4 for _, blob in rows).most_common(1)[0][0]
@@ -129,8 +143,9 @@ class IndexKeeper:
     def _load(self, space: str) -> VectorIndex | None:
         meta_path, data_path, graph_path = self._files(space)
         if not meta_path.exists():
-            if self._conn.execute("SELECT 1 FROM vectors WHERE space = ? LIMIT 1", (space,)).fetchone():
-                self.rebuilt.append((space, "no index file"))
+            with self._db.guard() as conn:
+                if conn.execute("SELECT 1 FROM vectors WHERE space = ? LIMIT 1", (space,)).fetchone():
+                    self.rebuilt.append((space, "no index file"))
             return None
         try:
             meta = json.loads(meta_path.read_text())
@@ -192,18 +207,14 @@ class IndexKeeper:
             if not self._saved_seq or set(self._saved_seq) != set(self._indexes):
                 return 0
             floor = min(self._saved_seq.values())
-            live = self._conn.execute("SELECT count(*) FROM vectors").fetchone()[0]
-            logged = self._conn.execute("SELECT count(*) FROM vector_changes WHERE seq <= ?", (floor,)).fetchone()[0]
+            with self._db.guard() as conn:
+                live = conn.execute("SELECT count(*) FROM vectors").fetchone()[0]
+                logged = conn.execute("SELECT count(*) FROM vector_changes WHERE seq <= ?", (floor,)).fetchone()[0]
             if logged < 2 * live + 50_000:
                 return 0  # a short log costs nothing and lets other processes catch up cheaply
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.execute("DELETE FROM vector_changes WHERE seq <= ?", (floor,))
-                self._conn.execute("UPDATE meta SET value = ? WHERE key = 'vector_log_floor'", (str(floor),))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+            with self._db.write() as conn:
+                conn.execute("DELETE FROM vector_changes WHERE seq <= ?", (floor,))
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'vector_log_floor'", (str(floor),))
             return int(logged)
 
     def loaded(self) -> dict[str, VectorIndex]:

@@ -11,6 +11,7 @@ process's cache and vector index through `PRAGMA data_version` and the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -59,7 +60,7 @@ class SqliteMemory(MemoryStore):
         self._cache: LruCache[Clip] = LruCache(cache_size)
         self._data_version = self.db.data_version()
         directory = Path(index_dir) if index_dir else self.path.with_name(self.path.stem + "-index")
-        self.indexes = IndexKeeper(self.db.conn, self.db.lock, directory, exact_below=exact_below, ef_search=ef_search)
+        self.indexes = IndexKeeper(self.db, directory, exact_below=exact_below, ef_search=ef_search)
         self.analyzer = analyzer
 
     @classmethod
@@ -284,15 +285,15 @@ class SqliteMemory(MemoryStore):
             skip.add(int(query))
         else:
             vec = as_unit_vector(query, "query vector")
+        idx = self.indexes.index(space)
+        if len(idx) and vec.shape[0] != idx.dim:
+            raise BadRequest(f"the query has {vec.shape[0]} dimensions but the stored {space} vectors have "
+                             f"{idx.dim}; compare vectors from the same analyzer")
+        ids, scores = idx.search(vec, int(k), frozenset(skip))
+        if threshold is not None:
+            keep = scores >= np.float32(threshold)
+            ids, scores = ids[keep], scores[keep]
         with self._guard() as conn:
-            idx = self.indexes.index(space)
-            if len(idx) and vec.shape[0] != idx.dim:
-                raise BadRequest(f"the query has {vec.shape[0]} dimensions but the stored {space} vectors have "
-                                 f"{idx.dim}; compare vectors from the same analyzer")
-            ids, scores = idx.search(vec, int(k), frozenset(skip))
-            if threshold is not None:
-                keep = scores >= np.float32(threshold)
-                ids, scores = ids[keep], scores[keep]
             paths = self._paths(conn, ids)
         return [Match(id=int(i), path=paths.get(int(i), ""), score=round(float(s), 6)) for i, s in zip(ids, scores)]
 
@@ -312,9 +313,8 @@ class SqliteMemory(MemoryStore):
 
     def vectors(self, space: str = "features") -> tuple[np.ndarray, np.ndarray]:
         check_space(space)
-        with self._guard():
-            idx = self.indexes.index(space)
-            return idx.ids(), idx.matrix()
+        idx = self.indexes.index(space)
+        return idx.ids(), idx.matrix()
 
     def patterns(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
         if kind not in PATTERN_KINDS:
@@ -421,8 +421,7 @@ class SqliteMemory(MemoryStore):
             vectors = dict(conn.execute("SELECT space, count(*) FROM vectors GROUP BY space").fetchall())
             patterns = dict(conn.execute("SELECT kind, count(*) FROM patterns GROUP BY kind").fetchall())
             size = sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
-            index = {space: vars(self.indexes.index(space).info()) for space in vectors}
-            return MemoryStats(
+            stats = MemoryStats(
                 backend=self.backend, location=str(self.path),
                 schema_version=count("PRAGMA user_version"), clips=count("SELECT count(*) FROM clips"),
                 by_source=by_source, vectors=vectors, patterns=patterns,
@@ -431,8 +430,10 @@ class SqliteMemory(MemoryStore):
                 rejected=count("SELECT count(*) FROM feedback WHERE rejected"),
                 rated=count("SELECT count(*) FROM feedback WHERE rating IS NOT NULL"),
                 stale=len(self.stale_ids()), sessions=count("SELECT count(*) FROM sessions"),
-                size_bytes=size, index=index,
+                size_bytes=size, index={},
             )
+        # Outside the database lock: the index takes its own lock first (see IndexKeeper).
+        return dataclasses.replace(stats, index={space: vars(self.indexes.index(space).info()) for space in stats.vectors})
 
     def generation(self) -> tuple[int, int]:
         return self.db.generation()
@@ -445,9 +446,8 @@ class SqliteMemory(MemoryStore):
     def close(self) -> None:
         if self.db.closed:
             return
-        with self.db.lock:
-            try:
-                self.indexes.save()
-                self.indexes.compact_log()
-            finally:
-                self.db.close()
+        try:
+            self.indexes.save()
+            self.indexes.compact_log()
+        finally:
+            self.db.close()

@@ -18,10 +18,12 @@ DOMAIN_MODULES = (
     "job",
     "ask",
     "session",
+    "analyze",
     "health",
     "compose",
     "midi",
     "fx",
+    "memory",
 )
 
 

@@ -6,7 +6,8 @@ or when its stdin closes.
 - `browse --interface IP --seconds S`: zeroconf events (added/updated/removed) as they happen.
 - `advertise --address IP --name NAME`: advertise a bridge; stdin lines `health STATE`, `queue N`, `quit`.
 - `osc --host H --port P --token T`: OSC to a bridge from this host: what the token gate answers.
-- `relay-job --port P --address A --args JSON`: one job through the local relay; prints the replies.
+- `relay-job --port P --address A --args JSON [--times N]`: a job through the local relay (repeated
+  after a line on stdin); prints each result and the relay's status.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import argparse
 import json
 import sys
 import threading
-import time
 from typing import Any
 
 from grym_bridge.transports.discovery import Advertiser, BridgeBrowser, BridgeInfo, BridgeStatus
@@ -67,19 +67,23 @@ def osc_gate(host: str, port: int, token: str) -> None:
         emit(step="ping after hello", reply=client.request("/grym/system/ping"))
 
 
-def relay_job(port: int, address: str, args: list[Any], timeout: float) -> None:
+def relay_job(port: int, address: str, args: list[Any], timeout: float, times: int) -> None:
+    """Run the job `times` times from one client; before each repeat, wait for a line on stdin."""
     with OscClient(port, "127.0.0.1", timeout=timeout) as client:
         emit(step="hello", reply=client.request("/grym/system/hello", client.sock.getsockname()[1]))
-        reply = client.request(address, *args)
-        emit(step="request", reply=reply)
-        if reply[0] == "/grym/job/queued":
-            job_id = reply[1][0]
-            start = time.monotonic()
-            try:
-                emit(step="result", result=client.wait_job(job_id, timeout), seconds=time.monotonic() - start)
-            except Exception as exc:  # noqa: BLE001 - reported to the test as data
-                emit(step="failed", error=str(exc))
-        emit(step="status", reply=client.request("/grym/relay/status"))
+        for run in range(times):
+            if run:
+                sys.stdin.readline()
+            reply = client.request(address, *args)
+            if reply[0] == "/grym/job/queued":
+                try:
+                    emit(step="result", run=run, result=client.wait_job(reply[1][0], timeout))
+                except Exception as exc:  # noqa: BLE001 - reported to the test as data
+                    emit(step="failed", run=run, error=str(exc))
+            else:
+                emit(step="reply", run=run, reply=reply)
+            status = client.request("/grym/relay/status")
+            emit(step="status", run=run, status=json.loads(status[1][0]))
 
 
 def main() -> None:
@@ -100,6 +104,7 @@ def main() -> None:
     p.add_argument("--address", required=True)
     p.add_argument("--args", default="[]")
     p.add_argument("--timeout", type=float, default=30.0)
+    p.add_argument("--times", type=int, default=1)
     a = parser.parse_args()
     if a.cmd == "browse":
         browse(a.interface, a.seconds)
@@ -108,7 +113,7 @@ def main() -> None:
     elif a.cmd == "osc":
         osc_gate(a.host, a.port, a.token)
     else:
-        relay_job(a.port, a.address, json.loads(a.args), a.timeout)
+        relay_job(a.port, a.address, json.loads(a.args), a.timeout, a.times)
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ def forget(req: Request, clip_id: int) -> tuple[Any, ...]:
     return (clip_id, "forgotten")
 
 
-_CLIP = Arg("id", int, help="clip id (from add, similar or `grym memory list`)")
+_CLIP = Arg("clip_id", int, help="clip id (from add, similar or `grym memory list`)")
 
 ROUTES = [
     Route("/grym/memory/add", add,
@@ -119,10 +119,10 @@ ROUTES = [
           doc="One clip: path, source, tags, provenance, feedback, duration, sample rate (and features)."),
     Route("/grym/memory/tag", tag, args=[_CLIP, Arg("tags", str, help="'dark,pad' or a JSON list")],
           options=[Arg("remove", bool, False, help="remove these tags instead of adding them")],
-          reply="<req_id> <id> <json tags>", doc="Add or remove tags on a clip; tags teach classification."),
+          reply="<req_id> <clip_id> <json tags>", doc="Add or remove tags on a clip; tags teach classification."),
     Route("/grym/memory/rate", rate, args=[_CLIP, Arg("value", str, help="a rating 0..5, kept, rejected or clear")],
-          reply="<req_id> <id> <json {rating, kept, rejected}>",
+          reply="<req_id> <clip_id> <json {rating, kept, rejected}>",
           doc="Give feedback on a clip; it shifts what 'more like my kept clips' returns."),
-    Route("/grym/memory/forget", forget, args=[_CLIP], reply="<req_id> <id> forgotten",
+    Route("/grym/memory/forget", forget, args=[_CLIP], reply="<req_id> <clip_id> forgotten",
           doc="Delete a clip from the memory (its audio file is left alone)."),
 ]

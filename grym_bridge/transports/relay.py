@@ -38,7 +38,7 @@ from grym_bridge.paths import PathPolicy
 from grym_bridge.transports.auth import HELLO_ADDRESS
 from grym_bridge.transports.discovery import BridgeBrowser, BridgeInfo, ranked
 from grym_bridge.transports.osc.server import SAFE_DATAGRAM_BYTES, ReplyPorts, encode, parse
-from grym_bridge.transports.rpc.client import ConnectionLost, RpcClient
+from grym_bridge.transports.rpc.client import RpcClient
 from grym_bridge.transports.rpc.files import safe_name
 
 log = logging.getLogger(__name__)
@@ -159,19 +159,23 @@ class _Session:
     async def _connection(self) -> RpcClient:
         if self.client is not None and not self.client.closed.is_set():
             return self.client
+        failure: GrymError | None = None
         for target in await self.relay.candidates():
             try:
                 client = await RpcClient.connect(target.host, target.port, token=self.relay.token,
                                                  client_name="grym relay", max_payload=SAFE_DATAGRAM_BYTES,
                                                  on_osc=lambda a, v: self.outbox.put_nowait((a, v)))
-            except ConnectionLost as exc:
-                log.info("bridge %s unreachable: %s", target.name, exc)
+            except GrymError as exc:  # unreachable, or it refused the token
+                log.info("bridge %s: %s", target.name, exc.message)
                 self.relay.mark_bad(target)
+                failure = exc
                 continue
             self.client, self.target = client, target
             asyncio.create_task(self._watch(client))
             log.info("client %s:%d -> bridge %s (%s:%d)", self.ip, self.src_port, target.name, target.host, target.port)
             return client
+        if failure is not None:
+            raise failure
         raise NotFound("no grym bridge found on the network; start `grym serve --host 0.0.0.0` on the studio "
                        "machine, or name it with `grym relay --to HOST:RPC_PORT`")
 

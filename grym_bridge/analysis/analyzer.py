@@ -3,8 +3,8 @@
 The order of work, and what each step shares:
 1. loudness and peaks on the original samples and rate (one K-weighted power signal);
 2. the mono downmix and its one STFT (`spectrum.stft_power`);
-3. one onset envelope -> tempo, beats, onset density, rhythm pattern;
-4. one chromagram -> key, chords per beat, chord sequence per bar;
+3. one onset envelope -> tempo, beats, onset density (and, with 4, the rhythm pattern);
+4. one chromagram -> key, chords per beat, the downbeat (harmonic change), the chord of every bar;
 5. the feature vector.
 """
 
@@ -138,20 +138,24 @@ def analyze(audio: Audio, *, progress: Progress | None = None) -> Analysis:
     spectral = spectrum.spectral_features(spec, active)
 
     # 3. one onset envelope
-    _notify(progress, 0.45, "tempo and rhythm")
+    _notify(progress, 0.45, "tempo")
     env = rhythm.onset_envelope(spec)
     tempo = rhythm.estimate_tempo(env, spec.frame_rate)
     density = rhythm.onset_density(env, spec.frame_rate)
-    pattern, phase = rhythm.rhythm_pattern(env, spec.frame_rate, tempo.beats)
 
     # 4. one chromagram
-    _notify(progress, 0.7, "key and chords")
+    _notify(progress, 0.7, "key, chords and patterns")
     chroma = harmony.chromagram(spec)
     key = harmony.estimate_key(chroma, active)
     seg_chroma, seg_times = harmony.beat_chroma(chroma, spec.frame_rate, tempo.beats, chroma.shape[0])
     seg_energy, _ = harmony.beat_chroma(frame_energy[:, None] * active[:, None], spec.frame_rate, tempo.beats,
                                         chroma.shape[0])
     labels = harmony.label_chords(seg_chroma, seg_energy[:, 0])
+    # bars start where the harmony changes (and the kick lands)
+    change = harmony.harmonic_change(seg_chroma)[: tempo.beats.size]
+    strength = rhythm.beat_strength(env, spec.frame_rate, tempo.beats)
+    phase = rhythm.downbeat_phase(strength, np.pad(change, (0, strength.size - change.size)))
+    pattern = rhythm.rhythm_pattern(env, spec.frame_rate, tempo.beats, phase)
 
     # 5. the vector
     _notify(progress, 0.9, "feature vector")

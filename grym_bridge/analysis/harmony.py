@@ -155,3 +155,16 @@ def label_chords(seg_chroma: np.ndarray, energy: np.ndarray) -> list[str]:
         pitched = norms[i] > 0 and sims[i, b] > 0.6 and energy[i] > 0
         labels.append(names[b] if pitched else NO_CHORD)
     return labels
+
+
+def harmonic_change(seg_chroma: np.ndarray) -> np.ndarray:
+    """Per beat, 1 - cosine similarity of its chroma to the previous beat's (0 for the first beat).
+
+    `seg_chroma` comes from `beat_chroma`: segment 0 is the lead-in, segment
+    k + 1 starts at beat k.
+    """
+    norms = np.linalg.norm(seg_chroma, axis=1)
+    unit = seg_chroma / np.where(norms > 0, norms, 1.0)[:, None]
+    change = 1.0 - np.sum(unit[1:] * unit[:-1], axis=1)
+    change[:1] = 0.0  # the lead-in before the first beat is not a chord
+    return np.clip(change, 0.0, 1.0)

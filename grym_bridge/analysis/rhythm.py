@@ -25,6 +25,7 @@ _PRIOR_BPM = 120.0
 _PRIOR_OCTAVES = 1.0
 _TIGHTNESS = 100.0
 _DOUBLE_RATIO = 0.8
+_ONSET_CUE = 0.25
 #: The envelope peaks about one hop before the onset: the frame whose window
 #: first takes in most of a hit is centred that much earlier (measured on clicks).
 ONSET_LAG_FRAMES = 1.0
@@ -190,19 +191,34 @@ def onset_density(env: np.ndarray, frame_rate: float) -> float:
     return float(peaks.size / (env.size / frame_rate))
 
 
-def rhythm_pattern(env: np.ndarray, frame_rate: float, beats: np.ndarray) -> tuple[list[list[float]], int]:
-    """Onset strength (0..1) on a 16th-note grid, one list of 16 per 4/4 bar, and the downbeat's beat index.
+def beat_strength(env: np.ndarray, frame_rate: float, beats: np.ndarray) -> np.ndarray:
+    """The normalised onset strength (0..1) at each beat."""
+    if beats.size == 0 or env.max() <= 0:
+        return np.zeros(beats.size)
+    frames = np.round((beats - ONSET_LAG_FRAMES / frame_rate) * frame_rate).astype(int)
+    return _normalised(env)[np.clip(frames, 0, env.size - 1)]
 
-    The downbeat is the beat phase with the strongest onsets, a cheap guess
-    that holds for most kick-on-one material.
+
+def downbeat_phase(strength: np.ndarray, harmonic_change: np.ndarray) -> int:
+    """Which of the first four beats is a downbeat (4/4 assumed).
+
+    Chords change on the bar line far more often than anywhere else, so
+    harmonic change is the main cue; onset strength (a kick on one) breaks ties
+    in material without harmony.
     """
+    if strength.size < _BEATS_PER_BAR:
+        return 0
+    score = [harmonic_change[p::_BEATS_PER_BAR].mean() + _ONSET_CUE * strength[p::_BEATS_PER_BAR].mean()
+             for p in range(_BEATS_PER_BAR)]
+    return int(np.argmax(score))
+
+
+def rhythm_pattern(env: np.ndarray, frame_rate: float, beats: np.ndarray, phase: int) -> list[list[float]]:
+    """Onset strength (0..1) on a 16th-note grid, one list of 16 per 4/4 bar starting at beat `phase`."""
     if beats.size < _BEATS_PER_BAR + 1 or env.max() <= 0:
-        return [], 0
+        return []
     norm = _normalised(env)
     beats = beats - ONSET_LAG_FRAMES / frame_rate  # back onto the envelope's frames
-    beat_frames = np.clip(np.round(beats * frame_rate).astype(int), 0, env.size - 1)
-    strength = norm[beat_frames]
-    phase = int(np.argmax([strength[p::_BEATS_PER_BAR].mean() for p in range(_BEATS_PER_BAR)]))
     # 16th positions between consecutive beats
     frac = np.arange(_STEPS_PER_BEAT) / _STEPS_PER_BEAT
     grid = (beats[:-1, None] + np.diff(beats)[:, None] * frac).ravel() * frame_rate
@@ -215,4 +231,4 @@ def rhythm_pattern(env: np.ndarray, frame_rate: float, beats: np.ndarray) -> tup
     start = phase * _STEPS_PER_BEAT
     usable = (values.size - start) // per_bar
     bars = values[start : start + usable * per_bar].reshape(usable, per_bar) if usable > 0 else np.zeros((0, per_bar))
-    return [[round(float(v), 3) for v in bar] for bar in bars], phase
+    return [[round(float(v), 3) for v in bar] for bar in bars]

@@ -43,16 +43,24 @@ MeterFactory = Callable[[float, int], LoudnessMeter]
 class StreamingLoudness:
     """BS.1770-4 gated integrated loudness over blocks of shape (channels, samples)."""
 
-    def __init__(self, sample_rate: float, channels: int) -> None:
+    def __init__(self, sample_rate: float, channels: int, *,
+                 k_filter: Callable[[np.ndarray], np.ndarray] | None = None,
+                 weights: np.ndarray | None = None) -> None:
+        """`k_filter` (stateful, block in, K-weighted block out) and channel `weights` may be injected
+        by a host with a faster filter; by default pedalboard's filters do the K-weighting."""
         self.sample_rate = float(sample_rate)
         self.channels = channels
-        self._filter = pedalboard.Pedalboard([pedalboard.HighShelfFilter(*_SHELF),
-                                              pedalboard.HighpassFilter(_HIGHPASS_HZ),
-                                              pedalboard.HighpassFilter(_HIGHPASS_HZ)])
+        if k_filter is None:
+            board = pedalboard.Pedalboard([pedalboard.HighShelfFilter(*_SHELF), pedalboard.HighpassFilter(_HIGHPASS_HZ),
+                                           pedalboard.HighpassFilter(_HIGHPASS_HZ)])
+            k_filter = lambda x: board(x, self.sample_rate, reset=False)  # noqa: E731
+        self._filter = k_filter
         self._step = max(1, int(round(self.sample_rate * 0.1)))
         self._pending = np.zeros((channels, 0), dtype=np.float32)
         self._steps: list[np.ndarray] = []  # per 100 ms step: mean square per channel
-        if channels in (5, 6):
+        if weights is not None:
+            self._weights = np.asarray(weights, dtype=np.float64)
+        elif channels in (5, 6):
             self._weights = np.array(_WEIGHTS_51[:3] + _WEIGHTS_51[4:] if channels == 5 else _WEIGHTS_51)
         else:
             self._weights = np.ones(channels)
@@ -61,7 +69,7 @@ class StreamingLoudness:
         """Feed the next block; any length, the filter state carries over."""
         if block.shape[1] == 0:
             return
-        weighted = self._filter(np.ascontiguousarray(block, dtype=np.float32), self.sample_rate, reset=False)
+        weighted = self._filter(np.ascontiguousarray(block, dtype=np.float32))
         data = np.concatenate([self._pending, weighted], axis=1) if self._pending.shape[1] else weighted
         whole = data.shape[1] // self._step * self._step
         if whole:

@@ -19,6 +19,7 @@ from grym_bridge.audio_io import Audio, load_audio
 from grym_bridge.config import Config
 from grym_bridge.errors import AudioFileError, BadRequest
 from grym_bridge.fx.daw_map import DawMapping, map_chain
+from grym_bridge.fx.meter import analysis_meter
 from grym_bridge.fx.mix import MixRecommendation, recommend_mix
 from grym_bridge.fx.suggest import suggest
 from grym_bridge.fx.targets import loudness_target
@@ -106,7 +107,7 @@ class FxService:
         out = self._path(output) if output else default_output_path(self.config.renders_dir(), source, spec)
         options = RenderOptions(ab=ab, max_tail_s=self.config.fx.max_tail_s)
         try:
-            return render_file(source, spec, out, options=options, progress=progress,
+            return render_file(source, spec, out, options=options, progress=progress, meter=analysis_meter,
                                provenance={"grym_bridge": __version__, "capability": "fx.render"})
         except PluginHostError as exc:
             raise translate(exc) from None

@@ -95,3 +95,17 @@ def test_cli_errors_are_one_line(config: Config, tmp_path: Path) -> None:
                                    '[{"plugin": "Reverbb"}]'])
     assert out.exit_code == 1
     assert out.output.startswith("error: chain[0]: unknown plugin 'Reverbb'. Did you mean 'Reverb'?")
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_the_injected_render_meter_agrees_with_the_analysis_and_pyloudnorm(channels: int) -> None:
+    from grym_bridge.analysis.loudness import integrated_lufs
+    from grym_bridge.fx.meter import analysis_meter
+
+    x = np.array(base(6.0))[:channels] * np.float32(0.5)
+    x[:, : 2 * SR] *= np.float32(0.03)  # a quiet stretch for the gates
+    meter = analysis_meter(SR, channels)
+    for start in range(0, x.shape[1], 5000):  # state carries across odd-sized blocks
+        meter.add(x[:, start:start + 5000])
+    assert meter.integrated_lufs() == pytest.approx(integrated_lufs(x, SR), abs=1e-3)
+    assert meter.integrated_lufs() == pytest.approx(measure.lufs(x), abs=0.1)

@@ -10,7 +10,8 @@ file paths work across machines:
   while unchanged) and replaced by the bridge's copy;
 - a reply naming a file on the bridge (a render, a generated clip, a large
   result's `result_file`) is downloaded into the relay folder and replaced
-  by the local path, so the DAW opens a file it can reach.
+  by the local path, so the DAW opens a file it can reach; a reply naming
+  the bridge's copy of an upload gets the original local path back.
 
 Each local client (IP and source port) gets its own RPC connection, so the
 bridge keeps replies, jobs and subscriptions per client exactly as over
@@ -50,6 +51,8 @@ BAD_BRIDGE_S = 30.0
 FIND_TIMEOUT_S = 5.0
 #: Messages one client may have waiting; more get a busy error (a DAW in a loop must not eat memory).
 MAX_WAITING = 256
+#: Downloaded JSON files up to this size have the bridge paths inside them made local too.
+MAX_JSON_REWRITE = 16 * 1024 * 1024
 #: A client silent this long, with no job running, has its bridge connection closed.
 SESSION_IDLE_S = 600.0
 
@@ -154,6 +157,7 @@ class _Session:
         if cached is None:
             cached = (await self.client.upload(path)).path
             self.relay.uploaded[key] = cached
+            self.relay.originals[cached] = str(path)
         return cached
 
     async def _connection(self) -> RpcClient:
@@ -220,6 +224,8 @@ class _Session:
         client = self.client
         if client is None or not client.is_remote_file(text):
             return None
+        if text in self.relay.originals:  # our own upload: the DAW knows it by its local path
+            return self.relay.originals[text]
         local = self.relay.downloaded.get(text)
         if local is not None and local.is_file():
             return str(local)
@@ -227,7 +233,21 @@ class _Session:
         folder.mkdir(parents=True, exist_ok=True)
         stored = await client.download(text, folder / safe_name(os.path.basename(text)))
         self.relay.downloaded[text] = stored.path
+        if stored.path.suffix == ".json" and stored.size <= MAX_JSON_REWRITE:
+            await self._localize_json_file(stored.path)
         return str(stored.path)
+
+    async def _localize_json_file(self, path: Path) -> None:
+        """A downloaded result file names bridge files too: point those at local copies as well."""
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return
+        local = await rewrite_strings(content, self._download_if_remote)
+        if local != content:
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(json.dumps(local, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, path)
 
     async def close(self) -> None:
         for task in self.tasks:
@@ -263,6 +283,7 @@ class Relay:
         self.sessions: dict[tuple[str, int], _Session] = {}
         self.uploaded: dict[tuple[Target, str, int, int], str] = {}
         self.downloaded: dict[str, Path] = {}
+        self.originals: dict[str, str] = {}  # a bridge's copy of an upload -> the local file it came from
         self.browser: BridgeBrowser | None = None
         self._bad: dict[Target, float] = {}
         self._transport: asyncio.DatagramTransport | None = None

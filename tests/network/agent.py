@@ -6,8 +6,8 @@ or when its stdin closes.
 - `browse --interface IP --seconds S`: zeroconf events (added/updated/removed) as they happen.
 - `advertise --address IP --name NAME`: advertise a bridge; stdin lines `health STATE`, `queue N`, `quit`.
 - `osc --host H --port P --token T`: OSC to a bridge from this host: what the token gate answers.
-- `relay-job --port P --address A --args JSON [--times N]`: a job through the local relay (repeated
-  after a line on stdin); prints each result and the relay's status.
+- `relay-jobs --port P --jobs JSON [--pause-before K]`: jobs through the local relay, one client;
+  waits for a stdin line before job K; prints each result and the relay's status.
 """
 
 from __future__ import annotations
@@ -67,12 +67,12 @@ def osc_gate(host: str, port: int, token: str) -> None:
         emit(step="ping after hello", reply=client.request("/grym/system/ping"))
 
 
-def relay_job(port: int, address: str, args: list[Any], timeout: float, times: int) -> None:
-    """Run the job `times` times from one client; before each repeat, wait for a line on stdin."""
+def relay_jobs(port: int, jobs: list[list[Any]], pause_before: int, timeout: float) -> None:
+    """Run each `[address, args]` through the relay from one client; wait for a stdin line before `pause_before`."""
     with OscClient(port, "127.0.0.1", timeout=timeout) as client:
         emit(step="hello", reply=client.request("/grym/system/hello", client.sock.getsockname()[1]))
-        for run in range(times):
-            if run:
+        for run, (address, args) in enumerate(jobs):
+            if run == pause_before:
                 sys.stdin.readline()
             reply = client.request(address, *args)
             if reply[0] == "/grym/job/queued":
@@ -99,12 +99,11 @@ def main() -> None:
     p.add_argument("--host", required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--token", required=True)
-    p = sub.add_parser("relay-job")
+    p = sub.add_parser("relay-jobs")
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--address", required=True)
-    p.add_argument("--args", default="[]")
+    p.add_argument("--jobs", required=True)
+    p.add_argument("--pause-before", type=int, default=-1)
     p.add_argument("--timeout", type=float, default=30.0)
-    p.add_argument("--times", type=int, default=1)
     a = parser.parse_args()
     if a.cmd == "browse":
         browse(a.interface, a.seconds)
@@ -113,7 +112,7 @@ def main() -> None:
     elif a.cmd == "osc":
         osc_gate(a.host, a.port, a.token)
     else:
-        relay_job(a.port, a.address, json.loads(a.args), a.timeout, a.times)
+        relay_jobs(a.port, json.loads(a.jobs), a.pause_before, a.timeout)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ import struct
 from typing import Any, Iterator
 
 import msgpack
+import numpy as np
 import pytest
+import soundfile as sf
 
 from grym_bridge.compose import ComposeRequest, compose
 from grym_bridge.config import Config
@@ -15,6 +17,7 @@ from grym_bridge.transports.rpc.framing import pack_frame
 from tests.conftest import require, require_tool
 from tests.network.netns import NetnsHost, netns_available, studio_lan
 from tests.osc_client import RunningServer, osc_server  # noqa: F401 - the fixture
+from tests.synth import chord_progression
 
 
 @pytest.fixture
@@ -89,6 +92,15 @@ def midi_clip(tmp_path: Any) -> Any:
     path = tmp_path / "clip" / "melody.mid"
     path.parent.mkdir()
     compose(ComposeRequest("melody", key="A minor", bars=4, seed=3), path)
+    return path
+
+
+@pytest.fixture
+def wav_clip(midi_clip: Any) -> Any:
+    """Two bars of chords as a stereo WAV, next to the MIDI clip."""
+    audio = chord_progression("A minor", bpm=120, bars=2)
+    path = midi_clip.parent / "loop.wav"
+    sf.write(path, np.repeat(audio.samples, 2, axis=0).T, audio.sample_rate, subtype="PCM_24")
     return path
 
 

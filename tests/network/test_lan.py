@@ -12,6 +12,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import pytest
+import soundfile as sf
+
 from tests.network.netns import NetnsHost
 
 OSC_PORT = 9130
@@ -109,7 +112,8 @@ def test_bridges_appear_change_and_disappear_across_hosts(lan: list[NetnsHost], 
     watch.expect(lambda e: isinstance(e, dict) and e.get("name") == "bridge b" and e["event"] == "removed")
 
 
-def test_token_gate_and_relay_end_to_end_with_failover(lan: list[NetnsHost], tmp_path: Path, midi_clip: Path) -> None:
+def test_token_gate_and_relay_end_to_end_with_failover(lan: list[NetnsHost], tmp_path: Path, midi_clip: Path,
+                                                       wav_clip: Path) -> None:
     a, b, c = lan
     token = "studio-token-" + "7" * 20  # one studio, one token: set in each bridge's config
     serve_b = serve_on(b, tmp_path, "bridge b", token)
@@ -131,29 +135,36 @@ def test_token_gate_and_relay_end_to_end_with_failover(lan: list[NetnsHost], tmp
                             env={"GRYM_PATHS_ALLOWED_ROOTS": str(midi_clip.parent)}))
     relay.expect(lambda line: line == "Ready. Press Ctrl-C to stop.", timeout=60)
 
-    job = Output(a.python("-m", "tests.network.agent", "relay-job", "--port", str(RELAY_PORT), "--times", "2",
-                          "--address", "/grym/compose/continue",
-                          "--args", json.dumps([str(midi_clip), "bars", 4, "seed", 9]), "--timeout", "60"))
-    first = job.expect(lambda e: isinstance(e, dict) and e.get("run") == 0 and e["step"] in ("result", "failed", "reply"),
-                       timeout=90)
-    assert first["step"] == "result", first
-    local = Path(first["result"]["path"])
-    assert local.is_relative_to(relay_dir) and local.suffix == ".mid"  # the rendered clip came back as a local file
+    chain = json.dumps([{"plugin": "Gain", "params": {"gain_db": -6.0}}])
+    jobs = [["/grym/analyze/file", [str(wav_clip)]], ["/grym/fx/render", [str(wav_clip), chain]],
+            ["/grym/compose/continue", [str(midi_clip), "bars", 4, "seed", 9]]]
+    job = Output(a.python("-m", "tests.network.agent", "relay-jobs", "--port", str(RELAY_PORT), "--pause-before", "2",
+                          "--jobs", json.dumps(jobs), "--timeout", "90"))
+
+    def outcome(run: int) -> dict[str, Any]:
+        done = job.expect(lambda e: isinstance(e, dict) and e.get("run") == run and e["step"] != "status", timeout=120)
+        assert done["step"] == "result", done
+        return done["result"]
+
+    analysis = outcome(0)  # the bridge analysed its uploaded copy; the reply names the laptop's file
+    assert analysis["path"] == str(wav_clip) and analysis["duration_s"] == pytest.approx(sf.info(wav_clip).duration)
     status = job.expect(lambda e: isinstance(e, dict) and e.get("step") == "status" and e["run"] == 0)["status"]
     used = status["bridge"]["name"]
     assert used in ("bridge b", "bridge c") and status["connected"]
     used_host, other_host, used_serve = (b, c, serve_b) if used == "bridge b" else (c, b, serve_c)
-    remote_copies = list((tmp_path / used_host.ns / "uploads").glob("*/melody.mid"))
-    assert [p.read_bytes() for p in remote_copies] == [midi_clip.read_bytes()]  # the bridge worked on an upload
-    made = list((tmp_path / used_host.ns / "renders").rglob(local.name))
-    assert len(made) == 1 and made[0].read_bytes() == local.read_bytes()
+    copies = list((tmp_path / used_host.ns / "uploads").glob("*/loop.wav"))
+    assert [p.read_bytes() for p in copies] == [wav_clip.read_bytes()]
+
+    render = Path(outcome(1)["path"])  # the rendered file came back as a local file
+    assert render.is_relative_to(relay_dir) and render.suffix in (".wav", ".flac")
+    made = list((tmp_path / used_host.ns / "renders").rglob(render.name))
+    assert len(made) == 1 and made[0].read_bytes() == render.read_bytes()
+    assert len(list((tmp_path / used_host.ns / "uploads").glob("*/loop.wav"))) == 1  # uploaded once
 
     used_serve.proc.send_signal(signal.SIGINT)  # the bridge in use goes away: the relay moves on
     used_serve.expect(lambda line: isinstance(line, str) and line.startswith("Stopped"), timeout=30)
     job.say("again")
-    second = job.expect(lambda e: isinstance(e, dict) and e.get("run") == 1 and e["step"] in ("result", "failed", "reply"),
-                        timeout=90)
-    assert second["step"] == "result", second
-    status = job.expect(lambda e: isinstance(e, dict) and e.get("step") == "status" and e["run"] == 1)["status"]
-    assert status["bridge"]["name"] != used and Path(second["result"]["path"]).is_file()
+    continued = Path(outcome(2)["path"])
+    status = job.expect(lambda e: isinstance(e, dict) and e.get("step") == "status" and e["run"] == 2)["status"]
+    assert status["bridge"]["name"] != used and continued.is_file() and continued.is_relative_to(relay_dir)
     assert list((tmp_path / other_host.ns / "uploads").glob("*/melody.mid"))

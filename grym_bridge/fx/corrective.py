@@ -68,6 +68,14 @@ def _peak_move(region: Region, spectrum: BandSpectrum, dev: np.ndarray, sample_r
     return [entry]
 
 
+def is_broadband(spectrum: BandSpectrum, span_db: float = 30.0, min_bands: int = 10) -> bool:
+    """True when at least `min_bands` third octaves of 63 Hz-8 kHz lie within `span_db` of the loudest:
+    a mix or a full-range part, not a tone or a band-limited layer the target curve says nothing about."""
+    sel = (spectrum.centres >= 63.0) & (spectrum.centres <= 8000.0)
+    levels = spectrum.levels_db[sel]
+    return bool(levels.size and np.count_nonzero(levels > levels.max() - span_db) >= min_bands)
+
+
 def tonal_moves(spectrum: BandSpectrum, sample_rate: int) -> list[Move]:
     """Cuts for bands above the target curve, boosts for a dull top or thin bottom."""
     dev = deviation(spectrum)

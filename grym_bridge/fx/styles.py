@@ -74,7 +74,10 @@ def _punchy(m: dict[str, Any]) -> list[Move]:
 
 def _wide(m: dict[str, Any]) -> list[Move]:
     width = m["stereo_width"]
-    if m["channels"] < 2 or width < 1e-4:
+    if m["channels"] < 2:
+        return [([], Reason("style", "style 'wide': the file has one channel, and a mono file stays mono through "
+                                     "any effect; bounce the track to stereo first", 0.0, None, ""))]
+    if width < 1e-4:
         return [([{"plugin": "Reverb", "params": {"room_size": 0.3, "damping": 0.5, "wet_level": 0.3,
                                                   "dry_level": 0.8, "width": 1.0}}],
                   Reason("style", "style 'wide': the clip is mono, so mid/side width has nothing to widen; a short "

@@ -83,6 +83,11 @@ def suggest(audio: Audio, *, target: LoudnessTarget | None = None, style: str | 
     measured["band_deviation_db"] = {f"{c:.0f}": round(float(d), 2)
                                      for c, d in zip(spectrum.centres, deviation(spectrum))}
     _note(progress, 0.3, "finding moves")
+    if not math.isfinite(analysis.lufs_integrated) or analysis.lufs_integrated < -70.0:
+        return Suggestion(chain=[], reasons=[Reason("silent", "the clip is silent (below the -70 LUFS gate): "
+                                                              "nothing to suggest")],
+                          source=str(audio.path) if audio.path else None, target=target, style=style,
+                          measured=measured)
 
     chain: list[dict[str, Any]] = []
     reasons: list[Reason] = []
@@ -104,8 +109,12 @@ def suggest(audio: Audio, *, target: LoudnessTarget | None = None, style: str | 
         if target is None or target.name == "reference":
             target = LoudnessTarget("reference", round(ref_measured["lufs"], 2),
                                     target.ceiling_dbtp if target else -1.0)
-    else:
+    elif corrective.is_broadband(spectrum):
         add(corrective.tonal_moves(spectrum, sr))
+    else:
+        reasons.append(Reason("narrow_band", "the clip's energy sits in a few bands (a tone, a single "
+                                             "instrument or a filtered part): tonal-balance moves are for full-range "
+                                             "material, so none are suggested"))
     # 3. style
     if style:
         add(style_moves(style, measured))
@@ -113,7 +122,10 @@ def suggest(audio: Audio, *, target: LoudnessTarget | None = None, style: str | 
     limit = 20.0 if target is not None and target.name == "broadcast" else corrective.TOO_DYNAMIC_LU
     dynamics = corrective.dynamics_moves(analysis.loudness_range_lu, short_term, analysis.crest_factor_db, limit)
     add(dynamics)
-    add(corrective.stereo_moves(audio.channels, analysis.stereo_correlation, analysis.stereo_width))
+    stereo = corrective.stereo_moves(audio.channels, analysis.stereo_correlation, analysis.stereo_width)
+    if style == "wide":  # the style widens already; a second widening move would double it
+        stereo = [m for m in stereo if m[1].problem not in ("mono", "too_narrow")]
+    add(stereo)
 
     # 5. verify dynamics on the clip
     _note(progress, 0.45, "checking the chain on the clip")

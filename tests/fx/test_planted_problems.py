@@ -84,3 +84,16 @@ def test_a_balanced_clip_gets_only_its_loudness_move(fx: FxService, tmp_path: Pa
     assert [r.problem for r in suggestion.reasons] == ["too_loud"]
     assert [e["plugin"] for e in suggestion.chain] == ["Gain", "BrickwallLimiter"]
     assert fx.suggest(clip, target="none").chain == []
+
+
+def test_silence_and_a_pure_tone_get_no_tonal_moves(fx: FxService, tmp_path: Path) -> None:
+    from grym_bridge.audio_io import Audio
+
+    silent = write_clip(tmp_path, "silent", Audio(np.zeros((2, SR * 2), np.float32), SR))
+    suggestion = fx.suggest(silent, style="warm")
+    assert [r.problem for r in suggestion.reasons] == ["silent"] and suggestion.chain == []
+    t = np.arange(SR * 3) / SR
+    tone = write_clip(tmp_path, "tone", Audio(np.tile(0.3 * np.sin(2 * np.pi * 1000 * t), (2, 1)), SR))
+    suggestion = fx.suggest(tone)
+    assert "narrow_band" in [r.problem for r in suggestion.reasons]
+    assert not {e["plugin"] for e in suggestion.chain} & {"PeakFilter", "LowShelfFilter", "HighShelfFilter"}

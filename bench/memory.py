@@ -1,6 +1,6 @@
 """grym's feature memory at 100,000 clips, against numpy brute force and the ANN libraries, in one run.
 
-Run:  .venv/bin/python bench/memory.py [--n 100000] [--dim 48] [--queries 500] [--sync full|normal]
+Run:  .venv/bin/python bench/memory.py [--n 100000] [--dim 48] [--queries 500] [--full-tail 3000]
 
 What it measures, on the same vectors in the same process:
 1. writes: `SqliteMemory.add_clip` (one committed transaction per clip, with its vector and the
@@ -226,8 +226,6 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--dim", type=int, default=48)
     parser.add_argument("--queries", type=int, default=500)
-    parser.add_argument("--sync", choices=["full", "normal"], default="full",
-                        help="memory.synchronous whose write p95 the goal line judges")
     parser.add_argument("--full-tail", type=int, default=3000, help="the last writes, made with synchronous=FULL")
     args = parser.parse_args()
     x, queries = dataset(args.n, args.dim, args.queries)
@@ -244,7 +242,6 @@ def main() -> None:
                 t = w[f"{who.split()[0]} {sync}"]
                 ratio = f"{ms(t, 95) / ms(w[f'bare {sync}'], 95):8.2f}" if who.startswith("grym") else ""
                 print(f"  {who:<19} {sync:<7} {len(t):>9} {ms(t, 50):8.3f} {ms(t, 95):8.3f} {ms(t, 99):8.3f}  {ratio}")
-        grym_w = w["grym full"] if args.sync == "full" else w["grym normal"]
         # 2. reads
         cold, hot = bench_reads(store, ids, rng)
         print("\nreads (ms)                          p50      p95")
@@ -282,9 +279,13 @@ def main() -> None:
         rebuild_s, _ = timed(lambda: rebuilt.similar(queries[1], k=K))
         rebuilt.db.close()
         print(f"\nopen + first query: persisted index {load_s + first_s:.2f} s, rebuilt from the store {rebuild_s:.2f} s")
-        print("\ngoals: write p95 < 2 ms: {}; read p95 < 1 ms: {}; similar p95 < 5 ms: {}; recall@10 >= 0.95: {}".format(
-            *("met" if ok else "MISSED" for ok in (ms(grym_w, 95) < 2, ms(cold, 95) < 1, ms(g_t, 95) < 5,
-                                                   recall(g_found, truth) >= 0.95))))
+        def verdict(ok: bool) -> str:
+            return "met" if ok else "MISSED"
+
+        print(f"\ngoals: write p95 < 2 ms: {verdict(ms(w['grym normal'], 95) < 2)} with synchronous=normal, "
+              f"{verdict(ms(w['grym full'], 95) < 2)} with full (bare SQLite's fsync alone: "
+              f"{ms(w['bare full'], 95):.2f} ms); read p95 < 1 ms: {verdict(ms(cold, 95) < 1)}; "
+              f"similar p95 < 5 ms: {verdict(ms(g_t, 95) < 5)}; recall@10 >= 0.95: {verdict(recall(g_found, truth) >= 0.95)}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

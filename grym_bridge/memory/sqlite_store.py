@@ -348,7 +348,7 @@ class SqliteMemory(MemoryStore):
 
     def feedback_ids(self) -> dict[str, list[tuple[int, float | None]]]:
         with self._guard() as conn:
-            rows = conn.execute("SELECT clip_id, rating, kept, rejected FROM feedback").fetchall()
+            rows = conn.execute("SELECT clip_id, rating, kept, rejected FROM feedback ORDER BY updated_at, clip_id").fetchall()
         return {
             "kept": [(r[0], r[1]) for r in rows if r[2]],
             "rejected": [(r[0], r[1]) for r in rows if r[3]],

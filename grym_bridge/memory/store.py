@@ -123,7 +123,8 @@ class MemoryStore(abc.ABC):
 
     @abc.abstractmethod
     def feedback_ids(self) -> dict[str, list[tuple[int, float | None]]]:
-        """Ids with feedback: `{"kept": [(id, rating)], "rejected": [...], "rated": [...]}`."""
+        """Ids with feedback: `{"kept": [(id, rating)], "rejected": [...], "rated": [...]}`, each list
+        in the order the feedback was given (the latest last)."""
 
     @abc.abstractmethod
     def tagged(self) -> dict[int, tuple[str, ...]]:

@@ -74,6 +74,13 @@ def test_tags_feedback_and_list(memory: SqliteMemory, wav) -> None:
     assert fb.rejected and not fb.kept and fb.rating == 4.0
     memory.rate(a.id, "clear")
     assert memory.get(a.id).feedback == type(fb)()
+    memory.rate(b.id, "kept")
+    memory.rate(a.id, "kept")
+    assert [i for i, _ in memory.feedback_ids()["kept"]] == [b.id, a.id]  # the latest last
+    memory.rate(b.id, 5)
+    assert [i for i, _ in memory.feedback_ids()["kept"]] == [a.id, b.id]
+    memory.rate(a.id, "clear")
+    memory.rate(b.id, "clear")
     assert [c.id for c in memory.list_clips()] == [b.id, a.id]
     assert [c.id for c in memory.list_clips(tag="KICK")] == [b.id]
     assert [c.id for c in memory.list_clips(source="rendered")] == [b.id]

@@ -13,8 +13,8 @@ from plugin_host.chain import (ChainSpec, PluginSpec, from_pedalboard, load_chai
                                parse_chain, to_pedalboard)
 from plugin_host.errors import AudioError, ChainError, PluginHostError, PluginLoadError
 from plugin_host.loudness import LoudnessMeter, MeterFactory, StreamingLoudness, integrated_lufs
-from plugin_host.render import (ABPair, Processor, RenderOptions, RenderResult, default_output_path,
-                                process_array, render_file)
+from plugin_host.processor import Processor, process_array
+from plugin_host.render import ABPair, RenderOptions, RenderResult, default_output_path, render_file
 from plugin_host.vst3 import Vst3Entry, load_vst3, scan, standard_folders
 
 __all__ = [

@@ -23,7 +23,7 @@ from typing import Any
 import pedalboard
 
 from plugin_host.catalog import ParamInfo, PluginInfo, builtin_plugins, check_value
-from plugin_host.errors import ChainError, PluginLoadError, suggest
+from plugin_host.errors import ChainError, suggest
 
 VST3_NAMES = ("VST3", "VST3Plugin")
 _PLUGIN_KEYS = {"plugin", "params", "mix", "path", "plugin_name"}

@@ -9,7 +9,7 @@ import pedalboard
 import pytest
 
 from plugin_host import ChainError, builtin_plugins, from_pedalboard, parse_chain, to_pedalboard
-from plugin_host.render import process_array
+from plugin_host import process_array
 from tests.plugin_host.helpers import SR, noise
 
 

@@ -12,7 +12,6 @@ import pytest
 import soundfile as sf
 
 from plugin_host import AudioError, ChainError, RenderOptions, StreamingLoudness, render_file
-from plugin_host.render import process_array
 from tests.plugin_host.helpers import SR, noise, read, write
 
 CHAIN = [

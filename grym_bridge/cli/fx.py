@@ -94,7 +94,29 @@ def suggest_command(config: Config, file: str, style: str | None, target: str | 
         click.echo(f"wrote {output}")
 
 
+def _list_plugins(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """Print every effect a chain may name, with parameter ranges, and the VST3 plug-ins installed."""
+    if not value or ctx.resilient_parsing:
+        return
+    from plugin_host import catalog_text, scan, standard_folders
+
+    click.echo(catalog_text())
+    entries = scan()
+    where = ", ".join(str(f) for f in standard_folders())
+    click.echo(f"\nVST3 plug-ins in {where}: {len(entries) or 'none'}")
+    for entry in entries:
+        if entry.ok:
+            for name, params in entry.parameters.items():
+                click.echo(f"  {entry.path} [{name}]: {', '.join(p.name for p in params[:12])}"
+                           f"{' ...' if len(params) > 12 else ''}")
+        else:
+            click.echo(f"  {entry.path}: cannot be loaded ({entry.error})")
+    ctx.exit(0)
+
+
 @click.command("render")
+@click.option("--list-plugins", is_flag=True, is_eager=True, expose_value=False, callback=_list_plugins,
+              help="List the effects a chain may use (with parameter ranges) and the installed VST3s, then exit.")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--chain", "chain", required=True,
               help="Chain JSON file (a `grym suggest -o` file works), or the JSON itself.")

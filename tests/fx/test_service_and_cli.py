@@ -109,3 +109,10 @@ def test_the_injected_render_meter_agrees_with_the_analysis_and_pyloudnorm(chann
         meter.add(x[:, start:start + 5000])
     assert meter.integrated_lufs() == pytest.approx(integrated_lufs(x, SR), abs=1e-3)
     assert meter.integrated_lufs() == pytest.approx(measure.lufs(x), abs=0.1)
+
+
+def test_cli_lists_the_plugins_a_chain_may_use() -> None:
+    out = CliRunner().invoke(cli, ["render", "--list-plugins"])
+    assert out.exit_code == 0, out.output
+    assert "Reverb(room_size 0..1" in out.output and "StereoWidth(width_percent 0..400 %" in out.output
+    assert "VST3 plug-ins in" in out.output

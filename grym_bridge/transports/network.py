@@ -94,9 +94,12 @@ class StudioNetwork:
         addresses = served_addresses(self.host)
         osc_ip = addresses[0] if addresses else self.host
 
+        # Only what requests make is downloadable: renders, large results, uploads (not the store or the token).
+        downloadable = [config.renders_dir(), self.router.results_dir or config.data_dir / "results", uploads.root]
+
         async def rpc_on(port: int) -> RpcServer:
             server = RpcServer(self.router, self.host, port, token=self.token, uploads=uploads,
-                               download_roots=[config.data_dir], limits=RpcLimits.from_config(net), name=self.name)
+                               download_roots=downloadable, limits=RpcLimits.from_config(net), name=self.name)
             await server.start()
             return server
 
@@ -108,6 +111,7 @@ class StudioNetwork:
         self.oscquery = await _on_port_or_any(oscquery_on, net.oscquery_port, "network.oscquery_port")
         self.oscquery.start()
         self.services.endpoints.update({"rpc": self.rpc.port, "oscquery": self.oscquery.port})
+        self._tasks.append(asyncio.create_task(self._sweep_uploads(uploads)))
         if should_advertise(net.advertise, self.host):
             if addresses:
                 self.advertiser = Advertiser(self.name, addresses, osc_port=self.osc_port, rpc_port=self.rpc.port,
@@ -138,6 +142,14 @@ class StudioNetwork:
                 await asyncio.to_thread(self.advertiser.update, bridge_status(self.services, self._models))
             except Exception:  # noqa: BLE001 - a failed announcement must not end the updates
                 log.exception("could not update the zeroconf records")
+
+    async def _sweep_uploads(self, uploads: UploadStore) -> None:
+        """Delete uploaded copies older than network.upload_ttl_s, now and then while serving."""
+        while True:
+            await asyncio.sleep(max(60.0, min(3600.0, uploads.ttl_s / 4)))
+            removed = await asyncio.to_thread(uploads.sweep)
+            if removed:
+                log.info("deleted %d uploaded file(s) older than %g s", removed, uploads.ttl_s)
 
     async def _refresh_models(self) -> None:
         while True:

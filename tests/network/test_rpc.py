@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from grym_bridge import __version__
 from grym_bridge.errors import GrymError
 from grym_bridge.transports.rpc.client import RpcClient
+from grym_bridge.transports.rpc.uploads import UploadStore
 from tests.network.conftest import rpc_port
 from tests.osc_client import RunningServer
 
@@ -77,7 +80,7 @@ def test_large_results_come_as_a_result_file_when_the_client_asks(bridge: Runnin
     run(body())
 
 
-def test_downloads_stay_inside_the_data_directory(bridge: RunningServer, tmp_path: Path) -> None:
+def test_downloads_only_reach_what_requests_make(bridge: RunningServer, tmp_path: Path) -> None:
     outside = tmp_path / "secret.txt"
     outside.write_text("not for the network")
 
@@ -91,8 +94,12 @@ def test_downloads_stay_inside_the_data_directory(bridge: RunningServer, tmp_pat
             with pytest.raises(GrymError) as climbed:
                 await client.download(sneaky, tmp_path / "got")
             assert climbed.value.code == "path_not_allowed"
+            token_file = bridge.services.config.data_dir / "network_token"
+            with pytest.raises(GrymError) as private:  # in the data directory, but no request makes it
+                await client.download(str(token_file), tmp_path / "got")
+            assert private.value.code == "path_not_allowed" and token_file.is_file()
             with pytest.raises(GrymError) as missing:
-                await client.download(str(bridge.services.config.data_dir / "nope.wav"), tmp_path / "got")
+                await client.download(str(bridge.services.config.renders_dir() / "nope.wav"), tmp_path / "got")
             assert missing.value.code == "not_found"
             assert not (tmp_path / "got").exists()
             assert (await client.request("/grym/system/ping"))[1]  # the connection still serves
@@ -116,3 +123,18 @@ def test_several_clients_at_once_each_get_their_own_replies(bridge: RunningServe
         return list(await asyncio.gather(*(one(n) for n in range(4))))
 
     assert run(body()) == [f"clip{n}.mid True" for n in range(4)]
+
+
+def test_old_uploads_are_swept_and_partials_cleared(tmp_path: Path) -> None:
+    store = UploadStore(tmp_path / "uploads", max_upload_bytes=100, ttl_s=60)
+    old, new = tmp_path / "uploads" / "old", tmp_path / "uploads" / "new"
+    for folder in (old, new):
+        folder.mkdir()
+        (folder / "clip.wav").write_bytes(b"RIFF")
+    stale = store.partial_dir / "crashed.part"
+    stale.write_bytes(b"half")
+    now = time.time()
+    os.utime(old, (now - 120, now - 120))
+    assert store.sweep(now) == 1 and not old.exists() and (new / "clip.wav").exists()
+    store.clear_partials()
+    assert not stale.exists() and store.partial_dir.is_dir()

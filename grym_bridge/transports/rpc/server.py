@@ -309,7 +309,7 @@ class RpcServer:
                 proto.transport.abort()
 
     def check_download(self, path: Any) -> Path:
-        """A file a client may download: an existing file under the download roots (the data directory)."""
+        """A file a client may download: an existing file under the download roots."""
         if not isinstance(path, str) or not path or "\x00" in path:
             raise BadRequest("a get frame needs 'path': the server-side path a reply named")
         resolved = Path(path).resolve()

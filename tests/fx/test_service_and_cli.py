@@ -116,3 +116,15 @@ def test_cli_lists_the_plugins_a_chain_may_use() -> None:
     assert out.exit_code == 0, out.output
     assert "Reverb(room_size 0..1" in out.output and "StereoWidth(width_percent 0..400 %" in out.output
     assert "VST3 plug-ins in" in out.output
+
+
+def test_a_vst3_that_fails_to_load_is_reported_and_leaves_no_file(fx: FxService, config: Config,
+                                                                    tmp_path: Path) -> None:
+    bundle = tmp_path / "Broken.vst3" / "Contents" / "x86_64-linux"
+    bundle.mkdir(parents=True)
+    (bundle / "Broken.so").write_bytes(b"not a shared object")
+    clip = write_clip(tmp_path, "clip", Audio(base(2.0), SR))
+    with pytest.raises(BadRequest) as info:
+        fx.render(clip, [{"plugin": "VST3", "path": str(tmp_path / "Broken.vst3")}], ab=True)
+    assert info.value.code == "plugin_load" and "cannot be loaded" in info.value.message
+    assert list(config.renders_dir().glob("*")) == []

@@ -138,6 +138,8 @@ class ModelsConfig:
     memory_budget_gb: float = setting(
         12.0, "Memory all loaded models may hold together; the least recently used is unloaded beyond it.", min=0.05
     )
+    cuda_graphs: bool = setting(
+        True, "Replay the diffusion UNet as CUDA graphs when a model sits whole on a CUDA GPU (memory mode full).")
 
 
 @dataclass

@@ -149,7 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.OK, {query: node[query]})
 
     def _json(self, status: HTTPStatus, obj: Any) -> None:
-        body = json.dumps(obj, separators=(",", ":")).encode("utf-8")
+        body = json.dumps(obj, separators=(",", ":"), default=str).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

@@ -175,7 +175,7 @@ class _Session:
                 failure = exc
                 continue
             self.client, self.target = client, target
-            asyncio.create_task(self._watch(client))
+            self.tasks.append(asyncio.create_task(self._watch(client)))
             log.info("client %s:%d -> bridge %s (%s:%d)", self.ip, self.src_port, target.name, target.host, target.port)
             return client
         if failure is not None:
@@ -199,7 +199,8 @@ class _Session:
                                                         f"bridge {target.name if target else '?'} went away ({why}); run it again"]))
         self.jobs.clear()
         if client is not None:
-            asyncio.create_task(client.close())
+            self.tasks.append(asyncio.create_task(client.close()))
+        self.tasks = [t for t in self.tasks if not t.done()]
 
     # -- replies: bridge -> local client ------------------------------------------------
 

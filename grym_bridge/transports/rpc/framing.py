@@ -129,7 +129,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self._writable.set()
         self._reading_paused = False
         self.finished = False
-        self._loop = asyncio.get_event_loop()
+        self._loop = asyncio.get_running_loop()  # protocols are made on their loop
         self._frame_started = self._last_frame = self._loop.time()
 
     # -- receiving ----------------------------------------------------------------
@@ -215,14 +215,16 @@ class FrameProtocol(asyncio.BufferedProtocol):
                 limit, since = frame_timeout, self._frame_started
             else:
                 limit, since = (frame_timeout if busy else idle_timeout), self._last_frame
-            wait = None if limit is None else since + limit - self._loop.time()
-            if wait is not None and wait <= 0:
+            left = None if limit is None else since + limit - self._loop.time()
+            if left is not None and left <= 0:
                 raise TimeoutError("no complete frame in time")
+            # Wake at least every frame_timeout: a frame that starts meanwhile gets the shorter limit.
+            steps = [t for t in (left, frame_timeout) if t is not None]
             self._arrived.clear()
             try:
-                await asyncio.wait_for(self._arrived.wait(), None if wait is None else min(wait, frame_timeout or wait))
+                await asyncio.wait_for(self._arrived.wait(), min(steps) if steps else None)
             except (asyncio.TimeoutError, TimeoutError):
-                continue  # re-check: the frame may have started meanwhile
+                continue
         item = self._frames[0]
         if isinstance(item, BaseException):
             raise item

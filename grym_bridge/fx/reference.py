@@ -5,11 +5,13 @@ removed, lightly smoothed so a single note's band does not drive a filter)
 is fitted with one peaking filter per octave plus shelves at both ends; the
 gains are refined against the chain's own measured response until the
 predicted difference stops shrinking. Loudness follows the reference's
-integrated loudness under the configured true-peak ceiling.
+integrated loudness under the configured true-peak ceiling, and the stereo
+width its side-energy share.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -65,3 +67,16 @@ def match_eq(source: BandSpectrum, reference: BandSpectrum, sample_rate: int) ->
     return chain, Reason("reference", f"the spectrum differs from the reference's by {before:.1f} dB RMS "
                                       f"(40 Hz-16 kHz, third octaves); a matching EQ leaves {best_error:.1f} dB",
                          round(before, 2), round(best_error, 2), "dB")
+
+
+def match_width(channels: int, width: float, ref_channels: int, ref_width: float) -> list[tuple[list[dict[str, Any]],
+                                                                                              Reason]]:
+    """Mid/side width that brings the clip's side-energy share to the reference's (both must be stereo)."""
+    if channels < 2 or ref_channels < 2 or width < 1e-4 or abs(ref_width - width) < 0.05:
+        return []
+    w, r = min(width, 0.95), min(ref_width, 0.95)
+    percent = round(max(0.0, min(400.0, 100.0 * math.sqrt(r * (1 - w) / (w * (1 - r))))), 1)
+    return [([{"plugin": "StereoWidth", "params": {"width_percent": percent}}],
+             Reason("reference", f"the side signal holds {100 * width:.0f} % of the energy, the reference's "
+                                 f"{100 * ref_width:.0f} %; width {percent:.0f} % matches it", round(width, 3),
+                    round(ref_width, 3), ""))]

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from grym_bridge.analysis import Analysis, analyze
+from grym_bridge.analysis import Analysis, analyze, stereo_image
 from grym_bridge.audio_io import Audio
 from grym_bridge.fx import corrective, reference as reference_eq
 from grym_bridge.fx.corrective import Move
@@ -123,6 +123,9 @@ def suggest(audio: Audio, *, target: LoudnessTarget | None = None, style: str | 
     dynamics = corrective.dynamics_moves(analysis.loudness_range_lu, short_term, analysis.crest_factor_db, limit)
     add(dynamics)
     stereo = corrective.stereo_moves(audio.channels, analysis.stereo_correlation, analysis.stereo_width)
+    if reference is not None:  # the reference decides the width: it replaces the generic stereo fixes
+        _, ref_width = stereo_image(reference.samples)
+        stereo = reference_eq.match_width(audio.channels, analysis.stereo_width, reference.channels, ref_width)
     if style == "wide":  # the style widens already; a second widening move would double it
         stereo = [m for m in stereo if m[1].problem not in ("mono", "too_narrow")]
     add(stereo)

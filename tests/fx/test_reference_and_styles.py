@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grym_bridge.audio_io import Audio
@@ -18,6 +19,8 @@ def test_reference_matching_halves_the_spectral_distance_and_matches_loudness(fx
     x = base(8.0)
     dark = normalize(band_boost(band_boost(x, 3000.0, 20000.0, -7.0), 60.0, 200.0, 4.0), -20.0)
     bright = normalize(band_boost(band_boost(x, 5000.0, 20000.0, 5.0), 200.0, 600.0, -3.0), -11.0)
+    mid, side = bright.mean(axis=0), (bright[0] - bright[1]) / 2
+    bright = np.stack([mid + 0.4 * side, mid - 0.4 * side]).astype(np.float32)  # a narrower master
     clip = write_clip(tmp_path, "dark", Audio(dark, SR))
     ref = write_clip(tmp_path, "bright_ref", Audio(bright, SR))
     suggestion = fx.suggest(clip, reference=ref)
@@ -30,6 +33,9 @@ def test_reference_matching_halves_the_spectral_distance_and_matches_loudness(fx
     assert after <= before / 2, (before, after)
     assert measure.lufs(y) == pytest.approx(measure.lufs(bright), abs=0.5)
     assert measure.true_peak_dbtp(y) <= -1.0
+    width_gap = abs(measure.side_fraction(dark) - measure.side_fraction(bright))
+    assert width_gap > 0.05
+    assert abs(measure.side_fraction(y) - measure.side_fraction(bright)) <= width_gap / 2
 
 
 # style -> (measurement, direction)

@@ -85,6 +85,18 @@ def test_a_frame_that_is_not_a_map_is_malformed(bridge: RunningServer) -> None:
     assert fatal_error(raw)["code"] == "malformed"
 
 
+def test_transfer_frames_need_a_usable_id(bridge: RunningServer) -> None:
+    raw = RawRpc(rpc_port(bridge))
+    raw.send({"t": "put", "id": 5, "name": "open.wav", "size": 3})  # an upload is open meanwhile
+    raw.send({"t": "put", "id": [1, 2], "name": "x.wav", "size": 3})
+    error = raw.recv()
+    assert error["t"] == "error" and error["id"] == [1, 2] and error["code"] == "bad_args" and "'id'" in error["message"]
+    raw.send({"t": "teleport", "id": 1})
+    assert "unknown frame kind" in raw.recv()["message"]
+    raw.send({"t": "osc", "address": "/grym/system/ping", "args": ["still here"]})
+    assert raw.recv()["args"][0] == "still here"
+
+
 def test_first_frame_must_be_the_hello(bridge: RunningServer) -> None:
     raw = RawRpc(rpc_port(bridge), hello=False)
     raw.send({"t": "osc", "address": "/grym/system/ping", "args": [1]})

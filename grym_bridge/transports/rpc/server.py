@@ -128,6 +128,9 @@ class _Connection:
             self.send_error(None, exc)
         except (TimeoutError, asyncio.TimeoutError):
             self.send_error(None, GrymError("no complete frame in time; closing the connection", code="timeout"))
+        except Exception as exc:  # noqa: BLE001 - one broken connection never takes the server down
+            log.exception("rpc connection from %s failed", self.host)
+            self.send_error(None, exc)
         finally:
             self._cleanup()
             if self.proto.transport is not None:
@@ -156,6 +159,8 @@ class _Connection:
     async def _handle(self, frame: dict[str, Any]) -> None:
         kind, tid = frame["t"], frame.get("id")
         try:
+            if kind in ("put", "data", "end", "get") and (not isinstance(tid, (int, str)) or isinstance(tid, bool)):
+                raise BadRequest(f"a {kind} frame needs 'id': an integer or a string naming the transfer")
             if kind == "ping":
                 return  # a keep-alive: reading it reset the idle timer
             if kind == "osc":
@@ -196,7 +201,7 @@ class _Connection:
             else:
                 raise BadRequest(f"unknown frame kind {kind!r}; expected osc, put, data, end, get, ping or bye")
         except GrymError as exc:
-            upload = self.uploads.pop(tid, None)
+            upload = self.uploads.pop(tid, None) if isinstance(tid, (int, str)) else None
             if upload is not None:
                 upload.abort()
                 self.failed.add(tid)

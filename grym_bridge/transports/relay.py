@@ -45,7 +45,7 @@ from grym_bridge.transports.rpc.files import safe_name
 log = logging.getLogger(__name__)
 
 STATUS_ADDRESS = "/grym/relay/status"
-#: A bridge that refused a connection is skipped for this long.
+#: A bridge that failed is tried after the others for this long.
 BAD_BRIDGE_S = 30.0
 #: How long a client's first request waits for discovery to find a bridge.
 FIND_TIMEOUT_S = 5.0
@@ -340,16 +340,16 @@ class Relay:
         self._bad[target] = time.monotonic() + BAD_BRIDGE_S
 
     async def candidates(self) -> list[Target]:
-        """Bridges to try, best first; waits a little for discovery when none is known yet."""
+        """Bridges to try, best first (one that just failed last); waits a little for discovery."""
         if self.direct is not None:
             return [self.direct]
         assert self.browser is not None
         deadline = time.monotonic() + FIND_TIMEOUT_S
         while True:
             now = time.monotonic()
-            found = ranked([b for b in self.browser.bridges() if self._bad.get(Target.of(b), 0) <= now], self.wanted)
+            found = [Target.of(b) for b in ranked(self.browser.bridges(), self.wanted)]
             if found or now >= deadline:
-                return [Target.of(b) for b in found]
+                return sorted(found, key=lambda t: self._bad.get(t, 0) > now)  # stable: keeps the ranking
             self.browser.changed.clear()
             await asyncio.to_thread(self.browser.changed.wait, min(0.5, deadline - now))
 

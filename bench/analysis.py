@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grym_bridge.analysis import analyze, harmony, parse_key, rhythm, spectrum  # noqa: E402
-from grym_bridge.analysis.harmony import KEY_PROFILES, key_name  # noqa: E402
+from grym_bridge.analysis.harmony import KEY_PROFILES, PITCH_CLASSES, key_name  # noqa: E402
 from grym_bridge.audio_io import Audio, load_audio, write_audio  # noqa: E402
 from tests.synth import chord_progression, click_track, drum_loop, mix  # noqa: E402
 
@@ -70,9 +70,12 @@ PROGRESSIONS = {
               [(0, "m"), (10, ""), (8, ""), (7, "")]],
 }
 SCALES = {"major": [0, 2, 4, 5, 7, 9, 11], "minor": [0, 2, 3, 5, 7, 8, 11]}
-SONGS = [(72, "G major"), (84, "D minor"), (90, "Bb major"), (96, "E minor"), (100, "A major"),
-         (108, "C minor"), (115, "F major"), (120, "A minor"), (126, "Eb major"), (132, "B minor"),
-         (140, "D major"), (150, "F# minor"), (160, "C major"), (174, "G minor")]
+# All 24 keys (each tonic once major, once minor, around the circle of fifths) at tempi from 72 to 174.
+# Seeds from 1000: the chroma settings were tuned on other songs (seeds 0-13 and 100-123).
+_TEMPI = [72, 84, 90, 96, 100, 108, 115, 120, 126, 132, 140, 150, 160, 174, 78, 88, 94, 104, 112, 118, 124, 136,
+          145, 168]
+SONGS = [(_TEMPI[i], f"{PITCH_CLASSES[7 * i % 12]} {'major' if (i + i // 12) % 2 == 0 else 'minor'}", 1000 + i)
+         for i in range(24)]
 
 
 def _song_midi(bpm: float, key: str, seed: int, path: Path, bars: int) -> None:
@@ -133,35 +136,41 @@ def _song_midi(bpm: float, key: str, seed: int, path: Path, bars: int) -> None:
     song.save(path)
 
 
-def _keep(folder: Path, name: str, audio: Audio) -> Path:
-    """Clips are stored as 16-bit FLAC: both pipelines read the same decoded samples, and a set travels light."""
-    return write_audio(folder / f"{name}.flac", audio, subtype="PCM_16")
+FORMAT = {"flac": "PCM_16", "ogg": "VORBIS"}
 
 
-def build_clips(folder: Path, quick: bool) -> list[Clip]:
+def _keep(folder: Path, name: str, audio: Audio, fmt: str) -> Path:
+    """Clips are stored as 16-bit FLAC (or Ogg Vorbis, 6x smaller, to carry a set to another machine).
+
+    Both pipelines always analyse the same decoded samples.
+    """
+    return write_audio(folder / f"{name}.{fmt}", audio, subtype=FORMAT[fmt])
+
+
+def build_clips(folder: Path, quick: bool, fmt: str = "flac") -> list[Clip]:
     """Write every clip of the set into `folder` (fluidsynth renders only when it is installed)."""
     clips: list[Clip] = []
     seconds = 30.0
     for bpm in ((95, 174) if quick else (70, 95, 128, 174)):
-        clips.append(Clip(f"click {bpm}", _keep(folder, f"click_{bpm}", click_track(bpm, seconds)), bpm, None))
+        clips.append(Clip(f"click {bpm}", _keep(folder, f"click_{bpm}", click_track(bpm, seconds), fmt), bpm, None))
     for bpm, key in (((110, "E minor"),) if quick else ((110, "E minor"), (90, "Bb major"), (132, "F minor"))):
         bars = int(seconds * bpm / 240)
         music = mix(chord_progression(key, bpm=bpm, bars=bars), drum_loop(bpm, bars))
         stereo = Audio(np.vstack([music.samples, 0.9 * music.samples]), SR)
-        clips.append(Clip(f"synth {key} {bpm}", _keep(folder, f"synth_{key.replace(' ', '_')}_{bpm}", stereo), bpm, key))
+        clips.append(Clip(f"synth {key} {bpm}", _keep(folder, f"synth_{key.replace(' ', '_')}_{bpm}", stereo, fmt), bpm, key))
     if shutil.which("fluidsynth") is None or not SOUNDFONT.exists():
         print("fluidsynth or the FluidR3 soundfont is missing (apt-get install fluidsynth fluid-soundfont-gm):"
               " rendered music left out", file=sys.stderr)
         return clips
-    for i, (bpm, key) in enumerate(SONGS[::4] if quick else SONGS):
+    for i, (bpm, key, seed) in enumerate(SONGS[::6] if quick else SONGS):
         mid = folder / f"song_{i}.mid"
         wav = folder / f"song_{i}.wav"
-        _song_midi(bpm, key, i, mid, bars=int(seconds * bpm / 240) + 1)
+        _song_midi(bpm, key, seed, mid, bars=int(seconds * bpm / 240) + 1)
         subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.6", "-F", str(wav), "-r", str(SR), str(SOUNDFONT),
                         str(mid)], check=True, capture_output=True)
         rendered = load_audio(wav)
         cut = Audio(rendered.samples[:, : int(seconds * SR)], SR)  # the 30 s stereo clips of the speed goal
-        clips.append(Clip(f"GM {key} {bpm}", _keep(folder, f"song_{i}", cut), bpm, key))
+        clips.append(Clip(f"GM {key} {bpm}", _keep(folder, f"song_{i}", cut, fmt), bpm, key))
         wav.unlink()
     return clips
 
@@ -238,6 +247,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="write the clips here and keep them")
     parser.add_argument("--quick", action="store_true", help="a few clips only (a smoke run)")
     parser.add_argument("--clips", type=Path, help="measure the clips a --keep run wrote instead of making new ones")
+    parser.add_argument("--format", choices=sorted(FORMAT), default="flac", help="how new clips are stored")
     args = parser.parse_args()
     folder = args.clips or args.keep or Path(tempfile.mkdtemp(prefix="grym-bench-analysis-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -245,7 +255,7 @@ def main() -> None:
         if args.clips:
             clips = load_manifest(args.clips)
         else:
-            clips = build_clips(folder, args.quick)
+            clips = build_clips(folder, args.quick, args.format)
             save_manifest(folder, clips)
         audios = [load_audio(c.path) for c in clips]
         for _name, fn in PIPELINES:

@@ -9,12 +9,13 @@ collection needs its HNSW index.
 from __future__ import annotations
 
 from grym_bridge.config import Config
-from grym_bridge.memory.schema import MemoryCorrupt
+from grym_bridge.memory.schema import MemoryCorrupt, MemoryUnavailable
 from grym_bridge.memory.store import MemoryStore
 from grym_bridge.memory.types import SOURCES, Clip, ClipSummary, Feedback, Match, MemoryStats
 
 __all__ = [
-    "Clip", "ClipSummary", "Feedback", "Match", "MemoryCorrupt", "MemoryStats", "MemoryStore", "SOURCES",
+    "Clip", "ClipSummary", "Feedback", "Match", "MemoryCorrupt", "MemoryStats", "MemoryStore", "MemoryUnavailable",
+    "SOURCES",
     "open_memory",
 ]
 

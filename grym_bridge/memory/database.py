@@ -42,8 +42,8 @@ class Database:
                 if "locked" in str(exc) or "busy" in str(exc):
                     raise Busy(f"the memory {self.path} is busy with another process's write; retry") from None
                 raise MemoryCorrupt(f"the memory {self.path} failed: {exc}") from None
-            except sqlite3.IntegrityError:
-                raise
+            except sqlite3.IntegrityError as exc:
+                raise BadRequest(f"the memory refused a write that conflicts with what it holds ({exc})") from None
             except sqlite3.DatabaseError as exc:
                 raise MemoryCorrupt(
                     f"the memory database {self.path} is damaged ({exc}); it was left untouched: move it aside "

@@ -146,7 +146,11 @@ class VectorIndex:
             if n < self.exact_below:
                 ids, scores = self._exact(query, want)
             else:
-                ids, scores = self._approximate(query, want)
+                try:
+                    ids, scores = self._approximate(query, want)
+                except RuntimeError:
+                    # hnswlib cannot always find `want` live neighbours after many deletions.
+                    ids, scores = self._exact(query, want)
         if exclude:
             keep = np.fromiter((int(i) not in exclude for i in ids), dtype=bool, count=len(ids))
             ids, scores = ids[keep], scores[keep]

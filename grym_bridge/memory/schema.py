@@ -29,6 +29,12 @@ class MemoryCorrupt(GrymError):
     code = "store_corrupt"
 
 
+class MemoryUnavailable(GrymError):
+    """The memory database cannot be opened now (permissions, a lock held too long)."""
+
+    code = "store_unavailable"
+
+
 # Migration 1: clips, their tags, features, vectors, patterns, feedback, DAW sessions.
 _V1 = """
 CREATE TABLE clips (
@@ -117,7 +123,11 @@ def connect(path: Path, *, synchronous: str = "full") -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a write is acknowledged exactly
     # when its COMMIT returns. check_same_thread=False: the store serializes access with a lock.
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    except sqlite3.Error as exc:
+        raise MemoryUnavailable(f"cannot open the memory database {path} ({exc}); check that the data folder "
+                                "is writable") from None
     try:
         # Reading the header first: on a file that is not SQLite this raises before anything is written.
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -136,6 +146,12 @@ def connect(path: Path, *, synchronous: str = "full") -> sqlite3.Connection:
         conn.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
         conn.execute("PRAGMA foreign_keys = ON")
         _migrate(conn, version)
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise MemoryUnavailable(f"the memory database {path} stayed locked by another process; retry") from None
+        raise MemoryUnavailable(f"cannot open the memory database {path} ({exc}); check that the data folder "
+                                "exists and is writable") from None
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise _corrupt(path, str(exc)) from None

@@ -157,3 +157,16 @@ def test_embedding_space_is_searched_separately(tmp_path: Path) -> None:
     assert store.similar(a, k=1, space="embedding")[0].id == b
     assert store.similar([0, 0, 1], k=2, space="embedding")[0].id == a
     store.close()
+
+
+def test_hnsw_after_most_clips_are_forgotten_still_answers_correctly(tmp_path: Path) -> None:
+    store, vectors, ids = _index_store(tmp_path)  # 400 clips, HNSW from 100
+    store.similar(vectors[0], k=1)
+    gone = set(ids[:380])
+    for clip_id in gone:
+        store.forget(clip_id)
+    store.indexes.exact_below = 10  # keep the graph in use with only 20 clips left
+    store.indexes.index("features").exact_below = 10
+    found = store.similar(vectors[0], k=20)
+    assert {m.id for m in found} == set(ids[380:])
+    store.close()

@@ -101,13 +101,9 @@ class OscQueryServer:
         self.tree = build_tree(routes)
         self.host_info = {"NAME": name, "EXTENSIONS": EXTENSIONS, "OSC_IP": osc_ip, "OSC_PORT": osc_port,
                           "OSC_TRANSPORT": "UDP"}
-        tree, host_info = self.tree, self.host_info
-
-        class Handler(_Handler):
-            pass
-
-        Handler.tree, Handler.host_info = tree, host_info
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
+        # A handler class of its own per server: http.server makes one handler object per request.
+        handler = type("OscQueryHandler", (_Handler,), {"tree": self.tree, "host_info": self.host_info})
+        self._httpd = ThreadingHTTPServer((host, port), handler)
         self._httpd.daemon_threads = True
         self.port: int = self._httpd.server_address[1]
         self._thread: threading.Thread | None = None

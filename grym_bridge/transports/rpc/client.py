@@ -16,6 +16,7 @@ which is how the relay forwards replies and job events to its DAW.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -208,11 +209,9 @@ class RpcClient:
 
     async def close(self) -> None:
         if not self.closed.is_set():
-            try:
-                self._send({"t": "bye"})
+            with contextlib.suppress(GrymError, ConnectionError, asyncio.TimeoutError, TimeoutError):
+                self._send({"t": "bye"})  # a courtesy: the bridge cleans up the same without it
                 await self._proto.drain(2.0)
-            except (GrymError, ConnectionError, asyncio.TimeoutError, TimeoutError):
-                pass
         self._proto.close()
         if not self._task.done():
             await asyncio.wait_for(asyncio.shield(self._task), 5.0)
@@ -237,7 +236,7 @@ class RpcClient:
                 if fatal is not None:
                     reason = fatal
         except PeerClosed:
-            pass
+            reason = ConnectionLost("the bridge closed the connection")
         except GrymError as exc:
             reason = exc
         except (ConnectionError, OSError, asyncio.TimeoutError, TimeoutError) as exc:

@@ -122,7 +122,7 @@ class _Connection:
                     break
                 await self._handle(frame)
         except PeerClosed:
-            pass
+            log.debug("rpc client %s closed the connection", self.host)
         except (MessageTooLarge, MalformedMessage, Unauthorized) as exc:
             log.info("rpc client %s: %s", self.host, exc)
             self.send_error(None, exc)

@@ -2,6 +2,7 @@
 
 Run:  .venv/bin/python bench/analysis.py [--repeats 3] [--keep DIR] [--quick]
       .venv/bin/python bench/analysis.py --clips DIR    (measure a set a --keep run wrote)
+      add --embed to time wav2vec2-base embeddings too (random weights, the real architecture's compute)
 
 The clip set (written to a temporary folder, or DIR):
 - synthetic clips from tests/synth.py: click tracks and chord progressions over drums;
@@ -248,6 +249,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a few clips only (a smoke run)")
     parser.add_argument("--clips", type=Path, help="measure the clips a --keep run wrote instead of making new ones")
     parser.add_argument("--format", choices=sorted(FORMAT), default="flac", help="how new clips are stored")
+    parser.add_argument("--embed", action="store_true",
+                        help="also time wav2vec2-base embeddings (random weights, real architecture)")
     args = parser.parse_args()
     folder = args.clips or args.keep or Path(tempfile.mkdtemp(prefix="grym-bench-analysis-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -272,9 +275,37 @@ def main() -> None:
                     times[name].append(time.perf_counter() - t0)
             rows.append((clip, audio, {k: statistics.median(v) for k, v in times.items()}, answers))
         report(rows)
+        if args.embed:
+            bench_embedding(audios, args.repeats)
     finally:
         if args.keep is None and args.clips is None:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def bench_embedding(audios: list[Audio], repeats: int) -> None:
+    """wav2vec2-base's architecture with seeded random weights (the compute of the real model), saved as
+    safetensors and loaded through grym's loader: time to embed each clip, on the best device."""
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    from grym_bridge.models.wav2vec2 import load_wav2vec2
+
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        Wav2Vec2Model(Wav2Vec2Config()).save_pretrained(tmp, safe_serialization=True)
+        embedder = load_wav2vec2(Path(tmp))
+    embedder.embed(audios[0])  # warm-up: kernels, allocator
+    times = []
+    for audio in audios:
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            embedder.embed(audio)
+            if embedder.device == "cuda":
+                torch.cuda.synchronize()
+            times.append((time.perf_counter() - t0) / audio.duration_s)
+    print(f"wav2vec2-base embedding on {embedder.device} ({str(embedder.dtype).replace('torch.', '')}, "
+          f"{embedder.chunk_s:g} s chunks, batch {embedder.batch_size}): median "
+          f"{statistics.median(times) * 30e3:.1f} ms per 30 s of audio")
 
 
 def _tempo_ok(found: float, truth: float) -> bool:

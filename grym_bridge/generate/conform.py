@@ -108,22 +108,20 @@ def make_one_shot(x: np.ndarray, frames: int, fade_in: int, fade_out: int) -> np
     return out
 
 
-def normalize_loudness(x: np.ndarray, sample_rate: int, target_lufs: float | None) -> tuple[np.ndarray, float]:
-    """`x` brought to `target_lufs` (gain capped at +40 dB), then kept under -1 dBTP; and the gain in dB."""
+def normalize_loudness(x: np.ndarray, sample_rate: int, target_lufs: float | None) -> tuple[np.ndarray, float, float]:
+    """`x` brought to `target_lufs` (gain capped at +40 dB) and kept under -1 dBTP; (audio, gain dB, true peak)."""
+    peak = true_peak_dbtp(x, sample_rate)
     if target_lufs is None:
-        return x, 0.0
+        return x, 0.0, peak
     measured = integrated_lufs(x, sample_rate)
     if not math.isfinite(measured):
-        return x, 0.0  # silence (below the -70 LUFS gate): nothing to normalize
+        return x, 0.0, peak  # silence (below the -70 LUFS gate): nothing to normalize
     gain_db = min(target_lufs - measured, MAX_GAIN_DB)
+    if math.isfinite(peak) and peak + gain_db > PEAK_CEILING_DBTP:
+        # A plain gain, not a limiter: the file ends up quieter than the target rather than clipped.
+        gain_db = PEAK_CEILING_DBTP - peak
     y = x * np.float32(10.0 ** (gain_db / 20.0))
-    peak = true_peak_dbtp(y, sample_rate)
-    if math.isfinite(peak) and peak > PEAK_CEILING_DBTP:
-        # A plain gain reduction, not a limiter: the file ends up quieter than the target rather than clipped.
-        trim = PEAK_CEILING_DBTP - peak
-        y = y * np.float32(10.0 ** (trim / 20.0))
-        gain_db += trim
-    return y.astype(np.float32, copy=False), float(gain_db)
+    return y.astype(np.float32, copy=False), float(gain_db), peak + gain_db  # a true peak scales with the gain
 
 
 def conform(samples: np.ndarray, source_rate: int, spec: ConformSpec) -> Conformed:
@@ -145,9 +143,7 @@ def conform(samples: np.ndarray, source_rate: int, spec: ConformSpec) -> Conform
     if x.shape[0] < spec.channels:
         x = np.repeat(x, spec.channels, axis=0)
     # Measured after the channel count is final: a mono file copied to stereo reads 3 LU louder.
-    x, gain_db = normalize_loudness(x, spec.sample_rate, spec.target_lufs)
+    x, gain_db, peak = normalize_loudness(x, spec.sample_rate, spec.target_lufs)
     x = np.ascontiguousarray(x, dtype=np.float32)
-    return Conformed(
-        samples=x, sample_rate=spec.sample_rate, gain_db=gain_db,
-        lufs=integrated_lufs(x, spec.sample_rate), true_peak_dbtp=true_peak_dbtp(x, spec.sample_rate),
-    )
+    return Conformed(samples=x, sample_rate=spec.sample_rate, gain_db=gain_db,
+                     lufs=integrated_lufs(x, spec.sample_rate), true_peak_dbtp=peak)

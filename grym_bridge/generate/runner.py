@@ -84,7 +84,8 @@ class TextToAudio:
         mode = memory_mode or m.memory_mode
 
         def loader(_spec: Any, folder: Path) -> audioldm.LoadedPipeline:
-            return audioldm.load_pipeline(folder, device=m.device, dtype=m.dtype, memory_mode=mode)
+            return audioldm.load_pipeline(folder, device=m.device, dtype=m.dtype, memory_mode=mode,
+                                          cuda_graphs=m.cuda_graphs)
 
         half = m.dtype in ("float16", "bfloat16") or (m.dtype == "auto" and m.device != "cpu")
         return self.registry.load(

@@ -19,13 +19,12 @@ inside these functions.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import types
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from grym_bridge.errors import ModelUnavailable
 from grym_bridge.models.device import pick_device, pick_dtype
@@ -53,6 +52,7 @@ class LoadedPipeline:
     memory_mode: str
     folder: Path
     base_scheduler_config: dict[str, Any]
+    cuda_graphs: bool = False
 
     @property
     def sample_rate(self) -> int:
@@ -100,8 +100,12 @@ def weights_bytes(folder: Path, dtype_name: str) -> int:
     return total // 2 if dtype_name in ("float16", "bfloat16") else total
 
 
-def load_pipeline(folder: Path, *, device: str = "auto", dtype: str = "auto", memory_mode: str = "auto") -> LoadedPipeline:
-    """Load the AudioLDM or AudioLDM 2 pipeline in `folder` and place it by `memory_mode`."""
+def load_pipeline(folder: Path, *, device: str = "auto", dtype: str = "auto", memory_mode: str = "auto",
+                  cuda_graphs: bool = True) -> LoadedPipeline:
+    """Load the AudioLDM or AudioLDM 2 pipeline in `folder` and place it by `memory_mode`.
+
+    `cuda_graphs` replays the UNet as CUDA graphs when the whole pipeline is on a CUDA GPU.
+    """
     index = read_model_index(folder)
     class_name = index.get("_class_name", "")
     if class_name not in PIPELINE_CLASSES:
@@ -126,10 +130,8 @@ def load_pipeline(folder: Path, *, device: str = "auto", dtype: str = "auto", me
     quiet_loading()
     cls = getattr(diffusers, class_name)
     try:
-        with warnings.catch_warnings(), _quiet_logger("diffusers.pipelines.pipeline_utils"):
+        with warnings.catch_warnings():
             # diffusers >= 0.36 renames torch_dtype to dtype; the old name works on every version grym supports.
-            # Its loader also warns that AudioLDM is deprecated and that the checkpoints' GPT2Model is not the
-            # GPT2LMHeadModel it expects: both are true of every published checkpoint and change nothing here.
             warnings.simplefilter("ignore", FutureWarning)
             pipe = cls.from_pretrained(folder, torch_dtype=torch_dtype, use_safetensors=True, local_files_only=True)
     except (OSError, ValueError, EnvironmentError) as exc:
@@ -140,23 +142,23 @@ def load_pipeline(folder: Path, *, device: str = "auto", dtype: str = "auto", me
     if family == "audioldm2":
         install_language_model_fix(pipe)
     pipe.set_progress_bar_config(disable=True)
-    place(pipe, device, mode)
+    place(pipe, device, mode, cuda_graphs)
     return LoadedPipeline(
         pipe=pipe, family=family, device=device, dtype=str(torch_dtype).replace("torch.", ""),
-        memory_mode=mode, folder=folder, base_scheduler_config=dict(pipe.scheduler.config),
+        memory_mode=mode, folder=folder, base_scheduler_config=dict(pipe.scheduler.config), cuda_graphs=cuda_graphs,
     )
 
 
-@contextlib.contextmanager
-def _quiet_logger(name: str) -> Iterator[None]:
-    """Only errors from logger `name` while the block runs."""
-    logger = logging.getLogger(name)
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
+#: diffusers warnings that are false alarms for grym: every published AudioLDM 2 checkpoint holds a GPT2Model
+#: (the loader expects GPT2LMHeadModel); AudioLDM is "deprecated" but still ships; and the offload modes park
+#: fp16 weights on the CPU between uses, where they never run, after every call.
+_FALSE_ALARMS = ("Expected types for language_model", "The AudioLDMPipeline has been deprecated",
+                 "Pipelines loaded with `dtype=torch.float16` cannot run with `cpu` device")
+
+
+class _DropFalseAlarms(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_FALSE_ALARMS)
 
 
 def quiet_loading() -> None:
@@ -166,22 +168,28 @@ def quiet_loading() -> None:
 
     diffusers.utils.logging.disable_progress_bar()
     transformers.utils.logging.disable_progress_bar()
+    logger = logging.getLogger("diffusers.pipelines.pipeline_utils")
+    if not any(isinstance(f, _DropFalseAlarms) for f in logger.filters):
+        logger.addFilter(_DropFalseAlarms())
 
 
-def place(pipe: Any, device: str, mode: str) -> None:
-    """Move `pipe` onto `device` as `mode` says (removing earlier offload hooks first)."""
+def place(pipe: Any, device: str, mode: str, cuda_graphs: bool = False) -> None:
+    """Move `pipe` onto `device` as `mode` says (removing earlier offload hooks and graphs first)."""
+    from grym_bridge.models import cuda_graphs as graphs
+
+    graphs.uninstall(pipe.unet)
     if hasattr(pipe, "remove_all_hooks"):
         pipe.remove_all_hooks()
     if device != "cuda" or mode == "full":
         pipe.to(device)
     elif mode in ("model_offload", "low_vram"):
-        pipe.to("cpu")
         pipe.enable_model_cpu_offload(device=device)
     elif mode == "sequential":
-        pipe.to("cpu")
         pipe.enable_sequential_cpu_offload(device=device)
     else:
         raise ValueError(f"unknown memory mode {mode!r}; one of {', '.join(MEMORY_MODES)}")
+    if cuda_graphs and device == "cuda" and mode == "full":
+        graphs.install(pipe.unet)
     if hasattr(pipe, "vae") and mode in ("low_vram", "sequential"):
         # Decoding the mel latents in slices keeps the VAE's activations small for many variations.
         if hasattr(pipe.vae, "enable_slicing"):
@@ -195,7 +203,7 @@ def replace(loaded: LoadedPipeline, mode: str) -> None:
     place(loaded.pipe, "cpu", "full")
     if loaded.device == "cuda":
         torch.cuda.empty_cache()
-    place(loaded.pipe, loaded.device, mode)
+    place(loaded.pipe, loaded.device, mode, loaded.cuda_graphs)
     loaded.memory_mode = mode
 
 

@@ -165,6 +165,64 @@ def similar(config: Config, file_or_id: str | None, k: int, threshold: float | N
         click.echo(f"{m.score:7.4f}  {m.id:>7}  {m.path}")
 
 
+_AXES = ["features", "embedding", "rhythm", "harmony", "spectral"]
+
+
+@memory_group.command("classify")
+@click.argument("file_or_id")
+@click.option("--by", "axis", type=click.Choice(_AXES), default="features", show_default=True,
+              help="Compare the whole sound, or only its rhythm, harmony or spectral pattern.")
+@click.option("-k", "--k", "k", type=click.IntRange(1, 100), default=5, show_default=True,
+              help="How many nearest tagged clips vote.")
+@click.option("--json", "as_json", is_flag=True, help="Print {label, confidence, votes, neighbours} as JSON.")
+@pass_config
+def classify(config: Config, file_or_id: str, axis: str, k: int, as_json: bool) -> None:
+    """Which of your tags fits a clip or file: its nearest tagged clips vote by similarity."""
+    from grym_bridge.memory.analyzer import default_analyzer
+    from grym_bridge.memory.ingest import query_for
+    from grym_bridge.memory.patterns import PatternRecognizer
+
+    with _store(config) as store:
+        result = PatternRecognizer(store).classify_pattern(query_for(store, default_analyzer(config), file_or_id, axis),
+                                                           axis, k)
+    if as_json:
+        echo_json(result)
+    elif result.label is None:
+        click.echo("no tagged clips to compare with yet: tag some with `grym memory tag ID WORD`")
+    else:
+        others = ", ".join(f"{t} {v:.2f}" for t, v in list(result.votes.items())[1:4])
+        click.echo(f"{result.label} (confidence {result.confidence:.2f})" + (f"; also {others}" if others else ""))
+
+
+@memory_group.command("patterns")
+@click.argument("file_or_id")
+@click.option("--kind", type=click.Choice(["rhythm", "harmony", "spectral"]), default="rhythm", show_default=True)
+@click.option("--threshold", type=click.FloatRange(-1.0, 1.0), default=0.8, show_default=True,
+              help="Only patterns correlating at least this much (-1..1).")
+@click.option("-k", "--k", "k", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the matches, the related patterns and tags as JSON.")
+@pass_config
+def patterns(config: Config, file_or_id: str, kind: str, threshold: float, k: int, as_json: bool) -> None:
+    """Clips sharing a groove, harmony or spectral shape, and what goes with it in your library."""
+    from grym_bridge.memory.analyzer import default_analyzer
+    from grym_bridge.memory.ingest import query_for
+    from grym_bridge.memory.patterns import PatternRecognizer
+
+    with _store(config) as store:
+        query = query_for(store, default_analyzer(config), file_or_id, kind)
+        related = PatternRecognizer(store).get_related_patterns(query, kind, k, threshold)
+        paths = {m.id: store.get(m.id).path for m in related.matches}
+    if as_json:
+        echo_json(related)
+        return
+    if not related.matches:
+        click.echo(f"no {kind} pattern at or above {threshold}")
+    for m in related.matches:
+        click.echo(f"{m.score:7.4f}  {m.id:>7}  {paths[m.id]}")
+    if related.tags:
+        click.echo("tags they carry: " + ", ".join(f"{t} ({n})" for t, n in related.tags.items()))
+
+
 @memory_group.command("tag")
 @click.argument("clip_id", type=int)
 @click.argument("tags", nargs=-1, required=True)

@@ -15,7 +15,10 @@ from typing import Any, Callable, Iterable
 from grym_bridge.errors import BadRequest, GrymError, NotFound
 from grym_bridge.memory.analyzer import Analyzer
 from grym_bridge.memory.checks import content_hash_of
+from grym_bridge.memory.features import detect_patterns
 from grym_bridge.memory.store import MemoryStore
+from grym_bridge.memory.types import PATTERN_KINDS
+from grym_bridge.results import to_jsonable
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".aif", ".aiff", ".flac", ".ogg", ".mp3"})
 Progress = Callable[[float, str], None]
@@ -81,7 +84,8 @@ def add_paths(store: MemoryStore, paths: Iterable[str | os.PathLike[str]], *, an
 
 def query_for(store: MemoryStore, analyzer: Analyzer | None, file_or_id: str | int,
               space: str = "features") -> int | list[float]:
-    """What to search with for a clip id, or a file (remembered: its id; new: its analyzed vector)."""
+    """What to search `space` (a vector space or a pattern kind) with, for a clip id or an audio
+    file: a remembered clip's id, or a new file's analyzed vector or pattern."""
     text = str(file_or_id).strip()
     if isinstance(file_or_id, int) or (text.isdigit() and not Path(text).exists()):
         return store.get(int(text)).id
@@ -89,12 +93,16 @@ def query_for(store: MemoryStore, analyzer: Analyzer | None, file_or_id: str | i
     if not file.is_file():
         raise NotFound(f"{text} is neither a clip id nor a file; `grym memory list` shows the ids")
     known = store.find_by_hash(content_hash_of(file))
-    if known is not None and space in known.spaces:
+    if known is not None and (space in known.spaces or space in PATTERN_KINDS):
         return known.id
     if analyzer is None:
         raise BadRequest(f"{file} is not in the memory and no analyzer is installed to compare it; add it first")
     analysis = analyzer.analyze(file)
-    vector = getattr(analysis, "embedding" if space == "embedding" else "feature_vector", None)
+    if space in PATTERN_KINDS:
+        vector: Any = detect_patterns(to_jsonable(analysis)).get(space)
+    else:
+        vector = getattr(analysis, "embedding" if space == "embedding" else "feature_vector", None)
     if vector is None:
-        raise BadRequest(f"the analysis of {file} has no {space} vector; for embeddings, add the clip with one first")
-    return list(vector)
+        raise BadRequest(f"the analysis of {file} has no {space} vector or pattern; "
+                         "for embeddings, add the clip with one first")
+    return [float(v) for v in vector]

@@ -85,3 +85,20 @@ def test_errors_are_one_line_and_exit_1(tmp_path: Path) -> None:
     out = _run(corrupt, "stats", ok=False)
     assert out.startswith("error: the memory database") and "untouched" in out
     assert (corrupt / "memory.sqlite3").read_bytes() == b"garbage" * 1000
+
+
+def test_classify_and_patterns_use_your_tags(tmp_path: Path, wav) -> None:
+    data = tmp_path / "data"
+    for i, freq in enumerate((110, 120, 130)):
+        wav(f"low/{i}.wav", freq, seconds=1.0)
+    for i, freq in enumerate((3000, 3300, 3600)):
+        wav(f"high/{i}.wav", freq, seconds=1.0)
+    _run(data, "add", str(tmp_path / "low"), "--tag", "sub")
+    _run(data, "add", str(tmp_path / "high"), "--tag", "shimmer")
+    assert _run(data, "classify", str(wav("new/a.wav", 125, seconds=1.0))).startswith("sub (confidence")
+    result = json.loads(_run(data, "classify", str(wav("new/b.wav", 3450, seconds=1.0)), "--by", "spectral", "--json"))
+    assert result["label"] == "shimmer" and 0.5 < result["confidence"] <= 1.0 and len(result["neighbours"]) == 5
+    low_ids = {c["id"] for c in json.loads(_run(data, "list", "--tag", "sub", "--json"))}
+    related = json.loads(_run(data, "patterns", str(min(low_ids)), "--kind", "spectral", "--threshold", "0.9", "--json"))
+    assert {m["id"] for m in related["matches"]} == low_ids - {min(low_ids)}
+    assert related["tags"] == {"sub": 2}

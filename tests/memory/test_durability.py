@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -28,12 +29,20 @@ def _run_and_kill(db: Path, seed: int, rng: random.Random) -> list[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("kill_writer.py")), str(db), str(seed)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO)
-    # Some kills land while the process opens (and maybe migrates) the store, most mid-stream.
-    time.sleep(rng.uniform(0.05, 0.25) if rng.random() < 0.2 else rng.uniform(0.35, 0.8))
+    first = b""
+    if rng.random() < 0.2:
+        # Some kills land while the process starts and opens (maybe migrates) the store ...
+        time.sleep(rng.uniform(0.05, 0.3))
+    else:
+        # ... most mid-stream: after its first acknowledged write, however slow this machine is.
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready, "the writer acknowledged nothing within 30 s"
+        first = proc.stdout.readline()
+        time.sleep(rng.uniform(0.0, 0.3))
     proc.send_signal(signal.SIGKILL)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL, err.decode()
-    text = out.decode()
+    text = (first + out).decode()
     # Only complete lines are acknowledgements; a torn last line was never acknowledged.
     return text.split("\n")[:-1]
 
@@ -66,4 +75,4 @@ def test_no_acknowledged_write_is_lost_to_sigkill(tmp_path: Path) -> None:
                 assert store.similar(np.asarray(store.vector(some)), k=1)[0].id == some
         finally:
             store.db.close()  # not close(): leave the index files exactly as the kill left them
-    assert len(acknowledged) > 200 and len(kept) > 20, (len(acknowledged), len(kept))
+    assert len(acknowledged) > 50 and len(kept) > 5, (len(acknowledged), len(kept))  # the kills hit real work

@@ -1,12 +1,9 @@
 """`SqliteMemory`: the embedded memory, one SQLite file in WAL mode under the data directory.
 
-Every write is one `BEGIN IMMEDIATE ... COMMIT` and returns only after COMMIT
-(see `schema` for what `memory.synchronous` means on power loss). One
-connection serves the process, guarded by a lock: SQLite calls are tens of
-microseconds, so a pool would buy nothing; other processes (the CLI beside a
-running server) share the file through WAL, and their writes reach this
-process's cache and vector index through `PRAGMA data_version` and the
-`vector_changes` log.
+Every write is one transaction that returns only after COMMIT (`database`; see `schema` for
+what `memory.synchronous` means on power loss). Other processes (the CLI beside a running
+server) share the file through WAL; their writes reach this process's hot-read cache through
+`PRAGMA data_version` and its vector indexes through the `vector_changes` log (`index_files`).
 """
 
 from __future__ import annotations

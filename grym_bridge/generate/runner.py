@@ -96,8 +96,12 @@ class TextToAudio:
     # -- generation -------------------------------------------------------------------------------
 
     def generate(self, options: GenerateOptions, progress: Progress | None = None, *,
-                 out_dir: Path | None = None, source: dict[str, Any] | None = None) -> GenerateResult:
-        """Generate `options.variations` clips; each is conformed, written with provenance and remembered."""
+                 out_dir: Path | None = None, source: dict[str, Any] | None = None,
+                 remember: Remember | None = None) -> GenerateResult:
+        """Generate `options.variations` clips; each is conformed, written with provenance and remembered.
+
+        `remember` (default: the one given at construction) stores each written clip in the feature memory.
+        """
         opts = resolve(options, self.config)
         started = time.monotonic()
         _notify(progress, 0.0, f"loading {opts.model.id}")
@@ -112,7 +116,8 @@ class TextToAudio:
             audio = self._denoise(loaded, opts, seed, i, progress)
             done = _LOAD_SHARE + _DENOISE_SHARE * (i + 1) / opts.variations
             _notify(progress, done, f"variation {i + 1}/{opts.variations}: conforming and writing")
-            files.append(self._finish(loaded, opts, scheduler, seed, i, audio, folder, source or {}))
+            files.append(self._finish(loaded, opts, scheduler, seed, i, audio, folder, source or {},
+                                      remember or self.remember))
         _notify(progress, 1.0, f"{len(files)} file(s) written")
         return GenerateResult(
             files=files, model=opts.model.id, prompt=opts.prompt, negative_prompt=opts.negative_prompt,
@@ -153,7 +158,8 @@ class TextToAudio:
         return on_step
 
     def _finish(self, loaded: audioldm.LoadedPipeline, opts: ResolvedOptions, scheduler: str, seed: int,
-                index: int, audio: Any, folder: Path, source: dict[str, Any]) -> render.GeneratedFile:
+                index: int, audio: Any, folder: Path, source: dict[str, Any],
+                remember: Remember | None) -> render.GeneratedFile:
         spec = opts.conform
         out = conform(audio, loaded.sample_rate, spec)
         path = render.output_path(folder, opts.prompt, seed, index)
@@ -170,9 +176,9 @@ class TextToAudio:
         }
         sidecar = render.write_clip(path, out.samples, out.sample_rate, provenance)
         clip_id = None
-        if self.remember is not None:
+        if remember is not None:
             try:
-                clip_id = self.remember(path, provenance)
+                clip_id = remember(path, provenance)
             except GrymError as exc:  # the file is made; failing to remember it must not lose it
                 log.warning("generated %s but could not remember it: %s", path, exc.message)
         return render.GeneratedFile(

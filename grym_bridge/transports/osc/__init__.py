@@ -24,6 +24,7 @@ DOMAIN_MODULES = (
     "midi",
     "fx",
     "memory",
+    "generate",
 )
 
 

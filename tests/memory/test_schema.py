@@ -90,3 +90,25 @@ def test_a_damaged_database_is_reported_and_never_overwritten(tmp_path: Path, da
     assert info.value.code == "store_corrupt"
     assert path.read_bytes() == before
     assert not Path(f"{path}-wal").exists() or damage == "truncated_header"
+
+
+def test_damage_inside_the_file_is_reported_when_met_and_the_file_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "m.sqlite3"
+    store = SqliteMemory(path)
+    for i in range(300):
+        store.add_clip(f"/x/{i}.wav", content_hash=f"h{i}", vector=np.arange(1, 65, dtype=np.float32) + i,
+                       provenance={"note": "x" * 200})
+    store.close()
+    data = bytearray(path.read_bytes())
+    page = 4096
+    for offset in range(3 * page, len(data) - page, 2 * page):  # every other page from the fourth on
+        data[offset:offset + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+    damaged = bytes(data)
+    store = SqliteMemory(path)  # the header is intact: the damage shows when a damaged page is read
+    with pytest.raises(MemoryCorrupt, match="is damaged .*malformed.*left untouched"):
+        store.integrity_check()
+    with pytest.raises(MemoryCorrupt, match="is damaged"):
+        store.similar(np.ones(64), k=5)  # reads every vector
+    store.close()
+    assert path.read_bytes() == damaged

@@ -4,28 +4,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterator
 
-import numpy as np
 import pytest
 import soundfile as sf
 
 from grym_bridge.config import Config
+from tests.generate.clips import bright_ticks
 from tests.models.tiny import AUDIOLDM, AUDIOLDM2, tiny_config, tiny_models_dir  # noqa: F401
-from tests.osc_client import JobFailed, RunningServer, start_server
+from tests.osc_client import JobFailed, RunningServer, osc_server, start_server  # noqa: F401
 
 
 @pytest.fixture
-def server(tiny_config: Config) -> Iterator[RunningServer]:
-    running = start_server(tiny_config)
-    try:
-        yield running
-    finally:
-        running.stop()
+def config(tiny_config: Config) -> Config:
+    """The server of `osc_server` gets the tiny checkpoints in its models.dirs."""
+    return tiny_config
 
 
-def test_text_job_follows_the_session_and_reports_progress(server: RunningServer) -> None:
-    with server.client() as c:
+def test_text_job_follows_the_session_and_reports_progress(osc_server: RunningServer) -> None:
+    with osc_server.client() as c:
         for key, value in (("tempo", "90"), ("time_signature", "3/4"), ("sample_rate", "22050")):
             addr, _ = c.request("/grym/session/set", key, value)
             assert addr == "/grym/session/set"
@@ -44,13 +40,9 @@ def test_text_job_follows_the_session_and_reports_progress(server: RunningServer
     assert [a[1] for a in progress] == sorted(a[1] for a in progress)
 
 
-def test_like_a_clip_builds_its_prompt_and_uses_its_tempo(server: RunningServer, tmp_path: Path) -> None:
-    sr = 22050
-    t = np.arange(sr * 6) / sr
-    ticks = (np.sin(2 * np.pi * 6000 * t) * (np.mod(t, 0.5) < 0.02)).astype(np.float32)  # 120 BPM bright ticks
-    path = tmp_path / "ticks.wav"
-    sf.write(path, ticks, sr)
-    with server.client() as c:
+def test_like_a_clip_builds_its_prompt_and_uses_its_tempo(osc_server: RunningServer, tmp_path: Path) -> None:
+    path = bright_ticks(tmp_path / "ticks.wav")
+    with osc_server.client() as c:
         job = c.start_job("/grym/generate/like", str(path), json.dumps({"prompt": "hi-hat loop", "bars": 1,
                                                                          "steps": 2, "model": AUDIOLDM2}))
         result = c.wait_job(job)
@@ -60,8 +52,8 @@ def test_like_a_clip_builds_its_prompt_and_uses_its_tempo(server: RunningServer,
     assert sidecar["prompt"] == result["prompt"] and sidecar["source"]["path"] == str(path)
 
 
-def test_bad_requests_are_errors_naming_the_argument(server: RunningServer, tmp_path: Path) -> None:
-    with server.client() as c:
+def test_bad_requests_are_errors_naming_the_argument(osc_server: RunningServer, tmp_path: Path) -> None:
+    with osc_server.client() as c:
         for args, argument in ((("",), "prompt"), (("pad", "duration", -2.0), "duration"),
                                (("pad", "steps", 0, "duration", 1.0), "steps")):
             addr, a = c.request("/grym/generate/text", *args)
@@ -86,13 +78,13 @@ def test_missing_weights_fail_the_job_with_the_pull_command(tiny_config: Config,
     assert addr == "/grym/generate/models" and not any(m["present"] for m in json.loads(models[0]))
 
 
-def test_cancel_stops_the_job(server: RunningServer) -> None:
-    with server.client() as c:
+def test_cancel_stops_the_job(osc_server: RunningServer) -> None:
+    with osc_server.client() as c:
         job = c.start_job("/grym/generate/text", "long drone", "duration", 20.0, "steps", 400, "model", AUDIOLDM)
         c.expect(lambda addr, a: addr == "/grym/job/progress" and a[0] == job and "step" in str(a[2]), 60)
         c.send("/grym/job/cancel", 1, job)
         with pytest.raises(JobFailed) as err:
             c.wait_job(job)
     assert "cancelled" in str(err.value)
-    out = server.services.config.renders_dir() / "generated"
+    out = osc_server.services.config.renders_dir() / "generated"
     assert not out.exists() or not any(out.glob("*.wav"))

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-
 from grym_bridge.config import Config
 from grym_bridge.generate.memory_link import like_request
 from grym_bridge.generate.options import GenerateOptions
 from grym_bridge.generate.prompts import KeptClip, build_prompt, describe_analysis, kept_words
+from tests.generate.clips import bright_ticks
 
 
 def test_analysis_words_follow_the_numbers() -> None:
@@ -33,11 +31,7 @@ def test_kept_clips_add_their_recurring_tags_and_words() -> None:
 
 
 def test_like_a_file_builds_the_prompt_from_its_analysis(config: Config, tmp_path: Path) -> None:
-    sr = 22050
-    t = np.arange(sr * 4) / sr
-    clicks = (np.sin(2 * np.pi * 6000 * t) * (np.mod(t, 0.5) < 0.02)).astype(np.float32)  # 120 BPM bright ticks
-    path = tmp_path / "ticks.wav"
-    sf.write(path, clicks, sr)
+    path = bright_ticks(tmp_path / "ticks.wav", seconds=4.0)
     opts, source = like_request(str(path), GenerateOptions(prompt="hi-hat loop", bars=1), config)
     assert opts.prompt.startswith("hi-hat loop, bright, airy")
     assert source == {"path": str(path), "kind": "like", "kept_clips": 0}

@@ -41,3 +41,16 @@ def test_paths_outside_the_allowed_folders_and_bad_files_are_refused(tmp_path: P
             raise AssertionError("a broken file must fail its job")
         # the server is still fine afterwards
         assert client.request("/grym/system/ping")[0].startswith("/grym/system/")
+
+
+def test_embed_without_a_model_fails_the_job_saying_how_to_get_one(tmp_path: Path, osc_server: Any) -> None:  # noqa: F811
+    osc_server.services.config.analysis.embedding_model = str(tmp_path / "no-model-here")
+    path = write_audio(tmp_path / "clip.wav", drum_loop(110, 1))
+    with osc_server.client() as client:
+        job = client.start_job("/grym/analyze/file", str(path), "embed", 1.0)  # Max sends floats
+        try:
+            client.wait_job(job)
+        except JobFailed as failure:
+            assert failure.code == "model_unavailable" and "huggingface-cli download" in failure.message
+        else:
+            raise AssertionError("embedding without a model must fail its job")

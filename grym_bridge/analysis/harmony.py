@@ -70,6 +70,7 @@ def _chroma_bank(sample_rate: int, n_fft: int) -> np.ndarray:
         fb[ok, pc] = np.exp(-0.5 * (d / width) ** 2)
     # favour the octaves where melody and harmony live
     fb[ok] *= np.exp(-0.5 * ((midi[:, None] - _CENTRE_MIDI) / _OCTAVE_WIDTH) ** 2)
+    fb.flags.writeable = False  # cached and shared between threads
     return fb
 
 

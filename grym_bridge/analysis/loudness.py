@@ -193,6 +193,7 @@ def _banded(factor: int) -> np.ndarray:
     band = np.zeros((_ROW + taps - 1, _ROW * phases), dtype=np.float32)
     for j in range(_ROW):
         band[j : j + taps, j * phases : (j + 1) * phases] = w
+    band.flags.writeable = False  # cached and shared between threads
     return band
 
 

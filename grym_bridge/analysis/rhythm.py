@@ -48,6 +48,7 @@ def _onset_bands(sample_rate: int, n_fft: int, n_bands: int = 40) -> np.ndarray:
     # a band narrower than one bin would be empty: give it its nearest bin
     for b in np.flatnonzero(fb.sum(axis=0) == 0):
         fb[int(np.argmin(np.abs(freqs - edges[b + 1]))), b] = 1.0
+    fb.flags.writeable = False  # cached and shared between threads
     return fb
 
 

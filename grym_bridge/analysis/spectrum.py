@@ -63,7 +63,9 @@ def spectral_rate(sample_rate: int) -> int:
 
 @lru_cache(maxsize=8)
 def _window(n_fft: int) -> np.ndarray:
-    return np.hanning(n_fft + 1)[:-1].astype(np.float32)  # periodic Hann
+    win = np.hanning(n_fft + 1)[:-1].astype(np.float32)  # periodic Hann
+    win.flags.writeable = False  # cached and shared between threads
+    return win
 
 
 def stft_power(mono: np.ndarray, sample_rate: int) -> Spectrogram:

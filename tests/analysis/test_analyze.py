@@ -110,3 +110,14 @@ def test_silence_serialises_without_nan() -> None:
     assert "NaN" not in text and "Infinity" not in text
     data = json.loads(text)
     assert data["lufs_integrated"] is None and data["key"] == "" and data["chords"] == [{"time_s": 0.0, "chord": "N"}]
+
+
+def test_concurrent_analyses_match_sequential_ones() -> None:
+    """The job queue runs analyses in worker threads at once: no shared state may leak between them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clips = [chord_progression("F major", bpm=105, bars=2), drum_loop(131, 2), sine(330.0, 2.0, sr=48000)]
+    alone = [dumps(analyze(c)) for c in clips]
+    with ThreadPoolExecutor(3) as pool:
+        together = list(pool.map(lambda c: dumps(analyze(c)), clips * 2))
+    assert together == alone * 2

@@ -183,11 +183,8 @@ def bench_diffusers(folder: Path, family: str, device: str) -> Row:
     pipe(PROMPT, audio_length_in_s=AUDIO_S, num_inference_steps=2)  # warm-up, not timed
     seconds, peak = timed(device, lambda: pipe(PROMPT, audio_length_in_s=AUDIO_S))
     default_steps = inspect.signature(pipe.__call__).parameters["num_inference_steps"].default
-    row = Row(MODELS[family], "diffusers defaults", default_steps, type(pipe.scheduler).__name__, "float32",
-              seconds, peak)
-    del pipe
-    free(device)
-    return row
+    return Row(MODELS[family], "diffusers defaults", default_steps, type(pipe.scheduler).__name__, "float32",
+               seconds, peak)
 
 
 def bench_grym(models_dir: Path, family: str, device: str, mode: str, out: Path, graphs: bool = True) -> Row:
@@ -255,6 +252,7 @@ def main() -> None:
                 synthetic.save(synthetic.build_pipeline(specs[family], seed=0), folder)
                 print(f"# built {MODELS[family]} in {time.perf_counter() - t:.0f} s", flush=True)
             base = bench_diffusers(folder, family, args.device)
+            free(args.device)  # the diffusers pipeline is gone with its function's frame
             rows.append(base)
             runs = [("auto", True), ("auto", False), ("low_vram", True)] if args.device == "cuda" else [("auto", True)]
             for mode, graphs in runs:

@@ -9,7 +9,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from grym_bridge.cli import cli
-from tests.models.tiny import AUDIOLDM, AUDIOLDM2, tiny_models_dir  # noqa: F401
+from tests.models.tiny import AUDIOLDM, AUDIOLDM2
 
 
 def _run(tmp_path: Path, models: Path | None, *args: str):  # noqa: ANN202 - click's Result

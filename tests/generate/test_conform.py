@@ -29,7 +29,7 @@ def test_conformed_loop_is_exactly_whole_bars(bars: int, bpm: float, beats: int,
 
 
 def test_loop_point_is_seamless_where_a_plain_cut_clicks() -> None:
-    sr, frames = 16000, 16000
+    frames = 16000
     x = _tone(1.2, freq=217.4)  # 217.4 cycles in one second: a plain cut lands mid-cycle
     hard_cut = x[:frames]
     loop = make_loop(x[np.newaxis, :], frames, crossfade=800)[0]

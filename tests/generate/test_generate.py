@@ -14,7 +14,7 @@ from grym_bridge.errors import Cancelled, ModelUnavailable
 from grym_bridge.generate.options import GenerateOptions, resolve
 from grym_bridge.generate.runner import TextToAudio, run_pipeline
 from grym_bridge.models.registry import MemoryBudget
-from tests.models.tiny import AUDIOLDM, AUDIOLDM2, shared_budget, tiny_config, tiny_models_dir  # noqa: F401
+from tests.models.tiny import AUDIOLDM, AUDIOLDM2
 
 STEPS = 3
 

@@ -10,8 +10,8 @@ import soundfile as sf
 
 from grym_bridge.config import Config
 from tests.generate.clips import bright_ticks
-from tests.models.tiny import AUDIOLDM, AUDIOLDM2, tiny_config, tiny_models_dir  # noqa: F401
-from tests.osc_client import JobFailed, RunningServer, osc_server, start_server  # noqa: F401
+from tests.models.tiny import AUDIOLDM, AUDIOLDM2
+from tests.osc_client import JobFailed, RunningServer, start_server
 
 
 @pytest.fixture

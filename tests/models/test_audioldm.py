@@ -9,7 +9,7 @@ import pytest
 
 from grym_bridge.errors import ModelUnavailable
 from grym_bridge.models import audioldm
-from tests.models.tiny import AUDIOLDM, AUDIOLDM2, tiny_models_dir  # noqa: F401
+from tests.models.tiny import AUDIOLDM, AUDIOLDM2
 
 
 @pytest.mark.parametrize("model_id,family", [(AUDIOLDM, "audioldm"), (AUDIOLDM2, "audioldm2")])

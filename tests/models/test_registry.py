@@ -10,7 +10,7 @@ import pytest
 from grym_bridge.config import Config
 from grym_bridge.errors import ModelUnavailable, NotFound
 from grym_bridge.models.registry import KNOWN_MODELS, MemoryBudget, ModelRegistry
-from tests.models.tiny import AUDIOLDM, AUDIOLDM2, tiny_config, tiny_models_dir  # noqa: F401
+from tests.models.tiny import AUDIOLDM, AUDIOLDM2
 
 
 def test_known_models_cover_audioldm_and_audioldm2() -> None:

@@ -4,8 +4,7 @@
 (`<dir>/cvssp/audioldm-s-full-v2`, `<dir>/cvssp/audioldm2-music`), holding
 pipelines with seeded random weights (grym_bridge.models.synthetic) written as
 safetensors: the registry loads them through the same path as a real
-download. Import the fixtures with
-`from tests.models.tiny import tiny_models_dir, tiny_config  # noqa: F401`.
+download. The conftest.py of tests/models and tests/generate import the fixtures.
 """
 
 from __future__ import annotations

@@ -94,7 +94,8 @@ class GraphedForward:
                     self.eager(**static)
             torch.cuda.current_stream().wait_stream(stream)
             graph = torch.cuda.CUDAGraph()
-            with torch.no_grad(), torch.cuda.graph(graph, pool=self.pool):
+            # thread_local: CUDA work of other threads (another model in another job) does not spoil the capture.
+            with torch.no_grad(), torch.cuda.graph(graph, pool=self.pool, capture_error_mode="thread_local"):
                 output = self.eager(**static)
         except Exception as exc:  # an op the capture cannot record: stay eager from now on
             log.warning("CUDA graph capture of the UNet failed (%s: %s); running it eagerly",

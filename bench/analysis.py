@@ -158,7 +158,8 @@ def build_clips(folder: Path, quick: bool, fmt: str = "flac") -> list[Clip]:
         bars = int(seconds * bpm / 240)
         music = mix(chord_progression(key, bpm=bpm, bars=bars), drum_loop(bpm, bars))
         stereo = Audio(np.vstack([music.samples, 0.9 * music.samples]), SR)
-        clips.append(Clip(f"synth {key} {bpm}", _keep(folder, f"synth_{key.replace(' ', '_')}_{bpm}", stereo, fmt), bpm, key))
+        path = _keep(folder, f"synth_{key.replace(' ', '_')}_{bpm}", stereo, fmt)
+        clips.append(Clip(f"synth {key} {bpm}", path, bpm, key))
     if shutil.which("fluidsynth") is None or not SOUNDFONT.exists():
         print("fluidsynth or the FluidR3 soundfont is missing (apt-get install fluidsynth fluid-soundfont-gm):"
               " rendered music left out", file=sys.stderr)

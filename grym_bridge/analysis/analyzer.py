@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 Progress = Callable[[float, str], None]
 
 #: Bump when a feature's definition, scaling or the vector layout changes.
-ANALYZER_VERSION = "1"
+ANALYZER_VERSION = "2"  # 2: level-weighted chroma, Albrecht-Shanahan keys, power-density tilt
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Keeping each space's `VectorIndex` in step with the SQLite store, and on disk.
 
 An index is persisted under `<data dir>/memory-index/` as three files per space:
-`<space>.npz` (ids and vectors, loaded without pickle), `<space>.hnsw` (the HNSW
-graph, when there is one) and `<space>.json` (format version, the store's id, the
+`<space>.npz` (ids and vectors, loaded without pickle), `<space>.hnsw` (the usearch
+HNSW graph, when there is one) and `<space>.json` (format version, the store's id, the
 change-log position covered, and the SHA-256 of the other two). Opening checks
 all of that; a missing, damaged or foreign index is rebuilt from the store and
 saved again. Between saves, the store's `vector_changes` log is replayed from
@@ -27,7 +27,7 @@ from grym_bridge.memory.vectors import from_blob, stack_blobs
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the graph is usearch's (1 was hnswlib's)
 #: An index more than this many changes ahead of its file is saved again.
 SAVE_EVERY = 10_000
 

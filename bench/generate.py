@@ -273,7 +273,7 @@ def main() -> None:
 def _format(row: Row, base: Row) -> str:
     per10 = row.seconds * 10.0 / AUDIO_S
     return (f"| {row.model} | {row.setup} | {row.steps} | {row.scheduler} | {row.dtype} | {per10:.2f} | "
-            f"{AUDIO_S / row.seconds:.1f} | {row.peak_gb:.2f} | {base.seconds / row.seconds:.2f}x |")
+            f"{AUDIO_S / row.seconds:.1f} | {row.peak_gb:.3f} | {base.seconds / row.seconds:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -58,10 +58,6 @@ class LoadedPipeline:
     def sample_rate(self) -> int:
         return int(self.pipe.vocoder.config.sampling_rate)
 
-    @property
-    def execution_device(self) -> Any:
-        return self.pipe._execution_device
-
 
 def resolve_memory_mode(requested: str, device: str) -> str:
     """`auto` -> `full` when the GPU has room for a whole pipeline, else `low_vram`; always `full` off CUDA."""

@@ -91,7 +91,7 @@ def test_not_audio(tmp_path: Path) -> None:
     _expect(p, "cannot be decoded")
 
 
-@pytest.mark.parametrize("ext", ["wav", "aiff", "flac", "ogg"])
+@pytest.mark.parametrize("ext", ["wav", "aiff", "flac", "ogg", "mp3"])
 def test_truncated_file(tmp_path: Path, ext: str) -> None:
     full = tmp_path / f"full.{ext}"
     sf.write(full, sine(440.0, 2.0, channels=2).samples.T, 44100)

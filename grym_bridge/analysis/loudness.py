@@ -21,7 +21,6 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal
 
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
@@ -93,6 +92,8 @@ class KWeightedEnergy:
         x = x.copy()
         x[:, ::2] += _ANTI_SUBNORMAL
         x[:, 1::2] -= _ANTI_SUBNORMAL
+        from scipy import signal  # here, not at the top: scipy.signal takes ~1 s to import
+
         filtered = signal.sosfilt(k_weighting_sos(sample_rate).astype(x.dtype), x, axis=-1)
         weights = channel_weights(x.shape[0]).astype(x.dtype)
         power = np.einsum("c,cn,cn->n", weights, filtered, filtered)

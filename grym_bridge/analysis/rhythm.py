@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal
 
 from grym_bridge.analysis.spectrum import Spectrogram
 
@@ -188,6 +187,8 @@ def onset_density(env: np.ndarray, frame_rate: float) -> float:
     if env.size == 0 or env.max() <= 0:
         return 0.0
     norm = _normalised(env)
+    from scipy import signal  # here, not at the top: scipy.signal takes ~1 s to import
+
     peaks, _ = signal.find_peaks(norm, prominence=0.07, distance=max(1, int(round(0.05 * frame_rate))))
     return float(peaks.size / (env.size / frame_rate))
 

@@ -102,9 +102,12 @@ def stereo_image(samples: np.ndarray, channel_energy: np.ndarray | None = None) 
 
 
 def _merge_chords(labels: list[str], times: np.ndarray) -> list[dict[str, Any]]:
-    """One entry per chord change: each chord lasts until the next entry's time."""
+    """One entry per chord change: each chord lasts until the next entry's time (empty segments skipped)."""
     out: list[dict[str, Any]] = []
-    for label, t in zip(labels, times):
+    keep = np.concatenate((np.diff(times) > 0, [True])) if len(times) else np.zeros(0, dtype=bool)
+    for label, t, k in zip(labels, times, keep):
+        if not k:
+            continue
         if not out or out[-1]["chord"] != label:
             out.append({"time_s": round(float(t), 3), "chord": label})
     return out
@@ -153,13 +156,13 @@ def analyze(audio: Audio, *, progress: Progress | None = None) -> Analysis:
     chroma = harmony.chromagram(spec)
     key = harmony.estimate_key(chroma, active)
     seg_chroma, seg_times = harmony.beat_chroma(chroma, spec.frame_rate, tempo.beats, chroma.shape[0])
-    seg_energy, _ = harmony.beat_chroma(frame_energy[:, None] * active[:, None], spec.frame_rate, tempo.beats,
+    seg_energy, _ = harmony.beat_chroma((frame_energy * active)[:, None], spec.frame_rate, tempo.beats,
                                         chroma.shape[0])
     labels = harmony.label_chords(seg_chroma, seg_energy[:, 0])
     # bars start where the harmony changes (and the kick lands)
-    change = harmony.harmonic_change(seg_chroma)[: tempo.beats.size]
+    change = harmony.harmonic_change(seg_chroma)
     strength = rhythm.beat_strength(env, spec.frame_rate, tempo.beats)
-    phase = rhythm.downbeat_phase(strength, np.pad(change, (0, strength.size - change.size)))
+    phase = rhythm.downbeat_phase(strength, change)
     pattern = rhythm.rhythm_pattern(env, spec.frame_rate, tempo.beats, phase)
 
     # 5. the vector

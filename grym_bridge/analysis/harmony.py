@@ -148,13 +148,19 @@ def _chord_templates() -> tuple[np.ndarray, list[str]]:
 
 def beat_chroma(chroma: np.ndarray, frame_rate: float, beats: np.ndarray,
                 n_frames: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean chroma between consecutive beats (and before the first): (segments, 12) and start times."""
-    edges = np.unique(np.clip(np.round(beats * frame_rate).astype(int), 0, n_frames))
-    edges = np.concatenate(([0], edges[edges > 0], [n_frames]))
-    edges = np.unique(edges)
-    sums = np.add.reduceat(chroma, edges[:-1], axis=0)
+    """Mean rows of `chroma` per segment, (len(beats) + 1, columns), and the segments' start times.
+
+    Segment 0 is the lead-in before the first beat (empty, all zeros, when
+    the first beat is at the very start); segment k + 1 runs from beat k to
+    beat k + 1 (the last to the end). The one-to-one mapping to beats holds
+    whatever the beat times are.
+    """
+    frames = np.clip(np.round(beats * frame_rate).astype(int), 0, n_frames)
+    edges = np.concatenate(([0], np.maximum.accumulate(frames), [n_frames]))
+    csum = np.concatenate((np.zeros((1, chroma.shape[1]), dtype=np.float64), np.cumsum(chroma, axis=0)))
     counts = np.diff(edges)[:, None]
-    return sums / counts, edges[:-1] / frame_rate
+    means = (csum[edges[1:]] - csum[edges[:-1]]) / np.maximum(counts, 1)
+    return means, edges[:-1] / frame_rate
 
 
 def label_chords(seg_chroma: np.ndarray, energy: np.ndarray) -> list[str]:
@@ -179,5 +185,6 @@ def harmonic_change(seg_chroma: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(seg_chroma, axis=1)
     unit = seg_chroma / np.where(norms > 0, norms, 1.0)[:, None]
     change = 1.0 - np.sum(unit[1:] * unit[:-1], axis=1)
+    change[(norms[1:] == 0) | (norms[:-1] == 0)] = 0.0  # silence is no chord to change from or to
     change[:1] = 0.0  # the lead-in before the first beat is not a chord
     return np.clip(change, 0.0, 1.0)

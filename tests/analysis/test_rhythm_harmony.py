@@ -73,3 +73,15 @@ def test_unpitched_material_has_low_key_confidence() -> None:
     pitched = analyze(chord_progression("C major", bars=4)).key_confidence
     clicks = analyze(click_track(120, 8)).key_confidence
     assert clicks < pitched
+
+
+def test_beat_segments_map_one_to_one_to_beats_even_when_a_beat_is_at_zero() -> None:
+    from grym_bridge.analysis.harmony import beat_chroma
+
+    chroma = np.arange(20, dtype=np.float64).reshape(10, 2)  # 10 frames at 10 frames/s
+    for beats in (np.array([0.0, 0.4, 0.7]), np.array([0.2, 0.4, 0.7])):
+        means, starts = beat_chroma(chroma, 10.0, beats, 10)
+        assert means.shape == (4, 2)  # the lead-in, then one segment per beat
+        np.testing.assert_allclose(starts[1:], beats)
+        np.testing.assert_allclose(means[-1], chroma[7:].mean(axis=0))
+        np.testing.assert_allclose(means[1], chroma[int(beats[0] * 10) : 4].mean(axis=0))

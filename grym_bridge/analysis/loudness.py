@@ -175,6 +175,7 @@ _HALF_TAPS = 6  # the interpolator reaches 6 samples each side: 12 taps per phas
 _KAISER_BETA = 4.0  # flat within +-0.3 dB up to 80% of Nyquist
 _ROW = 32  # positions interpolated per matrix row
 _ROWS_PER_PRODUCT = 2048
+_BLOCK_SAMPLES = 65536  # a multiple of _ROW
 
 
 def _interpolator(factor: int) -> np.ndarray:
@@ -206,46 +207,52 @@ def _banded(factor: int) -> np.ndarray:
     return band
 
 
+def _row_max(padded: np.ndarray, rows: int) -> np.ndarray:
+    """max |x| over each run of `_ROW` samples of `padded` (which starts 5 samples early)."""
+    m = np.abs(padded[_HALF_TAPS - 1 : _HALF_TAPS - 1 + rows * _ROW]).reshape(rows, _ROW)
+    while m.shape[1] > 1:  # halving beats numpy's slow reduction over a short axis (5 ms -> 1)
+        half = m.shape[1] // 2
+        m = np.maximum(m[:, :half], m[:, half:])
+    return m[:, 0]
+
+
 def true_peak_dbtp(samples: np.ndarray, sample_rate: int) -> float:
     """True peak in dBTP: the peak of the signal oversampled 4x (2x from 96 kHz, none from 192 kHz).
 
     Only where it can matter: an interpolated value can exceed the sample peak
     P only if a sample within reach of the interpolator exceeds P divided by
     the interpolator's largest gain (about 2, -6 dB). Rows of positions with
-    no such sample nearby are skipped.
+    no such sample nearby are skipped. Works through the signal in blocks, so
+    a long file needs no full-length copies.
     """
     x = _as_2d(np.asarray(samples, dtype=np.float32))
-    factor = 4 if sample_rate < 96000 else 2 if sample_rate < 192000 else 1
     if x.size == 0:
         return float("-inf")
-    if factor == 1:
-        best = float(np.max(np.abs(x)))
+    best = max(float(x.max()), -float(x.min()))  # the sample peak
+    factor = 4 if sample_rate < 96000 else 2 if sample_rate < 192000 else 1
+    if best == 0.0 or factor == 1:
         return 20.0 * math.log10(best) if best > 0.0 else float("-inf")
-    channels, n = x.shape
-    n_rows = -(-n // _ROW)
-    # position k interpolates between x[k] and x[k+1] from x[k-5] .. x[k+6]
-    padded = np.zeros((channels, n_rows * _ROW + 2 * _HALF_TAPS), dtype=np.float32)
-    padded[:, _HALF_TAPS - 1 : _HALF_TAPS - 1 + n] = x
-    row_max = np.abs(padded[:, _HALF_TAPS - 1 : _HALF_TAPS - 1 + n_rows * _ROW]).reshape(channels, n_rows, _ROW)
-    while row_max.shape[2] > 1:  # halving beats numpy's slow reduction over a short axis (5 ms -> 1)
-        half = row_max.shape[2] // 2
-        row_max = np.maximum(row_max[:, :, :half], row_max[:, :, half:])
-    row_max = row_max[:, :, 0]
-    best = float(row_max.max())  # the sample peak
-    if best == 0.0:
-        return float("-inf")
-    threshold = best / float(np.abs(_interpolator(factor)).sum(axis=0).max())
-    reach = row_max.copy()  # a row reads up to 6 samples into each neighbour
-    reach[:, 1:] = np.maximum(reach[:, 1:], row_max[:, :-1])
-    reach[:, :-1] = np.maximum(reach[:, :-1], row_max[:, 1:])
     band = _banded(factor)
+    threshold = best / float(np.abs(_interpolator(factor)).sum(axis=0).max())
+    n = x.shape[1]
+    block_rows = _BLOCK_SAMPLES // _ROW
     peak = best
-    for ch in range(channels):
-        hot = np.flatnonzero(reach[ch] > threshold)
-        if hot.size == 0:
-            continue
-        rows = np.lib.stride_tricks.sliding_window_view(padded[ch], band.shape[0])[::_ROW][:n_rows]
-        for start in range(0, hot.size, _ROWS_PER_PRODUCT):
-            y = rows[hot[start : start + _ROWS_PER_PRODUCT]] @ band
-            peak = max(peak, float(y.max()), float(-y.min()))
+    padded = np.zeros(_BLOCK_SAMPLES + 2 * _ROW + 2 * _HALF_TAPS, dtype=np.float32)
+    for channel in x:
+        for start in range(0, n, _BLOCK_SAMPLES):
+            # this block's positions plus one row either side, whose maxima count towards the reach
+            lo = start - _ROW
+            rows = min(block_rows, -(-(n - start) // _ROW)) + 2
+            padded[:] = 0.0
+            src_lo, src_hi = max(0, lo - (_HALF_TAPS - 1)), min(n, lo - (_HALF_TAPS - 1) + padded.size)
+            padded[src_lo - (lo - (_HALF_TAPS - 1)) : src_hi - (lo - (_HALF_TAPS - 1))] = channel[src_lo:src_hi]
+            row_max = _row_max(padded, rows)
+            reach = np.maximum(np.maximum(row_max[1:-1], row_max[:-2]), row_max[2:])
+            hot = np.flatnonzero(reach > threshold) + 1  # rows of this block, counted from the margin row
+            if hot.size == 0:
+                continue
+            windows = np.lib.stride_tricks.sliding_window_view(padded, band.shape[0])[::_ROW][:rows]
+            for first in range(0, hot.size, _ROWS_PER_PRODUCT):
+                y = windows[hot[first : first + _ROWS_PER_PRODUCT]] @ band
+                peak = max(peak, float(y.max()), float(-y.min()))
     return 20.0 * math.log10(peak)

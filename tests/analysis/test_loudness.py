@@ -96,9 +96,11 @@ def _full_oversampling_peak(x: np.ndarray) -> float:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_skipping_quiet_chunks_never_changes_the_true_peak(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    x = (rng.standard_normal((2, 60000)) * 0.05).astype(np.float32)
-    # a few hot spots in otherwise quiet material, plus a hard-clipped burst
+    x = (rng.standard_normal((2, 140000)) * 0.05).astype(np.float32)
+    # a few hot spots in otherwise quiet material, one straddling a block boundary (65536),
+    # plus a hard-clipped burst
     x[0, 10000:10020] *= 15
+    x[0, 65530 + seed : 65545 + seed] *= 16
     x[1, 41000:43000] = np.clip(x[1, 41000:43000] * 40, -0.9, 0.9)
     ours = loudness.true_peak_dbtp(x, 44100)
     assert ours == pytest.approx(_full_oversampling_peak(x), abs=1e-3)

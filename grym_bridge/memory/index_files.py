@@ -46,6 +46,7 @@ class IndexKeeper:
         self._indexes: dict[str, VectorIndex] = {}
         self._saved_seq: dict[str, int] = {}
         self._graph_saved: dict[str, bool] = {}
+        self._caught_up: dict[str, object] = {}  # the store's generation each index last caught up to
         self.rebuilt: list[tuple[str, str]] = []  # (space, why): what the last opens had to rebuild
 
     def _meta(self, key: str) -> str:
@@ -61,7 +62,11 @@ class IndexKeeper:
     def index(self, space: str) -> VectorIndex:
         """The index of `space`, caught up with every committed change."""
         with self._lock:
+            # Read before catching up: a commit landing meanwhile is replayed on the next call.
+            generation = self._db.generation()
             idx = self._indexes.get(space)
+            if idx is not None and self._caught_up.get(space) == generation:
+                return idx  # nothing was committed anywhere since the last call: no SQL needed
             if idx is None:
                 idx = self._load(space)
                 if idx is None:
@@ -77,6 +82,7 @@ class IndexKeeper:
             behind = idx.seq - self._saved_seq.get(space, 0)
             if (idx.has_graph and not self._graph_saved.get(space)) or behind >= SAVE_EVERY:
                 self.save()
+            self._caught_up[space] = generation
             return idx
 
     # -- keeping up ----------------------------------------------------------------------------

@@ -174,12 +174,29 @@ class MemoryBudget:
             self.release(key)
 
 
+_PROCESS_BUDGET: MemoryBudget | None = None
+_PROCESS_BUDGET_LOCK = threading.Lock()
+
+
+def process_budget(config: Config) -> MemoryBudget:
+    """The one memory budget of this process, sized by `models.memory_budget_gb` of the first config that asks.
+
+    Every model loader of the process (the text-to-audio registry, wav2vec2's `embedder_from_config`) should
+    load under it, so that together they stay within the budget.
+    """
+    global _PROCESS_BUDGET
+    with _PROCESS_BUDGET_LOCK:
+        if _PROCESS_BUDGET is None:
+            _PROCESS_BUDGET = MemoryBudget(int(config.models.memory_budget_gb * GB))
+        return _PROCESS_BUDGET
+
+
 class ModelRegistry:
     """Finds, loads, lists and removes known models, under one shared `MemoryBudget`."""
 
     def __init__(self, config: Config, budget: MemoryBudget | None = None) -> None:
         self.config = config
-        self.budget = budget or MemoryBudget(int(config.models.memory_budget_gb * GB))
+        self.budget = budget or process_budget(config)
 
     # -- where the weights are ------------------------------------------------
 
@@ -268,7 +285,9 @@ class ModelRegistry:
             size = size_bytes(folder)
         else:
             size = int(size_bytes)
-        return self.budget.acquire(f"{model_id}@{variant}", lambda: loader(spec, folder), size, release)
+        # The folder is part of the key: the same id found elsewhere (models.dirs changed) is another model.
+        key = f"{model_id}@{folder}:{variant}"
+        return self.budget.acquire(key, lambda: loader(spec, folder), size, release)
 
     def unload(self, model_id: str) -> int:
         """Unload every loaded variant of `model_id`; how many were unloaded."""

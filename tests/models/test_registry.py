@@ -9,7 +9,7 @@ import pytest
 
 from grym_bridge.config import Config
 from grym_bridge.errors import ModelUnavailable, NotFound
-from grym_bridge.models.registry import KNOWN_MODELS, MemoryBudget, ModelRegistry
+from grym_bridge.models.registry import KNOWN_MODELS, MemoryBudget, ModelRegistry, process_budget
 from tests.models.tiny import AUDIOLDM, AUDIOLDM2
 
 
@@ -76,7 +76,7 @@ def test_registry_loads_once_per_variant_and_remove_deletes(tiny_config: Config,
     target = tmp_path / "models"
     shutil.copytree(Path(tiny_config.models.dirs[0]) / AUDIOLDM, target / AUDIOLDM)
     tiny_config.models.dirs = [str(target)]
-    registry = ModelRegistry(tiny_config)
+    registry = ModelRegistry(tiny_config, MemoryBudget(2**30))
     calls: list[Path] = []
 
     def loader(spec, folder):  # noqa: ANN001 - the registry's loader signature
@@ -93,3 +93,7 @@ def test_registry_loads_once_per_variant_and_remove_deletes(tiny_config: Config,
     assert not registry.status(AUDIOLDM).loaded and not registry.status(AUDIOLDM).present
     with pytest.raises(NotFound):
         registry.remove(AUDIOLDM)
+
+
+def test_registries_share_the_process_budget(config: Config, tiny_config: Config) -> None:
+    assert ModelRegistry(config).budget is ModelRegistry(tiny_config).budget is process_budget(config)

@@ -120,6 +120,7 @@ async def serve(
             services.midi.close()
         await services.network.close()
         await osc.close()
+        services.orchestrator.capabilities.close()  # after the workers stopped: nothing writes any more
         if install_signal_handlers:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)

@@ -84,17 +84,17 @@ def check_data_dir(config: Config) -> str:
 
 
 def check_store(config: Config) -> str:
-    path = config.data_dir / ".selftest.sqlite3"
+    from grym_bridge.memory import open_memory
+
+    store = open_memory(config)
     try:
-        with sqlite3.connect(path) as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            verdict = db.execute("PRAGMA integrity_check").fetchone()[0]
-        if verdict != "ok":
-            raise RuntimeError(f"integrity check says {verdict}")
+        verdict = store.integrity_check()
+        clips = store.stats().clips
     finally:
-        for suffix in ("", "-wal", "-shm"):
-            path.with_name(path.name + suffix).unlink(missing_ok=True)
-    return f"SQLite {sqlite3.sqlite_version} opens a WAL database in the data directory"
+        store.close()
+    if verdict != "ok":
+        raise RuntimeError(f"the feature memory fails its integrity check: {verdict}")
+    return f"feature memory opens and passes its integrity check ({clips} clips, SQLite {sqlite3.sqlite_version})"
 
 
 def check_render(config: Config) -> str:

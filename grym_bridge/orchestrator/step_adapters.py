@@ -59,6 +59,12 @@ class Capabilities:
             self._memory = opener()
         return self._memory
 
+    def close(self) -> None:
+        """Close what was opened (the memory store saves its index); safe to call twice."""
+        memory, self._memory = self._memory, None
+        if memory is not None:
+            memory.close()
+
     @property
     def loaded_text_to_audio(self) -> Any:
         """The text-to-audio runner if one was built already, else None (never builds one)."""

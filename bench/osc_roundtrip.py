@@ -160,7 +160,7 @@ def main() -> None:
         procs = {
             "grym": subprocess.Popen([sys.executable, "-m", "grym_bridge", "--data-dir", data_dir, "serve",
                                       "--osc-port", str(grym_port), "--log-level", "warning"],
-                                     cwd=REPO, env=env, stdout=subprocess.DEVNULL),
+                                     cwd=REPO, env=env, stdout=subprocess.PIPE, text=True),
             "bare python-osc": subprocess.Popen([sys.executable, "-c", BARE_ECHO, str(bare_port)], env=env,
                                                 stdout=subprocess.DEVNULL),
         }
@@ -168,6 +168,9 @@ def main() -> None:
             clients = {"grym": Client(grym_port), "bare python-osc": Client(bare_port)}
             clients["grym"].wait_ready()
             startup_s = time.perf_counter() - started
+            for line in procs["grym"].stdout:  # measure the steady state: wait for the banner's last line
+                if line.startswith("Ready."):
+                    break
             for c in clients.values():
                 c.wait_ready()
                 c.roundtrips(200, 1)  # warm up

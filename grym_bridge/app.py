@@ -34,6 +34,8 @@ class Services:
     endpoints: dict[str, Any] = field(default_factory=dict)
     #: Filled by `serve`: the router every transport dispatches through (OSCQuery reads its table).
     router: Any = None
+    #: Which capabilities are ready, checked once at start in a worker thread (it imports their modules).
+    capabilities: list[Any] = field(default_factory=list)
     #: The orchestrator: planners, chains, session contexts, health and cleanup (grym_bridge.orchestrator.service).
     orchestrator: Any = None
     #: Filled by `serve` when `[midi] enabled`: the MIDI transport (ports, mapping, learn, clip player).
@@ -54,8 +56,6 @@ def build_services(config: Config) -> Services:
 
 def describe(services: Services) -> dict[str, Any]:
     """What `/grym/system/info` and the banner say about this server."""
-    from grym_bridge.orchestrator.selftest import capability_status
-
     return {
         "version": __version__,
         "protocol": PROTOCOL_VERSION,
@@ -63,7 +63,7 @@ def describe(services: Services) -> dict[str, Any]:
         "endpoints": services.endpoints,
         "uptime_s": round(time.monotonic() - services.started_at, 1),
         "queue": {"waiting": services.jobs.depth(), "running": len(services.jobs.running())},
-        "capabilities": [c.__dict__ for c in capability_status(services.config)],
+        "capabilities": [c.__dict__ for c in services.capabilities],
     }
 
 
@@ -108,6 +108,11 @@ async def serve(
     from grym_bridge.transports.midi import start_midi
 
     services.midi = start_midi(services, router)  # None (with a logged reason) when MIDI is off or unavailable
+    from grym_bridge.orchestrator.selftest import capability_status
+
+    # Off the loop: checking capabilities imports their modules (scipy alone takes a second), and
+    # requests must be answered meanwhile.
+    services.capabilities = await asyncio.to_thread(capability_status, config)
     if on_ready is not None:
         on_ready(services)
     try:

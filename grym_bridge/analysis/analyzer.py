@@ -227,10 +227,12 @@ def analyze_file(
 
     result = analyze(audio, progress=sub)
     if embed:
+        from grym_bridge.models.registry import process_budget
         from grym_bridge.models.wav2vec2 import embedder_from_config
 
         _notify(progress, 0.8, "embedding")
-        vector = embedder_from_config(config).embed(
+        # Under the process-wide budget, so wav2vec2 and the text-to-audio models unload each other (LRU).
+        vector = embedder_from_config(config, process_budget(config)).embed(
             audio, progress=lambda f, m: _notify(progress, 0.8 + 0.2 * min(f, 0.999), m))
         result.embedding = [float(v) for v in vector]
         _notify(progress, 1.0, "done")

@@ -191,3 +191,15 @@ def embedder_from_config(config: "Config", budget: "MemoryBudget | None" = None)
         if key not in _loaded:
             _loaded[key] = load()
         return _loaded[key]
+
+
+def status(config: "Config") -> tuple[str, str]:
+    """For the banner and the self-test: can `--embed` run? Looks for the weights; imports no torch."""
+    try:
+        folder = find_model_folder(config.analysis.embedding_model, search_dirs=config.models.dirs,
+                                   cache_dir=os.path.expanduser(config.models.hf_cache) or None)
+    except ModelUnavailable:
+        source = config.analysis.embedding_model or "(none configured)"
+        return "needs_weights", (f"wav2vec2 model {source} is not on this machine; "
+                                 "`grym analyze --embed` says how to get it")
+    return "ready", str(folder)

@@ -20,6 +20,7 @@ from grym_bridge.config import Config
 #: (name shown to the user, package that provides it)
 CAPABILITIES = (
     ("analysis", "grym_bridge.analysis"),
+    ("embeddings", "grym_bridge.models.wav2vec2"),
     ("memory", "grym_bridge.memory"),
     ("effects", "grym_bridge.fx"),
     ("generation", "grym_bridge.generate"),

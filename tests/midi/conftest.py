@@ -7,19 +7,17 @@ the controller both use.
 
 from __future__ import annotations
 
-import os
 import queue
-import shutil
-import subprocess
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
 from grym_bridge.config import Config, load_config
+from grym_bridge.transports.midi.ports import InputPump
 from tests.conftest import require, require_module, require_tool
+from tests.midi.jack import JackServer
 from tests.osc_client import osc_server  # noqa: F401 - the fixture, for the MIDI tests
 
 
@@ -31,39 +29,19 @@ def _jack_compiled() -> bool:
 
 @pytest.fixture(scope="session")
 def jack_server() -> Iterator[str]:
-    """Start `jackd --no-realtime -d dummy` under a unique name; yield the name; stop it."""
-    jackd = require_tool("jackd")
+    """A private JACK server (dummy driver, 48 kHz, 256-frame periods, no realtime) for the session; yields its name."""
+    require_tool("jackd")
     require_module("rtmidi")
     require(_jack_compiled(), "python-rtmidi with its JACK API")
-    name = f"grymtest-{uuid.uuid4().hex[:8]}"
-    previous = os.environ.get("JACK_DEFAULT_SERVER")
-    os.environ["JACK_DEFAULT_SERVER"] = name
-    env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}
-    proc = subprocess.Popen([jackd, "--no-realtime", "--name", name, "-d", "dummy", "-r", "48000", "-p", "256"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = JackServer(period=256)
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"jackd exited at start: {proc.stderr.read().decode(errors='replace')[-500:]}")
-            lsp = shutil.which("jack_lsp")
-            if lsp and subprocess.run([lsp], env=env, capture_output=True, timeout=5).returncode == 0:
-                break
-            if time.monotonic() > deadline:
-                pytest.fail("jackd did not come up within 15 s")
-            time.sleep(0.1)
-        yield name
+        server.start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield server.name
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if previous is None:
-            os.environ.pop("JACK_DEFAULT_SERVER", None)
-        else:
-            os.environ["JACK_DEFAULT_SERVER"] = previous
+        server.stop()
 
 
 def midi_config(tmp_path: Path, **midi: Any) -> Config:
@@ -98,7 +76,9 @@ class Controller:
                 raise AssertionError(f"the bridge's MIDI ports did not appear (outputs {self.backend.get_output_names()})")
             time.sleep(0.05)
         self.out = self.backend.open_output(outs[0])
-        self.inp = self.backend.open_input(ins[0], callback=lambda m: self.received.put((time.perf_counter(), m)))
+        self.inp = self.backend.open_input(ins[0])  # polled, like the bridge: no Python in JACK's process thread
+        self.pump = InputPump([self.inp], lambda m: self.received.put((time.perf_counter(), m)))
+        time.sleep(0.2)  # a new JACK connection carries MIDI from the next cycles on; let a few pass
 
     def send(self, type_: str, **fields: Any) -> float:
         import mido
@@ -122,6 +102,7 @@ class Controller:
                 return msg
 
     def close(self) -> None:
+        self.pump.stop()
         self.out.close()
         self.inp.close()
 

@@ -143,7 +143,7 @@ def test_compose_with_play_sends_the_clip_out_in_time(tmp_path: Path, osc_server
         starts = sorted({n[1] for n in expected})
         assert starts == [0.0, 2.0]
         gap = times[-1] - times[0]
-        assert 0.4 < gap < 0.7
+        assert 0.35 < gap < 0.9  # loose: the test machine is shared
         offs = controller.expect(lambda m: m.type == "note_off", timeout=2)
         assert offs.note in {n[0] for n in expected}
 

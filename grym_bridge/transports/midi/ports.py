@@ -7,11 +7,16 @@ nothing here crashes the server.
 
 from __future__ import annotations
 
+import logging
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from grym_bridge.errors import GrymError
+
+log = logging.getLogger(__name__)
 
 #: Config names of the rtmidi APIs, as mido names them.
 APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE", "windows_mm": "WINDOWS_MM"}
@@ -95,14 +100,55 @@ def find_port(name: str, available: list[str], direction: str) -> str:
                           "give more of the name")
 
 
+class InputPump:
+    """Reads the input ports on a thread of its own and hands each message to `callback`.
+
+    rtmidi could call Python back from the MIDI driver's thread instead, but
+    under JACK that is the realtime process thread: waiting there for the GIL
+    makes the whole JACK graph miss its cycle, and closing a port while such a
+    callback waits deadlocks. Polling keeps Python out of that thread; the
+    poll interval (half a millisecond) is the latency it costs.
+    """
+
+    def __init__(self, ports: list[Any], callback: Callable[[Any], None], interval_s: float = 0.0005) -> None:
+        self.ports = ports
+        self.callback = callback
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="grym-midi-in", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            busy = False
+            for port in list(self.ports):
+                try:
+                    for msg in port.iter_pending():
+                        busy = True
+                        self.callback(msg)
+                except Exception:  # noqa: BLE001 - one bad message or port must not stop the reader
+                    log.exception("MIDI input from %s failed", getattr(port, "name", port))
+            if not busy:
+                time.sleep(self.interval_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(2.0)
+
+
 @dataclass
 class OpenPorts:
-    """The ports the transport reads and writes; `close()` releases them all."""
+    """The ports the transport reads and writes; `close()` stops the reader and releases them all."""
 
     inputs: list[Any] = field(default_factory=list)
     outputs: list[Any] = field(default_factory=list)
+    pump: InputPump | None = None
 
     def close(self) -> None:
+        if self.pump is not None:
+            self.pump.stop()
+            self.pump = None
         for port in [*self.inputs, *self.outputs]:
             try:
                 port.close()
@@ -118,8 +164,9 @@ def open_ports(
 ) -> OpenPorts:
     """Open the virtual `port_name` pair (if `virtual`) and the named hardware ports.
 
-    `callback` receives every incoming message on rtmidi's thread. On any
-    failure the ports opened so far are closed again before the error is raised.
+    `callback` receives every incoming message on the reader thread (see
+    `InputPump`). On any failure the ports opened so far are closed again
+    before the error is raised.
     """
     be = backend(api)
     opened = OpenPorts()
@@ -129,7 +176,7 @@ def open_ports(
                 raise MidiUnavailable("Windows has no virtual MIDI ports: install loopMIDI, create a port, list it in "
                                       "midi.inputs and midi.outputs, and set midi.virtual = false")
             opened.inputs.append(_call(api, f"create the virtual input port {port_name!r}", lambda: be.open_input(
-                port_name, virtual=True, callback=callback, client_name=port_name)))
+                port_name, virtual=True, client_name=port_name)))
             opened.outputs.append(_call(api, f"create the virtual output port {port_name!r}", lambda: be.open_output(
                 port_name, virtual=True, client_name=port_name)))
         if inputs:
@@ -137,7 +184,7 @@ def open_ports(
             for name in inputs:
                 real = find_port(name, available, "input")
                 # no client_name here: mido makes any port with one virtual
-                opened.inputs.append(_call(api, f"open input {real!r}", lambda: be.open_input(real, callback=callback)))
+                opened.inputs.append(_call(api, f"open input {real!r}", lambda: be.open_input(real)))
         if outputs:
             available = _call(api, "list output ports", be.get_output_names)
             for name in outputs:
@@ -146,4 +193,6 @@ def open_ports(
     except BaseException:
         opened.close()
         raise
+    if callback is not None and opened.inputs:
+        opened.pump = InputPump(opened.inputs, callback)
     return opened

@@ -1,6 +1,6 @@
 """The MIDI transport: controller messages become the same requests OSC clients send.
 
-rtmidi calls back on its own thread; the message is handed to the event loop
+The input reader thread polls the ports; each message is handed to the event loop
 (`call_soon_threadsafe`), where the mapping is looked up and the request goes
 through `Router.dispatch` like any OSC request. Replies come back to the
 `MidiPeer`, which lights the control. MIDI learn binds the next control that
@@ -105,7 +105,7 @@ class MidiTransport:
         self._loop = loop or asyncio.get_running_loop()
         self.mapping = load_mapping(self.mapping_path, self.router.routes)
         c = self.config
-        self.ports = open_ports(c.api, c.port_name, c.virtual, c.inputs, c.outputs, self._from_rtmidi)
+        self.ports = open_ports(c.api, c.port_name, c.virtual, c.inputs, c.outputs, self._from_port)
         log.info("MIDI: %d input(s), %d output(s), %d binding(s) from %s", len(self.ports.inputs),
                  len(self.ports.outputs), len(self.mapping.bindings), self.mapping_path)
 
@@ -129,8 +129,8 @@ class MidiTransport:
             except Exception:  # noqa: BLE001 - an unplugged controller must not stop the others
                 log.warning("MIDI: could not send to %s", getattr(port, "name", port))
 
-    def _from_rtmidi(self, msg: mido.Message) -> None:
-        """rtmidi's thread: hand the message to the event loop."""
+    def _from_port(self, msg: mido.Message) -> None:
+        """The input reader's thread: hand the message to the event loop."""
         now = time.perf_counter()
         loop = self._loop
         if loop is not None and not loop.is_closed():

@@ -1,0 +1,73 @@
+"""`grym midi ports|learn|check` against a real JACK server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mido
+from click.testing import CliRunner
+
+from grym_bridge.cli import cli
+
+
+def _grym(tmp_path: Path, *args: str):
+    return CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "data"), *args])
+
+
+def test_ports_lists_what_jack_has(tmp_path: Path, jack_server: str) -> None:
+    backend = mido.Backend("mido.backends.rtmidi/UNIX_JACK", load=True)
+    pads = backend.open_output("test-pads", virtual=True, client_name="test-pads")
+    try:
+        res = _grym(tmp_path, "midi", "ports", "--api", "jack")
+    finally:
+        pads.close()
+    assert res.exit_code == 0, res.output
+    assert "api: jack" in res.output and "test-pads" in res.output
+
+
+def test_learn_from_the_shell_binds_the_next_note(tmp_path: Path, jack_server: str) -> None:
+    mapping = tmp_path / "pads.toml"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grym_bridge", "--data-dir", str(tmp_path / "data"), "midi", "learn",
+         "/grym/compose/drums", "--options", '{"style": "trap"}', "--api", "jack", "--mapping", str(mapping),
+         "--timeout", "20"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
+    )
+    try:
+        backend = mido.Backend("mido.backends.rtmidi/UNIX_JACK", load=True)
+        deadline = time.monotonic() + 15
+        while not [n for n in backend.get_output_names() if "grym-bridge" in n]:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "grym midi learn did not open its port"
+            time.sleep(0.05)
+        port = backend.open_output([n for n in backend.get_output_names() if "grym-bridge" in n][0])
+        time.sleep(0.2)  # let the connection settle before the first message
+        port.send(mido.Message("note_on", channel=4, note=40, velocity=99))
+        out, err = proc.communicate(timeout=15)
+        port.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "bound note 40 (channel 5) -> /grym/compose/drums" in out
+    res = _grym(tmp_path, "midi", "check", str(mapping))
+    assert res.exit_code == 0, res.output
+    assert "note 40 ch 5 -> /grym/compose/drums" in res.output
+
+
+def test_learn_refuses_an_unknown_address_before_opening_ports(tmp_path: Path) -> None:
+    res = _grym(tmp_path, "midi", "learn", "/grym/compose/drum", "--api", "jack")
+    assert res.exit_code == 1 and "no such address" in res.output
+
+
+def test_check_names_the_bad_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('presets = ["a"]\n\n[[bind]]\nnote = 36\nchannel = 0\naddress = "/grym/compose/drums"\n')
+    res = _grym(tmp_path, "midi", "check", str(bad))
+    assert res.exit_code == 2
+    assert f"error: {bad}:5: 'channel' must be a whole number 1-16, got 0" in res.output

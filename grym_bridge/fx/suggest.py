@@ -152,6 +152,13 @@ def suggest(audio: Audio, *, target: LoudnessTarget | None = None, style: str | 
             chain.extend(moves)
             reasons.extend(_loudness_reasons(measured, target, moves[0]["params"]["gain_db"],
                                              moves[1]["params"]["ceiling_db"], indices))
+            reached = predicted["lufs"]
+            if math.isfinite(reached) and abs(reached - target.lufs) > 1.0:
+                reasons.append(Reason("target_unreachable", f"the limiter reaches only {reached:.1f} LUFS on this "
+                                                            f"clip (its peaks are far above its average); to get "
+                                                            f"to {target.lufs:g} LUFS, compress it first or choose "
+                                                            "a quieter target", round(reached, 2), target.lufs,
+                                      "LUFS", None, indices))
     if reference is not None and ref_measured is not None:
         measured["reference"] = ref_measured
     _note(progress, 1.0, "done")

@@ -18,7 +18,7 @@ import numpy as np
 
 from grym_bridge.analysis import loudness, stereo_image
 from grym_bridge.fx.types import LoudnessTarget
-from plugin_host import process_array
+from plugin_host import builtin_plugins, process_array
 
 Progress = Callable[[float, str], None]
 _LOUDNESS_TOLERANCE_LU = 0.1
@@ -76,14 +76,21 @@ def fit_loudness(pre: np.ndarray, sample_rate: int, target: LoudnessTarget,
     The limiter lowers loudness where it works, so the gain is corrected from
     the measured result (a few passes); its ceiling is lowered by any true peak
     that slips past it (the limiter's own true-peak detection is close, not exact).
+    A very peaky clip may not reach a loud target at all: driven harder, the
+    limiter's release pumps and the result gets quieter. Then the loudest pass
+    under the ceiling is returned (the caller compares it with the target), and
+    the gain never leaves the Gain plugin's range.
     """
     before = loudness.integrated_lufs(pre, sample_rate)
     if not math.isfinite(before):
         return [], measure(pre, sample_rate)
-    gain = target.lufs - before
+    max_gain = builtin_plugins()["Gain"].params["gain_db"].maximum or 48.0
+    gain = min(target.lufs - before, max_gain)
     ceiling = target.ceiling_dbtp - _TP_MARGIN_DB
     result: dict[str, float] = {}
     moves: list[dict[str, Any]] = []
+    best: tuple[float, list[dict[str, Any]], dict[str, float]] | None = None
+    last: tuple[float, float] | None = None  # the previous pass's gain and loudness
     for attempt in range(6):
         moves = [{"plugin": "Gain", "params": {"gain_db": round(gain, 2)}},
                  {"plugin": "BrickwallLimiter", "params": {"ceiling_db": round(ceiling, 2), "release_ms": 100.0,
@@ -94,9 +101,19 @@ def fit_loudness(pre: np.ndarray, sample_rate: int, target: LoudnessTarget,
             progress(min(0.95, 0.7 + 0.05 * attempt), f"checking loudness ({result['lufs']:.1f} LUFS)")
         error = target.lufs - result["lufs"]
         over = result["true_peak_dbtp"] - (target.ceiling_dbtp - _TP_MARGIN_DB)
+        if over <= 0 and (best is None or abs(error) < best[0]):
+            best = (abs(error), moves, result)
         if abs(error) <= _LOUDNESS_TOLERANCE_LU and over <= 0:
             break
         if over > 0:
             ceiling -= over + 0.02
-        gain += error
+        elif error > 0 and last is not None and gain - last[0] > 0.5 \
+                and result["lufs"] <= last[1] + _LOUDNESS_TOLERANCE_LU:
+            break  # more gain made it no louder: the limiter is saturated
+        if error > 0 and gain >= max_gain:
+            break
+        last = (gain, result["lufs"])
+        gain = min(gain + error, max_gain)
+    if best is not None:
+        return best[1], best[2]
     return moves, result

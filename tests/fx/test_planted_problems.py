@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from grym_bridge.audio_io import Audio
 from grym_bridge.fx import FxService
 from tests.fx import measure
 from tests.fx.conftest import write_clip
@@ -97,3 +98,27 @@ def test_silence_and_a_pure_tone_get_no_tonal_moves(fx: FxService, tmp_path: Pat
     suggestion = fx.suggest(tone)
     assert "narrow_band" in [r.problem for r in suggestion.reasons]
     assert not {e["plugin"] for e in suggestion.chain} & {"PeakFilter", "LowShelfFilter", "HighShelfFilter"}
+
+
+def test_an_unreachable_loudness_target_is_said_not_crashed(fx: FxService, tmp_path: Path) -> None:
+    """A quiet, very peaky clip (sparse clicks) cannot reach club loudness under the ceiling with a clean limiter.
+
+    The suggestion must still come back: make-up gain inside the Gain plugin's range, the loudest verified
+    result, and a reason that says the target is out of reach and what to do instead.
+    """
+    rng = np.random.default_rng(3)
+    x = np.zeros((2, 8 * SR), np.float32)
+    click = (np.exp(-np.arange(int(0.004 * SR)) / (0.0008 * SR)) * rng.standard_normal(int(0.004 * SR)))
+    for start in range(0, x.shape[1] - click.size, SR // 2):
+        x[:, start:start + click.size] = click.astype(np.float32)
+    x = x / np.abs(x).max() * 10 ** (-30 / 20)  # peaks at -30 dBFS
+    clip = write_clip(tmp_path, "clicks", Audio(x, SR))
+    suggestion = fx.suggest(clip, target="club")
+    gains = [m["params"]["gain_db"] for m in suggestion.chain if m["plugin"] == "Gain"]
+    assert gains and all(g <= 48.0 for g in gains)
+    unreachable = [r for r in suggestion.reasons if r.problem == "target_unreachable"]
+    assert len(unreachable) == 1 and "quieter target" in unreachable[0].message
+    rendered = measure.read(fx.render(clip, suggestion.chain_spec()).path)[:, : x.shape[1]]
+    assert measure.lufs(rendered) < -9.0  # truly out of reach, as the reason says
+    assert measure.lufs(rendered) == pytest.approx(suggestion.predicted["lufs"], abs=0.5)
+    assert measure.true_peak_dbtp(rendered) <= CEILING

@@ -14,25 +14,30 @@ from grym_bridge.config import Config
 
 
 def ask_server(host: str, port: int, timeout: float) -> dict[str, Any] | None:
-    """`/grym/health/get` over UDP; None when no server answers in time."""
-    from pythonosc.osc_message_builder import OscMessageBuilder
-    from pythonosc.osc_packet import OscPacket
+    """`/grym/health/get` over OSC-over-TCP; None when no server answers in time.
 
-    builder = OscMessageBuilder("/grym/health/get")
-    builder.add_arg("cli-health")
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(timeout)
-        sock.bind(("127.0.0.1" if host in ("127.0.0.1", "localhost") else "", 0))
-        try:
-            sock.sendto(builder.build().dgram, (host if host != "0.0.0.0" else "127.0.0.1", port))
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                for msg in OscPacket(sock.recv(65536)).messages:
-                    args = list(msg.message.params)
-                    if msg.message.address == "/grym/health/get" and args[:1] == ["cli-health"]:
-                        return json.loads(args[1])
-        except OSError:  # refused or timed out: no server there
-            return None
+    TCP, because its replies come back on the connection: over UDP they would go
+    to the reply port a DAW on this machine registered with `/grym/system/hello`.
+    """
+    from grym_bridge.transports.osc.server import SLIP_END, encode, parse, slip_frame, slip_unframe
+
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((host if host != "0.0.0.0" else "127.0.0.1", port), timeout=timeout) as sock:
+            sock.sendall(slip_frame(encode("/grym/health/get", ["cli-health"])))
+            buffer = b""
+            while (left := deadline - time.monotonic()) > 0:
+                sock.settimeout(left)
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return None
+                *frames, buffer = (buffer + chunk).split(SLIP_END)
+                for frame in filter(None, frames):
+                    for address, args in parse(slip_unframe(frame)):
+                        if address == "/grym/health/get" and args[:1] == ["cli-health"]:
+                            return json.loads(args[1])
+    except OSError:  # refused or timed out: no server there
+        return None
     return None
 
 

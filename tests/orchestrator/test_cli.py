@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 
@@ -69,6 +70,20 @@ def test_health_asks_the_running_server(osc_server: RunningServer, tmp_path: Pat
     assert status["readings"]["queue_depth"] == 0.0  # only the server knows its queue
     nobody = grym(tmp_path, "health", "--json", "--timeout", "0.2", env={"GRYM_SERVER_OSC_PORT": "9"})
     assert json.loads(nobody.stdout)["source"] == "this machine (no server answered)"
+
+
+def test_health_answers_while_a_daw_on_this_machine_has_said_hello(osc_server: RunningServer,  # noqa: F811
+                                                                    tmp_path: Path) -> None:
+    """A Max device's hello sets the reply port for its IP (for oscsend-style clients); `grym health` must not
+    lose the server's answer to that port."""
+    port = str(osc_server.port)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as max_udpreceive, osc_server.client() as max_udpsend:
+        max_udpreceive.bind(("127.0.0.1", 0))
+        max_udpreceive.settimeout(5)
+        max_udpsend.send("/grym/system/hello", 1, max_udpreceive.getsockname()[1])
+        assert b"/grym/system/hello" in max_udpreceive.recv(65536)  # the hello's answer came to the reply port
+        res = grym(tmp_path, "health", "--json", env={"GRYM_SERVER_OSC_PORT": port})
+    assert json.loads(res.stdout)["source"] == f"server 127.0.0.1:{port}", res.output
 
 
 def test_parts_of_one_request_share_a_seed_so_they_fit(tmp_path: Path) -> None:

@@ -36,6 +36,16 @@ SAFE_DATAGRAM_BYTES = 1400
 SLIP_END, SLIP_ESC, SLIP_ESC_END, SLIP_ESC_ESC = b"\xc0", b"\xdb", b"\xdc", b"\xdd"
 
 
+def slip_frame(packet: bytes) -> bytes:
+    """One OSC packet as a SLIP frame (OSC 1.1 over TCP), END bytes on both sides."""
+    return SLIP_END + packet.replace(SLIP_ESC, SLIP_ESC + SLIP_ESC_ESC).replace(SLIP_END, SLIP_ESC + SLIP_ESC_END) + SLIP_END
+
+
+def slip_unframe(frame: bytes) -> bytes:
+    """The packet inside one SLIP frame (the bytes between two END bytes)."""
+    return frame.replace(SLIP_ESC + SLIP_ESC_END, SLIP_END).replace(SLIP_ESC + SLIP_ESC_ESC, SLIP_ESC)
+
+
 def encode(address: str, args: Sequence[Any]) -> bytes:
     """One OSC message as bytes (python-osc infers the type tags)."""
     builder = OscMessageBuilder(address)
@@ -152,8 +162,7 @@ class TcpPeer:
     def send(self, address: str, args: Sequence[Any]) -> None:
         if self.writer.is_closing():
             return
-        data = encode(address, args)
-        self.writer.write(SLIP_END + data.replace(SLIP_ESC, SLIP_ESC + SLIP_ESC_ESC).replace(SLIP_END, SLIP_ESC + SLIP_ESC_END) + SLIP_END)
+        self.writer.write(slip_frame(encode(address, args)))
 
     def set_reply_port(self, port: int) -> None:
         """Replies always return on the connection; the port is accepted for symmetry with UDP."""
@@ -257,7 +266,7 @@ class OscServer:
                 buffer = bytearray(rest)
                 for frame in frames:
                     if frame:
-                        self.handle_packet(frame.replace(SLIP_ESC + SLIP_ESC_END, SLIP_END).replace(SLIP_ESC + SLIP_ESC_ESC, SLIP_ESC), peer)
+                        self.handle_packet(slip_unframe(frame), peer)
                 if len(buffer) > self.settings.max_message_bytes:
                     self.router.send_error(peer, "", "", MessageTooLarge(
                         f"SLIP frame longer than {self.settings.max_message_bytes} bytes without an END byte; closing"))

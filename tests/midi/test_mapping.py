@@ -27,7 +27,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "midi_mapping.toml"
      ":5:", "'note' must be a whole number 0-127"),
     ('[[bind]]\nnote = 36\n\nchannel = 17\naddress = "/grym/ask"\n', ":4:", "'channel' must be a whole number 1-16"),
     ('[[bind]]\nnote = 36\ncc = 1\naddress = "/grym/ask"\n', ":1:", "exactly one of note, cc or program"),
-    ('[[bind]]\nnote = 36\n', ":1:", "either address"),
+    ('[[bind]]\nnote = 36\n', ":1:", "needs one of address"),
     ('\n\n[[bind]]\ncc = 7\naddress = "/grym/compose/drum"\n', ":5:", "did you mean /grym/compose/drums"),
     ('[[bind]]\ncc = 7\naddress = "/grym/ask"\nfedback = "note"\n', ":4:", "did you mean 'feedback'"),
     ('[[bind]]\ncc = 7\naddress = "/grym/ask"\nargs = ["$valeu"]\n', ":4:", "unknown placeholder '$valeu'"),
@@ -62,6 +62,24 @@ def test_placeholders_are_filled_from_the_message() -> None:
     assert args[:6] == ["tempo", 180.0, 127, 21, 5, "b"]
     assert json.loads(args[6]) == {"n": 1, "fixed": 2}
     assert b.request(0, 0, mapping.presets, 0)[1] == 60.0
+
+
+def test_a_knob_sets_a_variable_that_requests_read() -> None:
+    text = ('vars = { guidance = 3.5 }\n[[bind]]\ncc = 22\nset = "guidance"\nrange = [1.0, 10.0]\n'
+            '[[bind]]\ncc = 23\nset = "mix"\n'
+            '[[bind]]\nnote = 36\naddress = "/grym/ask"\nargs = ["$preset"]\noptions = { g = "$guidance", m = "$mix" }\n')
+    mapping = parse_mapping(text, "m", KNOWN)
+    assert mapping.variables == {"guidance": 3.5, "mix": 0.0}
+    knob = mapping.find("cc", 22, 0)
+    assert knob.set == "guidance" and knob.trigger == "change" and knob.scaled(127) == 10.0
+    pad = mapping.find("note", 36, 0)
+    assert json.loads(pad.request(100, 0, [], 0, {"guidance": 7.0, "mix": 0.25})[1]) == {"g": 7.0, "m": 0.25}
+    with pytest.raises(MappingError, match=r"m:3: set names a variable"):
+        parse_mapping('[[bind]]\ncc = 22\nset = "$value"\n', "m", KNOWN)
+    with pytest.raises(MappingError, match=r"m:4: unknown placeholder '\$guidance'"):
+        parse_mapping('[[bind]]\nnote = 1\naddress = "/grym/ask"\nargs = ["$guidance"]\n', "m", KNOWN)
+    with pytest.raises(MappingError, match=r"exactly one"):
+        parse_mapping('[[bind]]\ncc = 22\nset = "g"\naddress = "/grym/ask"\n', "m", KNOWN)
 
 
 def test_exact_channel_wins_and_later_bindings_replace_earlier_ones() -> None:

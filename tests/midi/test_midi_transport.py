@@ -38,6 +38,11 @@ error = 3
 [[bind]]
 note = 38
 action = "preset_next"
+
+[[bind]]            # knob: sets $swing for the next drum request, fires nothing itself
+cc = 22
+set = "swing"
+range = [0.0, 1.0]
 """
 
 
@@ -97,6 +102,11 @@ def test_preset_steps_feed_the_preset_placeholder(tmp_path: Path, osc_server: An
         assert binding.request(0, 9, transport.mapping.presets, transport.preset_index) == [
             json.dumps({"style": "house", "bars": 1, "seed": 5})]
         assert transport.mapping.presets[transport.preset_index] == "dusty vinyl drums"
+        controller.send("control_change", channel=0, control=22, value=127)
+        while transport.variables.get("swing") != 1.0:
+            assert time.monotonic() < deadline + 5, "the knob did not set $swing"
+            time.sleep(0.02)
+        assert json.loads(client.request("/grym/midi/mapping")[1][0])["variables"] == {"swing": 1.0}
 
 
 def test_learn_over_osc_binds_the_next_control(tmp_path: Path, osc_server: Any, controller: Controller) -> None:
@@ -193,4 +203,4 @@ def test_a_bad_mapping_names_its_line_and_keeps_the_old_one(tmp_path: Path, osc_
         addr, args = client.request("/grym/midi/reload")
         assert addr == "/grym/error" and args[2] == "config"
         assert "mapping.toml:3" in args[3] and "did you mean /grym/compose/drums" in args[3]
-        assert len(osc_server.services.midi.mapping.bindings) == 3
+        assert len(osc_server.services.midi.mapping.bindings) == 4

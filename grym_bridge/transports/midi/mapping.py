@@ -1,12 +1,18 @@
 """The controller mapping: a TOML file that binds notes, CCs and program changes to requests.
 
     presets = ["warm analog pad", "dusty vinyl drums"]   # prompts the preset actions step through
+    vars = { guidance = 3.5 }                            # values controls set and requests read
+
+    [[bind]]
+    cc = 22
+    set = "guidance"       # the knob only sets $guidance ...
+    range = [1.0, 10.0]
 
     [[bind]]
     note = 36              # or cc = 21, or program = 3
     channel = 10           # 1-16; leave out for any channel
     address = "/grym/compose/drums"    # any OSC address of the bridge...
-    args = ["$preset"]     # ...with its arguments; $-placeholders are filled from the message
+    args = ["$preset"]     # ...with its arguments; $-placeholders are filled from the message and vars
     options = { bars = 4 }
     feedback = "note"      # LED: note, cc or none; queued/done/error set the velocity or value
 
@@ -35,9 +41,9 @@ LOCAL_ACTIONS = ("preset_next", "preset_prev")
 PLACEHOLDERS = ("$value", "$velocity", "$number", "$channel", "$preset", "$preset_index")
 TRIGGERS = ("press", "release", "change")
 FEEDBACK = ("note", "cc", "none")
-_BIND_KEYS = ("note", "cc", "program", "channel", "address", "action", "args", "options", "range", "trigger",
+_BIND_KEYS = ("note", "cc", "program", "channel", "address", "action", "set", "args", "options", "range", "trigger",
               "feedback", "feedback_number", "queued", "done", "error", "progress_cc")
-_TOP_KEYS = ("presets", "bind")
+_TOP_KEYS = ("presets", "vars", "bind")
 
 
 class MappingError(ConfigError):
@@ -53,6 +59,7 @@ class Binding:
     channel: int | None  # 0..15, None for any
     address: str | None = None
     action: str | None = None
+    set: str | None = None  # the variable this control sets (a knob for $guidance)
     args: tuple[Any, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
     range: tuple[float, float] = (0.0, 1.0)
@@ -67,16 +74,22 @@ class Binding:
 
     @property
     def target(self) -> str:
-        return self.address or self.action or ""
+        return self.address or self.action or (f"${self.set}" if self.set else "")
 
-    def request(self, value: int, channel: int, presets: list[str], preset_index: int) -> list[Any]:
-        """The request's arguments (after the request id), placeholders filled from the message."""
+    def scaled(self, value: int) -> float:
+        """A 0..127 value mapped into `range`."""
         lo, hi = self.range
-        fills = {
-            "$value": lo + (hi - lo) * value / 127.0, "$velocity": value, "$number": self.number,
+        return lo + (hi - lo) * value / 127.0
+
+    def request(self, value: int, channel: int, presets: list[str], preset_index: int,
+                variables: dict[str, float] | None = None) -> list[Any]:
+        """The request's arguments (after the request id), placeholders filled from the message and variables."""
+        fills: dict[str, Any] = {f"${k}": v for k, v in (variables or {}).items()}
+        fills.update({
+            "$value": self.scaled(value), "$velocity": value, "$number": self.number,
             "$channel": channel + 1, "$preset": presets[preset_index] if presets else "",
             "$preset_index": preset_index,
-        }
+        })
         args = [fills.get(a, a) if isinstance(a, str) else a for a in self.args]
         if self.options:
             args.append(json.dumps({k: fills.get(v, v) if isinstance(v, str) else v for k, v in self.options.items()}))
@@ -89,6 +102,7 @@ class Mapping:
 
     bindings: list[Binding] = field(default_factory=list)
     presets: list[str] = field(default_factory=list)
+    variables: dict[str, float] = field(default_factory=dict)  # defaults from `vars`, and every `set` name
     source: str = "<none>"
 
     def find(self, kind: str, number: int, channel: int) -> Binding | None:
@@ -135,7 +149,7 @@ def _int(value: Any, name: str, lo: int, hi: int, where: str) -> int:
 
 
 def _binding(table: dict[str, Any], where: str, line_of: dict[str, int], base: int,
-             known_addresses: Iterable[str] | None) -> Binding:
+             known_addresses: Iterable[str] | None, variables: Iterable[str] = ()) -> Binding:
     def at(key: str) -> str:
         return f"{where}:{line_of.get(key, base)}"
 
@@ -151,10 +165,13 @@ def _binding(table: dict[str, Any], where: str, line_of: dict[str, int], base: i
     kind = kinds[0]
     number = _int(table[kind], kind, 0, 127, at(kind))
     channel = None if "channel" not in table else _int(table["channel"], "channel", 1, 16, at("channel")) - 1
-    address, action = table.get("address"), table.get("action")
-    if (address is None) == (action is None):
-        raise MappingError(f"{where}:{base}: a [[bind]] needs either address = \"/grym/...\" or action = "
-                           f"\"{LOCAL_ACTIONS[0]}\" (not both, not neither)")
+    address, action, set_name = table.get("address"), table.get("action"), table.get("set")
+    if sum(x is not None for x in (address, action, set_name)) != 1:
+        raise MappingError(f"{where}:{base}: a [[bind]] needs one of address = \"/grym/...\", action = "
+                           f"\"{LOCAL_ACTIONS[0]}\" or set = \"name\" (exactly one)")
+    if set_name is not None and not _is_variable_name(set_name):
+        raise MappingError(f"{at('set')}: set names a variable: letters, digits and _, not one of the built-in "
+                           f"placeholders; got {set_name!r}")
     if address is not None:
         known = list(known_addresses) if known_addresses is not None else None
         if not isinstance(address, str) or not address.startswith("/grym/"):
@@ -173,9 +190,10 @@ def _binding(table: dict[str, Any], where: str, line_of: dict[str, int], base: i
     if not isinstance(options, dict):
         raise MappingError(f"{at('options')}: options must be a table like {{ bars = 4 }}, got {options!r}")
     for value in [*args, *options.values()]:
-        if isinstance(value, str) and value.startswith("$") and value not in PLACEHOLDERS:
+        if isinstance(value, str) and value.startswith("$") and value not in PLACEHOLDERS and value[1:] not in variables:
+            names = ", ".join([*PLACEHOLDERS, *(f"${v}" for v in variables)])
             raise MappingError(f"{at('args' if value in args else 'options')}: unknown placeholder {value!r}; "
-                               f"use one of {', '.join(PLACEHOLDERS)}")
+                               f"use one of {names} (declare your own in vars or with set)")
     rng = table.get("range", [0.0, 1.0])
     if (not isinstance(rng, list) or len(rng) != 2
             or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in rng)):
@@ -188,8 +206,12 @@ def _binding(table: dict[str, Any], where: str, line_of: dict[str, int], base: i
         raise MappingError(f"{at('feedback')}: feedback must be one of {', '.join(FEEDBACK)}, got {feedback!r}")
     levels = {k: _int(table[k], k, 0, 127, at(k)) for k in ("queued", "done", "error", "feedback_number",
                                                             "progress_cc") if k in table}
-    return Binding(kind, number, channel, address, action, tuple(args), dict(options), (float(rng[0]), float(rng[1])),
-                   trigger, feedback, line=base, **levels)
+    return Binding(kind, number, channel, address, action, set_name, tuple(args), dict(options),
+                   (float(rng[0]), float(rng[1])), trigger, feedback, line=base, **levels)
+
+
+def _is_variable_name(name: Any) -> bool:
+    return isinstance(name, str) and re.fullmatch(r"[A-Za-z_]\w*", name) is not None and f"${name}" not in PLACEHOLDERS
 
 
 def parse_mapping(text: str, source: str = "<mapping>", known_addresses: Iterable[str] | None = None) -> Mapping:
@@ -212,11 +234,20 @@ def parse_mapping(text: str, source: str = "<mapping>", known_addresses: Iterabl
     tables = data.get("bind", [])
     if not isinstance(tables, list):
         raise MappingError(f"{source}:{top.get('bind', 1)}: write bindings as [[bind]] tables")
-    mapping = Mapping(presets=list(presets), source=source)
+    defaults = data.get("vars", {})
+    if not isinstance(defaults, dict) or not all(
+            _is_variable_name(k) and isinstance(v, (int, float)) and not isinstance(v, bool) for k, v in defaults.items()):
+        raise MappingError(f"{source}:{top.get('vars', 1)}: vars must be a table of names and numbers, "
+                           "like vars = { guidance = 3.5 }")
+    variables = {str(k): float(v) for k, v in defaults.items()}
+    for table in tables:
+        if isinstance(table, dict) and _is_variable_name(table.get("set")):
+            variables.setdefault(table["set"], 0.0)
+    mapping = Mapping(presets=list(presets), variables=variables, source=source)
     known = list(known_addresses) if known_addresses is not None else None
     for i, table in enumerate(tables):
         base, line_of = blocks[i] if i < len(blocks) else (top.get("bind", 1), {})
-        mapping.add(_binding(table, source, line_of, base, known))
+        mapping.add(_binding(table, source, line_of, base, known, variables))
     return mapping
 
 

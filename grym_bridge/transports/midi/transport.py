@@ -71,8 +71,8 @@ def learned_binding(event: ControlEvent, target: str, args: list[Any], options: 
     else:
         raise BadRequest(f"cannot learn {target!r}: give an address like /grym/compose/drums or one of "
                          f"{', '.join(LOCAL_ACTIONS)}")
-    return Binding(event.kind, event.number, event.channel, address, action, tuple(args), dict(options),
-                   trigger="change" if event.kind == "cc" else "press",
+    return Binding(event.kind, event.number, event.channel, address=address, action=action, args=tuple(args),
+                   options=dict(options), trigger="change" if event.kind == "cc" else "press",
                    feedback="note" if event.kind == "note" else "none")
 
 
@@ -91,6 +91,8 @@ class MidiTransport:
         self.peer = MidiPeer(config.port_name, self.send)
         self.player = ClipPlayer(self.send)
         self.preset_index = 0
+        #: Values controls have set (`set = "guidance"`), read by requests as $guidance.
+        self.variables: dict[str, float] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ids = itertools.count(1)
         self._cc_values: dict[tuple[int, int], int] = {}
@@ -103,7 +105,7 @@ class MidiTransport:
     def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Load the mapping and open the ports; raises MappingError or MidiUnavailable with a clear message."""
         self._loop = loop or asyncio.get_running_loop()
-        self.mapping = load_mapping(self.mapping_path, self.router.routes)
+        self.reload()
         c = self.config
         self.ports = open_ports(c.api, c.port_name, c.virtual, c.inputs, c.outputs, self._from_port)
         log.info("MIDI: %d input(s), %d output(s), %d binding(s) from %s", len(self.ports.inputs),
@@ -116,8 +118,11 @@ class MidiTransport:
 
     def reload(self) -> Mapping:
         """Read the mapping file again (the old mapping stays if the new one has an error)."""
-        self.mapping = load_mapping(self.mapping_path, self.router.routes)
-        return self.mapping
+        mapping = load_mapping(self.mapping_path, self.router.routes)
+        # Values a control already set survive a reload; new names start at their defaults.
+        self.variables = {**mapping.variables, **{k: v for k, v in self.variables.items() if k in mapping.variables}}
+        self.mapping = mapping
+        return mapping
 
     # -- in and out ------------------------------------------------------------------------
 
@@ -156,9 +161,13 @@ class MidiTransport:
         if binding.action in LOCAL_ACTIONS:
             self._local_action(binding, event)
             return
+        if binding.set is not None:
+            self.variables[binding.set] = binding.scaled(event.value)
+            self.peer.show(Fired(binding, event.channel), binding.done)
+            return
         req_id = f"midi-{next(self._ids)}"
         self.peer.expect(req_id, Fired(binding, event.channel))
-        args = binding.request(event.value, event.channel, self.mapping.presets, self.preset_index)
+        args = binding.request(event.value, event.channel, self.mapping.presets, self.preset_index, self.variables)
         self.router.dispatch(binding.address, [req_id, *args], self.peer)  # type: ignore[arg-type]
 
     def _local_action(self, binding: Binding, event: ControlEvent) -> None:

@@ -62,7 +62,8 @@ def binding_json(binding: Any, midi: "MidiTransport") -> dict[str, Any]:
     return {
         "control": binding.kind, "number": binding.number,
         "channel": None if binding.channel is None else binding.channel + 1,
-        "address": binding.address, "action": binding.action, "args": list(binding.args), "options": binding.options,
+        "address": binding.address, "action": binding.action, "set": binding.set, "args": list(binding.args),
+        "options": binding.options,
         "trigger": binding.trigger, "feedback": binding.feedback, "file": str(midi.mapping_path), "line": binding.line,
     }
 
@@ -71,7 +72,7 @@ def mapping(req: Request) -> None:
     midi = _transport(req)
     m = midi.mapping
     req.reply_json({"file": str(midi.mapping_path), "presets": m.presets, "preset_index": midi.preset_index,
-                    "bindings": [binding_json(b, midi) for b in m.bindings]})
+                    "variables": midi.variables, "bindings": [binding_json(b, midi) for b in m.bindings]})
 
 
 def reload(req: Request) -> tuple[Any, ...]:

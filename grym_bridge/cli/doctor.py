@@ -29,7 +29,7 @@ def doctor(config: Config, as_json: bool) -> None:
         echo_json(report)
     else:
         for check in report.checks:
-            click.echo(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
+            click.echo(f"{'--  ' if check.skipped else 'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
         click.echo(report.summary())
     sys.exit(0 if report.ok else 1)
 

@@ -44,6 +44,12 @@ class CheckResult:
     ok: bool
     detail: str
     seconds: float
+    #: an optional part that is not installed: said, but not a failure
+    skipped: bool = False
+
+
+class NotInstalled(Exception):
+    """Raised by a check whose optional part (an extra) is not installed; the report says so and passes."""
 
 
 @dataclass
@@ -53,7 +59,9 @@ class SelftestReport:
 
     def summary(self) -> str:
         failed = [c.name for c in self.checks if not c.ok]
-        return "all checks passed" if not failed else "failed: " + ", ".join(failed)
+        skipped = [c.name for c in self.checks if c.skipped]
+        text = "all checks passed" if not failed else "failed: " + ", ".join(failed)
+        return text + (f" (not installed: {', '.join(skipped)})" if skipped else "")
 
 
 def capability_status(config: Config) -> list[CapabilityStatus]:
@@ -122,10 +130,10 @@ def check_midi(config: Config) -> str:
 def check_model_libraries(config: Config) -> str:
     present = [m for m in ("torch", "diffusers", "transformers") if importlib.util.find_spec(m)]
     missing = sorted({"torch", "diffusers", "transformers"} - set(present))
-    if missing:
-        raise RuntimeError(
-            "missing " + ", ".join(missing) + ": install the models extra (pip install 'grym-bridge[models]'); "
-            "everything that needs no neural model keeps working")
+    if missing:  # the quickstart installs without them: optional, so not a failure
+        raise NotInstalled(
+            "not installed (" + ", ".join(missing) + "); generation and wav2vec2 embeddings need them: install "
+            "the models extra (pip install 'grym-bridge[models]'); everything else works without them")
     return "torch, diffusers and transformers are installed (not imported)"
 
 
@@ -156,12 +164,15 @@ def run_selftest(config: Config, *, progress: Progress | None = None) -> Selftes
         if progress:
             progress(i / len(CHECKS), f"checking {name}")
         start = time.perf_counter()
+        skipped = False
         try:
             detail, ok = check(config), True
+        except NotInstalled as exc:
+            detail, ok, skipped = str(exc), True, True
         except Exception as exc:  # noqa: BLE001 - a check failing is the report, not a crash
             detail = str(exc) if isinstance(exc, RuntimeError) else f"{exc.__class__.__name__}: {exc}"
             ok = False
-        report.checks.append(CheckResult(name, ok, detail, round(time.perf_counter() - start, 3)))
+        report.checks.append(CheckResult(name, ok, detail, round(time.perf_counter() - start, 3), skipped))
         report.ok &= ok
     if progress:
         progress(1.0, report.summary())

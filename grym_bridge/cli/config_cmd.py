@@ -27,7 +27,8 @@ def show(config: Config, as_json: bool) -> None:
     click.echo(f"# config file: {config.file or f'{default_config_file()} (not present)'}")
     width = max(len(k) for k, *_ in rows)
     for key, value, source, help_text in rows:
-        click.echo(f"{key:<{width}} = {value!s:<28} # {source}; env {env_name(key)}")
+        env = f"env {env_name(key)}"
+        click.echo(f"{key:<{width}} = {value!s:<28} # {source}" + ("" if source == env else f"; {env}"))
 
 
 @config_group.command("path")

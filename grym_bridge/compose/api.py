@@ -125,7 +125,7 @@ def compose(
     report(0.1, f"composing {req.kind}")
 
     # 2. Compose the notes.
-    chords: list[str] = []
+    timeline: list[tuple[float, str]] = []
     if req.kind == "continue":
         source = read_clip(Path(req.source))  # type: ignore[arg-type]
         key = parse_key(req.key) if req.key else source_key(source.notes, source.key)
@@ -138,7 +138,7 @@ def compose(
         key = parse_key(req.key or "C major")
         progression = parse_progression(req.progression) if req.progression else None
         harmony = plan_harmony(key, style, ts, req.bars, _rng(seed, "harmony"), progression)
-        chords = [ev.chord.symbol for ev in harmony] if req.kind != "drums" else []
+        timeline = [(ev.start, ev.chord.symbol) for ev in harmony] if req.kind != "drums" else []
         rng = _rng(seed, req.kind)
         if req.kind == "chords":
             notes = render_chords(harmony, style, ts, req.bars)
@@ -157,7 +157,7 @@ def compose(
 
     # 3. Write the file (and, in the renders folder, its provenance).
     key_name = clip_key.name if clip_key else None
-    clip = Clip(notes, tempo, ts, req.bars, clip_key, name=f"grym {req.kind} {style.name}", chords=chords)
+    clip = Clip(notes, tempo, ts, req.bars, clip_key, name=f"grym {req.kind} {style.name}", chords=timeline)
     path = Path(out) if out is not None else default_output(renders_dir or Path("."), req, key_name, seed)
     write_clip(clip, path)
     if out is None:
@@ -168,7 +168,7 @@ def compose(
     ordered = clip.sorted_notes()
     return ComposeResult(
         path=str(path), kind=req.kind, key=key_name, style="learned" if req.kind == "continue" else style.name,
-        tempo=tempo, time_signature=str(ts),
-        bars=req.bars, seed=seed, chords=chords, note_count=len(ordered), notes=[n.compact() for n in ordered],
+        tempo=tempo, time_signature=str(ts), bars=req.bars, seed=seed, chords=[symbol for _beat, symbol in timeline],
+        note_count=len(ordered), notes=[n.compact() for n in ordered],
     )
 

@@ -44,7 +44,7 @@ class Clip:
     bars: int
     key: Key | None = None
     name: str = "grym"
-    chords: list[str] = field(default_factory=list)
+    chords: list[tuple[float, str]] = field(default_factory=list)  # (start beat, symbol): written as markers
 
     @property
     def length_beats(self) -> float:

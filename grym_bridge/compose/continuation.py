@@ -184,7 +184,7 @@ def continue_notes(
     prev_ioi = round((events[-1].time - events[-2].time) / GRID) if len(events) >= 2 else None
     out: list[Note] = []
     while True:
-        ioi = model.next_ioi(round(((t % bar) + bar) % bar / GRID) % round(bar / GRID), prev_ioi, rng)
+        ioi = model.next_ioi(round((t % bar) / GRID) % round(bar / GRID), prev_ioi, rng)  # % keeps t<0 in the bar
         t += ioi * GRID
         prev_ioi = ioi
         if t >= end - 1e-9:

@@ -35,7 +35,12 @@ def clip_to_midifile(clip: Clip) -> mido.MidiFile:
     if clip.key is not None:
         meta.append(mido.MetaMessage("key_signature", key=clip.key.midi_key_signature(), time=0))
     conductor = mido.MidiTrack(meta)
-    conductor.append(mido.MetaMessage("end_of_track", time=total))
+    now = 0
+    for beat, symbol in clip.chords:  # chord names as markers: REAPER and most DAWs show them on the timeline
+        tick = min(max(round(beat * TICKS_PER_BEAT), now), total)
+        conductor.append(mido.MetaMessage("marker", text=symbol, time=tick - now))
+        now = tick
+    conductor.append(mido.MetaMessage("end_of_track", time=total - now))
 
     # (tick, order, message): note-offs sort before note-ons at the same tick so repeated notes re-strike.
     events: list[tuple[int, int, mido.Message]] = []

@@ -89,12 +89,6 @@ class Key:
         """Pitch class of a 0-based scale degree (any integer; wraps by octave)."""
         return (self.tonic + self.intervals[degree % 7]) % 12
 
-    def degree_pitch(self, degree: int, octave_base: int = 60) -> int:
-        """MIDI pitch of a 0-based scale degree counted from the tonic at or above `octave_base - 12`."""
-        base = octave_base - ((octave_base - self.tonic) % 12)
-        octave, step = divmod(degree, 7)
-        return base + 12 * octave + self.intervals[step]
-
     def degree_of(self, pitch: int) -> int:
         """The absolute scale-degree index of `pitch` (nearest degree below for notes out of key)."""
         base = pitch - ((pitch - self.tonic) % 12)  # the tonic at or below the pitch

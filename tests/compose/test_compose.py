@@ -38,6 +38,8 @@ def test_jazz_borrows_the_leading_tone_in_minor(tmp_path: Path) -> None:
     result = compose(ComposeRequest("chords", key="A minor", style="jazz", bars=4, seed=1, progression="ii V i"),
                      tmp_path / "jazz.mid")
     assert result.chords[:3] == ["Bm7b5", "E7", "Am7"]
+    markers = [(m.text, m.time) for m in mido.MidiFile(result.path).tracks[0] if m.type == "marker"]
+    assert markers[:3] == [("Bm7b5", 0), ("E7", 1920), ("Am7", 1920)]  # one bar apart, on the timeline
     assert 8 in {note % 12 for _c, note, _v in _file_notes(result.path)}  # G#, the raised seventh
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grym_bridge.config import Config
-from grym_bridge.errors import BadRequest, PathNotAllowed
+from grym_bridge.errors import BadRequest, ConfigError, PathNotAllowed
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,14 @@ class PathPolicy:
 
 
 def ensure_data_dir(config: Config) -> Path:
-    """Create the data directory and its `renders/` folder; return the data directory."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    config.renders_dir().mkdir(parents=True, exist_ok=True)
+    """Create the data directory and its `renders/` folder; return the data directory.
+
+    A folder that cannot be made (read-only disk, unmounted drive, a file in the way) is a ConfigError naming it.
+    """
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        config.renders_dir().mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot use {config.data_dir} as the data folder ({exc.strerror or exc}); set data_dir "
+                          "in the config file, GRYM_DATA_DIR or --data-dir to a folder you can write to") from None
     return config.data_dir

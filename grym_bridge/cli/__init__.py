@@ -43,6 +43,11 @@ class GrymGroup(click.Group):
         except GrymError as exc:
             click.echo(f"error: {exc.message}", err=True)
             sys.exit(2 if exc.code == "config" else 1)
+        except OSError as exc:  # a file or folder the user named cannot be written or read: one line, not a traceback
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"error: {where}{exc.strerror or exc}; check that the folder exists and you may write there",
+                       err=True)
+            sys.exit(1)
 
 
 @click.group(cls=GrymGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})

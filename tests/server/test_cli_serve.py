@@ -126,3 +126,22 @@ def test_doctor_passes_without_the_models_extra(tmp_path: Path) -> None:
     assert "--   model libraries: not installed (diffusers, torch, transformers)" in result.stdout
     assert "pip install 'grym-bridge[models]'" in result.stdout
     assert result.stdout.rstrip().endswith("all checks passed (not installed: model libraries)")
+
+
+def test_a_data_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("not a folder")
+    for args in (["memory", "list"], ["serve", "--osc-port", str(free_port())]):
+        result = grym("--data-dir", str(in_the_way / "data"), *args)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"error: cannot use {in_the_way / 'data'} as the data folder"), result.stderr
+        assert "GRYM_DATA_DIR" in result.stderr and "Traceback" not in result.stderr
+        assert "cannot listen" not in result.stderr  # it is not the port's fault
+
+
+def test_a_file_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    target = tmp_path / "no" / "such" / "folder" / "memory.jsonl"
+    result = grym("--data-dir", str(tmp_path / "d"), "memory", "export", str(target))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {target.parent}")
+    assert "check that the folder exists" in result.stderr

@@ -190,7 +190,10 @@ def classify(config: Config, file_or_id: str, axis: str, k: int, as_json: bool) 
     elif result.label is None:
         click.echo("no tagged clips to compare with yet: tag some with `grym memory tag ID WORD`")
     else:
-        others = ", ".join(f"{t} {v:.2f}" for t, v in list(result.votes.items())[1:4])
+        # votes are summed similarities; shown as the same share of the neighbours' similarity as the confidence
+        scale = result.confidence / result.votes[result.label] if result.votes.get(result.label) else 0.0
+        runners_up = [(t, v) for t, v in result.votes.items() if t != result.label][:3]
+        others = ", ".join(f"{t} {min(1.0, v * scale):.2f}" for t, v in runners_up)
         click.echo(f"{result.label} (confidence {result.confidence:.2f})" + (f"; also {others}" if others else ""))
 
 

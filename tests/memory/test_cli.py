@@ -102,3 +102,10 @@ def test_classify_and_patterns_use_your_tags(tmp_path: Path, wav) -> None:
     related = json.loads(_run(data, "patterns", str(min(low_ids)), "--kind", "spectral", "--threshold", "0.9", "--json"))
     assert {m["id"] for m in related["matches"]} == low_ids - {min(low_ids)}
     assert related["tags"] == {"sub": 2}
+    for clip_id in low_ids:  # a second tag on the same clips ties with "sub": the runner-up is named, as a share
+        _run(data, "tag", str(clip_id), "bass")
+    line = _run(data, "classify", str(wav("new/c.wav", 125, seconds=1.0)))
+    label, also = line.split("; also ")
+    confidence = label.removeprefix("sub (confidence ").removesuffix(")")
+    assert also.startswith(f"bass {confidence}, shimmer "), line  # tied with the winner, on the same scale
+    assert " sub " not in f" {also} "  # the winner is not its own runner-up

@@ -42,6 +42,9 @@ class PathPolicy:
             if resolved == root or resolved.is_relative_to(root):
                 return resolved
         allowed = ", ".join(str(r) for r in self.roots)
+        if not Path(text).expanduser().is_absolute():  # a client's relative path means the server's folder: say so
+            raise PathNotAllowed(f"{text} is not a full path (here it names {resolved}, outside the allowed folders "
+                                 f"{allowed}); send the file's absolute path")
         raise PathNotAllowed(
             f"{text} is outside the allowed folders ({allowed}); "
             "add its folder to paths.allowed_roots in the config file"

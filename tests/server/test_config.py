@@ -64,3 +64,19 @@ def test_bad_env_value_names_the_variable() -> None:
 def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml", environ={})
+
+
+def test_a_relative_client_path_is_refused_with_what_to_send(config, tmp_path: Path, monkeypatch) -> None:
+    from grym_bridge.errors import PathNotAllowed
+    from grym_bridge.paths import PathPolicy
+
+    policy = PathPolicy.from_config(config)
+    monkeypatch.chdir(tmp_path.anchor)  # the server's folder, outside the allowed roots
+    with pytest.raises(PathNotAllowed) as relative:
+        policy.check("loops/song.wav")
+    assert "loops/song.wav is not a full path" in relative.value.message
+    assert f"{Path(tmp_path.anchor, 'loops', 'song.wav')}" in relative.value.message
+    assert relative.value.message.endswith("send the file's absolute path")
+    with pytest.raises(PathNotAllowed) as outside:
+        policy.check("/etc/hostname")
+    assert "add its folder to paths.allowed_roots" in outside.value.message

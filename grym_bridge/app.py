@@ -71,7 +71,7 @@ async def serve(
     config: Config,
     *,
     on_ready: Callable[[Services], None] | None = None,
-    on_stopped: Callable[[list[str]], None] | None = None,
+    on_stopped: Callable[[list[int]], None] | None = None,
     stop: asyncio.Event | None = None,
     install_signal_handlers: bool = True,
 ) -> None:

@@ -74,8 +74,8 @@ def serve(ctx: click.Context, host: str | None, osc_port: int | None, data_dir: 
         click.echo(banner(services))
         sys.stdout.flush()
 
-    def stopped(job_ids: list[str]) -> None:
-        note = f" (cancelled {len(job_ids)} running job(s): {', '.join(job_ids)})" if job_ids else ""
+    def stopped(job_ids: list[int]) -> None:
+        note = f" (cancelled {len(job_ids)} running job(s): {', '.join(map(str, job_ids))})" if job_ids else ""
         click.echo(f"Stopped{note}.")
 
     try:

@@ -64,6 +64,31 @@ def test_serve_answers_ping_fast_and_stops_cleanly(tmp_path: Path, sig: signal.S
         s.bind(("127.0.0.1", port))  # the port was released
 
 
+def test_stopping_with_a_running_job_reports_it(tmp_path: Path) -> None:
+    """Ctrl-C while a job runs: its client hears `cancelled`, the banner's last line names the job, no traceback."""
+    import numpy as np
+    import soundfile as sf
+
+    clip = tmp_path / "data" / "long.wav"
+    clip.parent.mkdir(parents=True)
+    sf.write(str(clip), np.random.default_rng(0).standard_normal((60 * 44100, 2)).astype(np.float32) * 0.1, 44100)
+    port = free_port()
+    proc = start_serve(tmp_path, port)
+    try:
+        ping_until_answered(port, 10)
+        with OscClient(port) as client:
+            job_id = client.start_job("/grym/fx/suggest", str(clip))
+            client.expect(lambda address, args: address == "/grym/job/progress" and args[0] == job_id, 30)
+            proc.send_signal(signal.SIGINT)
+            _, (_, code, _) = client.expect(lambda address, args: address == "/grym/job/error", 10)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert code == "cancelled"
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert f"Stopped (cancelled 1 running job(s): {job_id})." in out
+
+
 def test_serve_does_not_import_torch() -> None:
     code = (
         "import sys, asyncio\n"

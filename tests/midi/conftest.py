@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import pytest
 
 from grym_bridge.config import Config, load_config
-from grym_bridge.transports.midi.ports import InputPump
+from grym_bridge.transports.midi.ports import InputPump, release_ports
 from tests.conftest import require, require_module, require_tool
 from tests.midi.jack import JackServer
 from tests.osc_client import osc_server  # noqa: F401 - the fixture, for the MIDI tests
@@ -103,8 +103,7 @@ class Controller:
 
     def close(self) -> None:
         self.pump.stop()
-        self.out.close()
-        self.inp.close()
+        release_ports([self.out, self.inp])
 
 
 @pytest.fixture

@@ -45,9 +45,17 @@ def test_learn_from_the_shell_binds_the_next_note(tmp_path: Path, jack_server: s
             assert time.monotonic() < deadline, "grym midi learn did not open its port"
             time.sleep(0.05)
         port = backend.open_output([n for n in backend.get_output_names() if "grym-bridge" in n][0])
-        time.sleep(0.2)  # let the connection settle before the first message
-        port.send(mido.Message("note_on", channel=4, note=40, velocity=99))
-        out, err = proc.communicate(timeout=15)
+        # The learn command may still be opening its output port (a JACK graph change, during which a
+        # message can be dropped): press the pad again each second until it has bound one.
+        for _ in range(10):
+            port.send(mido.Message("note_on", channel=4, note=40, velocity=99))
+            try:
+                out, err = proc.communicate(timeout=1.0)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        else:
+            raise AssertionError("grym midi learn did not bind the note")
         port.close()
     finally:
         if proc.poll() is None:

@@ -100,6 +100,31 @@ def find_port(name: str, available: list[str], direction: str) -> str:
                           "give more of the name")
 
 
+def release_ports(ports: list[Any], timeout_s: float = 3.0) -> bool:
+    """Close mido ports (and their rtmidi clients) on a helper thread, waiting at most `timeout_s`.
+
+    Closing a JACK client waits for the JACK server; a driver that never
+    answers must not hang the server's shutdown (or a test run). Returns
+    False when the ports were still closing at the deadline.
+    """
+    def close_all() -> None:
+        for port in ports:
+            try:
+                port.close()
+            except Exception:  # noqa: BLE001 - closing is best effort at shutdown
+                log.debug("closing MIDI port %s failed", getattr(port, "name", port), exc_info=True)
+
+    if not ports:
+        return True
+    closer = threading.Thread(target=close_all, name="grym-midi-close", daemon=True)
+    closer.start()
+    closer.join(timeout_s)
+    if closer.is_alive():
+        log.warning("MIDI ports did not close within %.0f s; the MIDI driver may be stuck", timeout_s)
+        return False
+    return True
+
+
 class InputPump:
     """Reads the input ports on a thread of its own and hands each message to `callback`.
 
@@ -149,11 +174,7 @@ class OpenPorts:
         if self.pump is not None:
             self.pump.stop()
             self.pump = None
-        for port in [*self.inputs, *self.outputs]:
-            try:
-                port.close()
-            except Exception:  # noqa: BLE001 - closing is best effort at shutdown
-                pass
+        release_ports([*self.inputs, *self.outputs])
         self.inputs.clear()
         self.outputs.clear()
 

@@ -76,6 +76,7 @@ def learned_binding(event: ControlEvent, target: str, args: list[Any], options: 
                    feedback="note" if event.kind == "note" else "none")
 
 
+_CONTROL_TYPES = frozenset({"note_on", "note_off", "control_change", "program_change"})
 LearnDone = Callable[[Binding | None, Exception | None], None]
 
 
@@ -136,6 +137,8 @@ class MidiTransport:
 
     def _from_port(self, msg: mido.Message) -> None:
         """The input reader's thread: hand the message to the event loop."""
+        if msg.type not in _CONTROL_TYPES:
+            return  # clock and sensing would wake the loop dozens of times a second for nothing
         now = time.perf_counter()
         loop = self._loop
         if loop is not None and not loop.is_closed():

@@ -163,7 +163,9 @@ def compose(
     if out is None:
         sidecar = {"kind": req.kind, "request": asdict(req), "seed": seed, "key": key_name, "tempo": tempo,
                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "tool": "grym compose"}
-        path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2))
+        tmp = path.with_suffix(".json.part")
+        tmp.write_text(json.dumps(sidecar, indent=2))
+        tmp.replace(path.with_suffix(".json"))  # readers never see half a sidecar
     report(1.0, "done")
     ordered = clip.sorted_notes()
     return ComposeResult(

@@ -134,6 +134,7 @@ def bridge_latency(backend: Any, count: int, workdir: Path) -> dict[str, list[fl
             result["send -> /grym/job/queued"].append(queued[n_q] - sent)
             result["send -> LED back at the controller"].append(leds[-1] - sent)
     finally:
+        time.sleep(0.5)  # let the last jobs finish rather than cancel them at shutdown
         pump.stop()
         out.close()
         inp.close()

@@ -144,11 +144,12 @@ def test_compose_with_play_sends_the_clip_out_in_time(tmp_path: Path, osc_server
         job = client.start_job("/grym/compose/chords", "key", "C major", "bars", 1, "tempo", 240.0, "seed", 1,
                                "humanize", 0.0, "play", 1)
         result = client.wait_job(job)
-        expected = [n for n in result["notes"]]
-        times = []
+        expected = result["notes"]
+        heard, times = [], []
         for _ in expected:
-            msg = controller.expect(lambda m: m.type == "note_on" and m.velocity > 0, timeout=5)
+            heard.append(controller.expect(lambda m: m.type == "note_on" and m.velocity > 0, timeout=5).note)
             times.append(time.perf_counter())
+        assert sorted(heard) == sorted(n[0] for n in expected)  # every note of the clip, out of the port
         # One bar at 240 BPM is one second; the pop chord rhythm strikes on beats 1 and 3 (0.5 s apart).
         starts = sorted({n[1] for n in expected})
         assert starts == [0.0, 2.0]

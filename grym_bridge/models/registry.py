@@ -14,6 +14,7 @@ Nothing here imports torch, diffusers or huggingface_hub at module level:
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -236,9 +237,13 @@ class ModelRegistry:
         folder = self.locate(model_id)
         if folder is None:
             places = ", ".join(str(p) for p in self.local_candidates(model_id)) or "no models.dirs configured"
+            # The quickstart installs without the models extra; pulling needs it too, so say it in the same breath.
+            missing = [m for m in ("torch", "diffusers", "transformers") if importlib.util.find_spec(m) is None]
+            first = (f"install the models extra first (pip install 'grym-bridge[models]'; {', '.join(missing)} "
+                     "missing), then ") if missing else ""
             raise ModelUnavailable(
                 f"the weights of {model_id} are not on this machine (looked in {places} and the Hugging Face cache); "
-                f"fetch them with `grym models pull {model_id}` (about {spec.download_gb:.1f} GB), "
+                f"{first}fetch them with `grym models pull {model_id}` (about {spec.download_gb:.1f} GB), "
                 "or copy a diffusers folder of it into a folder listed in models.dirs"
             )
         return spec, folder

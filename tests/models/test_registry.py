@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,17 @@ def test_missing_weights_name_the_command_that_fetches_them(config: Config, tmp_
     with pytest.raises(ModelUnavailable) as err:
         registry.require(AUDIOLDM2)
     assert f"grym models pull {AUDIOLDM2}" in err.value.message
+    assert "models extra" not in err.value.message  # installed here: nothing more to say
+
+
+def test_missing_weights_without_the_models_extra_say_to_install_it_first(config: Config, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    config.models.hf_cache = str(tmp_path / "empty-hf-cache")
+    monkeypatch.setitem(sys.modules, "diffusers", None)  # as after `make serve`: not importable
+    with pytest.raises(ModelUnavailable) as err:
+        ModelRegistry(config).require(AUDIOLDM2)
+    assert "install the models extra first (pip install 'grym-bridge[models]'; diffusers missing), then fetch them " \
+           f"with `grym models pull {AUDIOLDM2}`" in err.value.message
 
 
 def test_unknown_model_lists_the_known_ones(config: Config) -> None:

@@ -205,3 +205,33 @@ def test_a_bad_mapping_names_its_line_and_keeps_the_old_one(tmp_path: Path, osc_
         assert addr == "/grym/error" and args[2] == "config"
         assert "mapping.toml:3" in args[3] and "did you mean /grym/compose/drums" in args[3]
         assert len(osc_server.services.midi.mapping.bindings) == 4
+
+
+def test_named_hardware_ports_from_config(tmp_path: Path, jack_server: str) -> None:
+    """A controller that brings its own ports (as hardware does): the bridge connects to them by name."""
+    import queue
+
+    from grym_bridge.transports.midi.ports import InputPump, release_ports
+
+    backend = mido.Backend("mido.backends.rtmidi/UNIX_JACK", load=True)
+    pads_out = backend.open_output("hw-pads", virtual=True, client_name="hw-pads")
+    pads_in = backend.open_input("hw-leds", virtual=True, client_name="hw-leds")
+    heard: queue.Queue = queue.Queue()
+    pump = InputPump([pads_in], heard.put)
+    (tmp_path / "mapping.toml").write_text(MAPPING.replace("{missing}", str(tmp_path / "missing.mid")))
+    config = midi_config(tmp_path, virtual=False, inputs=["hw-pads"], outputs=["hw-leds"])
+    config.server.osc_port = 0
+    server = start_server(config)
+    try:
+        midi = server.services.midi
+        assert midi is not None
+        assert [p.name for p in midi.ports.inputs] == ["hw-pads:hw-pads"]
+        time.sleep(0.2)
+        pads_out.send(mido.Message("note_on", channel=9, note=36, velocity=100))
+        first = heard.get(timeout=5)
+        assert (first.type, first.note, first.velocity) == ("note_on", 36, 127)
+        assert heard.get(timeout=10).velocity == 0
+    finally:
+        server.stop()
+        pump.stop()
+        release_ports([pads_out, pads_in])

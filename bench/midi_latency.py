@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 import mido  # noqa: E402
 
 from grym_bridge.config import load_config  # noqa: E402
-from grym_bridge.transports.midi.ports import InputPump  # noqa: E402
+from grym_bridge.transports.midi.ports import InputPump, RtInput  # noqa: E402
 from tests.midi.jack import JackServer  # noqa: E402
 from tests.osc_client import start_server  # noqa: E402
 
@@ -116,7 +116,7 @@ def bridge_latency(backend: Any, count: int, workdir: Path) -> dict[str, list[fl
             led.set()
 
     out = backend.open_output(next(n for n in backend.get_output_names() if "grym-bridge" in n))
-    inp = backend.open_input(next(n for n in backend.get_input_names() if "grym-bridge" in n))
+    inp = RtInput("jack", next(n for n in backend.get_input_names() if "grym-bridge" in n), virtual=False)
     pump = InputPump([inp], on_led)
     time.sleep(0.3)
     result: dict[str, list[float]] = {"in bridge: reader -> /grym/job/queued": [],

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import pytest
 
 from grym_bridge.config import Config, load_config
-from grym_bridge.transports.midi.ports import InputPump, release_ports
+from grym_bridge.transports.midi.ports import InputPump, RtInput, release_ports
 from tests.conftest import require, require_module, require_tool
 from tests.midi.jack import JackServer
 from tests.osc_client import osc_server  # noqa: F401 - the fixture, for the MIDI tests
@@ -76,7 +76,7 @@ class Controller:
                 raise AssertionError(f"the bridge's MIDI ports did not appear (outputs {self.backend.get_output_names()})")
             time.sleep(0.05)
         self.out = self.backend.open_output(outs[0])
-        self.inp = self.backend.open_input(ins[0])  # polled, like the bridge: no Python in JACK's process thread
+        self.inp = RtInput("jack", ins[0], virtual=False, client_name="test-controller")  # polled, like the bridge
         self.pump = InputPump([self.inp], lambda m: self.received.put((time.perf_counter(), m)))
         time.sleep(0.2)  # a new JACK connection carries MIDI from the next cycles on; let a few pass
 

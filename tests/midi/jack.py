@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-import uuid
 
 
 def _die_with_parent() -> None:
@@ -20,31 +19,53 @@ def _die_with_parent() -> None:
         pass
 
 
+class _EarlyExit(RuntimeError):
+    """jackd exited while starting (its name is taken, or the registry is full)."""
+
+
 class JackServer:
     """`jackd --no-realtime --name <unique> -d dummy`; clients find it through JACK_DEFAULT_SERVER."""
 
+    #: JACK keeps at most 8 servers in its registry, and frees the entry of a killed server only when a
+    #: server of the same name starts: so names come from a small pool, tried in turn.
+    NAME_POOL = tuple(f"grym-test-{i}" for i in range(6))
+
     def __init__(self, period: int = 256, rate: int = 48000) -> None:
-        self.name = f"grymtest-{uuid.uuid4().hex[:8]}"
+        self.name = ""
         self.period, self.rate = period, rate
         self.proc: subprocess.Popen | None = None
         self.log = tempfile.TemporaryFile()  # never a pipe: an unread pipe fills up and stalls jackd
         self._previous: str | None = None
 
     def start(self, timeout: float = 15.0) -> "JackServer":
-        jackd = shutil.which("jackd")
-        if jackd is None:
+        """Start on the first free name of the pool (a name in use by a live server makes jackd exit at once)."""
+        if shutil.which("jackd") is None:
             raise RuntimeError("jackd is not installed (Debian: jackd2)")
         self._previous = os.environ.get("JACK_DEFAULT_SERVER")
-        os.environ["JACK_DEFAULT_SERVER"] = self.name  # python-rtmidi's JACK clients read it
+        errors = []
+        for name in self.NAME_POOL:
+            try:
+                return self._start(name, timeout)
+            except _EarlyExit as exc:
+                errors.append(f"{name}: {str(exc)[-200:]}")
+        self._restore_env()
+        raise RuntimeError("jackd could not start under any name: " + " | ".join(errors))
+
+    def _start(self, name: str, timeout: float) -> "JackServer":
+        self.name = name
+        os.environ["JACK_DEFAULT_SERVER"] = name  # python-rtmidi's JACK clients read it
         env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}
-        self.proc = subprocess.Popen([jackd, "--no-realtime", "--name", self.name, "-d", "dummy",
+        self.log.seek(0)
+        self.log.truncate()
+        self.proc = subprocess.Popen([shutil.which("jackd") or "jackd", "--no-realtime", "--name", name, "-d", "dummy",
                                       "-r", str(self.rate), "-p", str(self.period)],
                                      env=env, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         lsp = shutil.which("jack_lsp")
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"jackd exited at start: {self.output()[-500:]}")
+                self.proc = None
+                raise _EarlyExit(self.output())
             if lsp and subprocess.run([lsp], env=env, capture_output=True, timeout=5).returncode == 0:
                 return self
             if time.monotonic() > deadline:
@@ -66,6 +87,9 @@ class JackServer:
                 self.proc.kill()
                 self.proc.wait()
             self.proc = None
+        self._restore_env()
+
+    def _restore_env(self) -> None:
         if self._previous is None:
             os.environ.pop("JACK_DEFAULT_SERVER", None)
         else:

@@ -211,11 +211,11 @@ def test_named_hardware_ports_from_config(tmp_path: Path, jack_server: str) -> N
     """A controller that brings its own ports (as hardware does): the bridge connects to them by name."""
     import queue
 
-    from grym_bridge.transports.midi.ports import InputPump, release_ports
+    from grym_bridge.transports.midi.ports import InputPump, RtInput, release_ports
 
     backend = mido.Backend("mido.backends.rtmidi/UNIX_JACK", load=True)
     pads_out = backend.open_output("hw-pads", virtual=True, client_name="hw-pads")
-    pads_in = backend.open_input("hw-leds", virtual=True, client_name="hw-leds")
+    pads_in = RtInput("jack", "hw-leds", virtual=True, client_name="hw-leds")
     heard: queue.Queue = queue.Queue()
     pump = InputPump([pads_in], heard.put)
     (tmp_path / "mapping.toml").write_text(MAPPING.replace("{missing}", str(tmp_path / "missing.mid")))

@@ -125,6 +125,54 @@ def release_ports(ports: list[Any], timeout_s: float = 3.0) -> bool:
     return True
 
 
+class RtInput:
+    """An input port read by polling python-rtmidi directly.
+
+    mido's rtmidi input always installs a Python callback, which rtmidi runs
+    in the MIDI driver's thread; under JACK that is the process thread, where
+    waiting for the GIL stalls the graph, and closing the port while such a
+    callback waits deadlocks the process. Without a callback rtmidi only queues
+    the bytes in C, and `iter_pending` turns them into mido messages here.
+    """
+
+    def __init__(self, api: str, name: str, *, virtual: bool, client_name: str | None = None) -> None:
+        import rtmidi
+
+        rtapi = getattr(rtmidi, f"API_{APIS[api]}") if api != "auto" else rtmidi.API_UNSPECIFIED
+        self._rt = rtmidi.MidiIn(rtapi=rtapi, name=client_name or "grym-bridge", queue_size_limit=4096)
+        self._lock = threading.Lock()
+        if virtual:
+            self._rt.open_virtual_port(name)
+        else:
+            ports = self._rt.get_ports()
+            self._rt.open_port(ports.index(name))
+        self.name = name
+        self.closed = False
+
+    def iter_pending(self) -> Any:
+        import mido
+
+        while True:
+            with self._lock:
+                if self.closed:
+                    return
+                item = self._rt.get_message()
+            if item is None:
+                return
+            try:
+                yield mido.Message.from_bytes(item[0])
+            except ValueError:
+                continue  # a partial or unknown message: skip it
+
+    def close(self) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            self._rt.close_port()
+            self._rt.delete()
+
+
 class InputPump:
     """Reads the input ports on a thread of its own and hands each message to `callback`.
 
@@ -196,16 +244,15 @@ def open_ports(
             if sys.platform == "win32":
                 raise MidiUnavailable("Windows has no virtual MIDI ports: install loopMIDI, create a port, list it in "
                                       "midi.inputs and midi.outputs, and set midi.virtual = false")
-            opened.inputs.append(_call(api, f"create the virtual input port {port_name!r}", lambda: be.open_input(
-                port_name, virtual=True, client_name=port_name)))
+            opened.inputs.append(_call(api, f"create the virtual input port {port_name!r}", lambda: RtInput(
+                api, port_name, virtual=True, client_name=port_name)))
             opened.outputs.append(_call(api, f"create the virtual output port {port_name!r}", lambda: be.open_output(
                 port_name, virtual=True, client_name=port_name)))
         if inputs:
             available = _call(api, "list input ports", be.get_input_names)
             for name in inputs:
                 real = find_port(name, available, "input")
-                # no client_name here: mido makes any port with one virtual
-                opened.inputs.append(_call(api, f"open input {real!r}", lambda: be.open_input(real)))
+                opened.inputs.append(_call(api, f"open input {real!r}", lambda: RtInput(api, real, virtual=False)))
         if outputs:
             available = _call(api, "list output ports", be.get_output_names)
             for name in outputs:

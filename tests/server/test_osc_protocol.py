@@ -258,3 +258,25 @@ def test_selftest_job_reports_each_check(osc_server: RunningServer) -> None:
         names = [check["name"] for check in report["checks"]]
         assert {"data directory", "store", "pedalboard render"} <= set(names)
         assert all(check["ok"] for check in report["checks"] if check["name"] in ("data directory", "store", "pedalboard render"))
+
+
+def test_queue_subscribers_hear_changes_not_every_progress_step(osc_server: RunningServer) -> None:
+    release = slow_route(osc_server, steps=5)
+    with osc_server.client() as c:
+        c.request("/grym/system/start_listen/queue")
+        job_id = c.start_job("/grym/test/slow", 5)
+        for _ in range(3):
+            c.expect(lambda a, x: a == "/grym/job/progress")
+        release.set()
+        c.wait_job(job_id)
+        time.sleep(0.1)
+        states = [tuple(args) for address, args in c.pending if address == "/grym/system/queue"]
+        while True:
+            try:
+                address, args = c.recv(0.2)
+            except TimeoutError:
+                break
+            if address == "/grym/system/queue":
+                states.append(tuple(args))
+        assert states and states[-1] == (0, 0)
+        assert all(a != b for a, b in zip(states, states[1:])), states

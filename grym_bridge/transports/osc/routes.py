@@ -249,6 +249,7 @@ class Router:
     properties: dict[str, Property] = field(default_factory=dict)
     subscribers: dict[str, dict[Hashable, Peer]] = field(default_factory=dict)
     results_dir: Path | None = None
+    _last_queue_state: tuple[int, int] = (0, 0)
 
     def add(self, routes: Iterable[Route] = (), properties: Iterable[Property] = ()) -> None:
         for route in routes:
@@ -330,9 +331,12 @@ class Router:
 
     def on_job_event(self, event: str, job: "Job") -> None:
         """JobQueue listener: progress, done and errors go to the owner and to job subscribers;
-        every event updates `/grym/system/queue` subscribers."""
+        `/grym/system/queue` subscribers hear of every change of the queue's depth."""
         jobs = self.services.jobs
-        self.publish("/grym/system/queue", (jobs.depth(), len(jobs.running())))
+        queue_state = (jobs.depth(), len(jobs.running()))
+        if queue_state != self._last_queue_state:
+            self._last_queue_state = queue_state
+            self.publish("/grym/system/queue", queue_state)
         if event in ("queued", "started"):
             return
         if event == "progress":

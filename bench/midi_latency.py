@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 import mido  # noqa: E402
 
 from grym_bridge.config import load_config  # noqa: E402
-from grym_bridge.transports.midi.ports import InputPump, RtInput  # noqa: E402
+from grym_bridge.transports.midi.ports import InputPump, RtInput, release_ports  # noqa: E402
 from tests.midi.jack import JackServer  # noqa: E402
 from tests.osc_client import start_server  # noqa: E402
 
@@ -88,8 +88,7 @@ def bare_transit(backend: Any, count: int) -> list[float]:
             if arrived.wait(1.0):
                 samples.append(got[-1] - sent)
     finally:
-        out.close()
-        inp.close()
+        release_ports([out, inp])
     return samples
 
 
@@ -136,8 +135,7 @@ def bridge_latency(backend: Any, count: int, workdir: Path) -> dict[str, list[fl
     finally:
         time.sleep(0.5)  # let the last jobs finish rather than cancel them at shutdown
         pump.stop()
-        out.close()
-        inp.close()
+        release_ports([out, inp])
         server.stop()
     return result
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -46,8 +47,10 @@ def jack_server() -> Iterator[str]:
 
 def midi_config(tmp_path: Path, **midi: Any) -> Config:
     """This test's config with the MIDI transport on, through JACK."""
+    # A port name per test: ports of an earlier test's server that are still closing can never be taken for these.
     overrides = {"data_dir": str(tmp_path / "data"), "paths.allowed_roots": [str(tmp_path)],
-                 "midi.enabled": True, "midi.api": "jack", "midi.mapping": str(tmp_path / "mapping.toml")}
+                 "midi.enabled": True, "midi.api": "jack", "midi.mapping": str(tmp_path / "mapping.toml"),
+                 "midi.port_name": f"grym-bridge-{uuid.uuid4().hex[:6]}"}
     overrides.update({f"midi.{k}": v for k, v in midi.items()})
     return load_config(None, overrides, environ={})
 
@@ -68,8 +71,8 @@ class Controller:
         self.received: queue.Queue = queue.Queue()
         deadline = time.monotonic() + timeout
         while True:  # the bridge's ports appear a moment after it starts
-            outs = [n for n in self.backend.get_output_names() if bridge_name in n]
-            ins = [n for n in self.backend.get_input_names() if bridge_name in n]
+            outs = [n for n in self.backend.get_output_names() if n.split(":")[-1] == bridge_name]
+            ins = [n for n in self.backend.get_input_names() if n.split(":")[-1] == bridge_name]
             if outs and ins:
                 break
             if time.monotonic() > deadline:
@@ -108,7 +111,7 @@ class Controller:
 
 @pytest.fixture
 def controller(osc_server: Any) -> Iterator[Controller]:  # noqa: F811
-    ctl = Controller()
+    ctl = Controller(osc_server.services.config.midi.port_name)
     try:
         yield ctl
     finally:

@@ -55,7 +55,10 @@ def test_learn_from_the_shell_binds_the_next_note(tmp_path: Path, jack_server: s
             except subprocess.TimeoutExpired:
                 continue
         else:
-            raise AssertionError("grym midi learn did not bind the note")
+            proc.kill()
+            out, err = proc.communicate()
+            raise AssertionError(f"grym midi learn did not bind the note; it said: {out} {err}; "
+                                 f"JACK ports: {backend.get_output_names()}")
         port.close()
     finally:
         if proc.poll() is None:

@@ -175,6 +175,8 @@ def test_play_and_stop_over_osc(tmp_path: Path, osc_server: Any, controller: Con
 def test_ports_lists_the_bridge(osc_server: Any, controller: Controller) -> None:
     with osc_server.client() as client:
         listing = json.loads(client.request("/grym/midi/ports")[1][0])
+    if set(listing) == {"result_file"}:  # many ports: the listing travels as a file
+        listing = json.loads(Path(listing["result_file"]).read_text())
     assert listing["api"] == "jack"
     assert any("grym-bridge" in n for n in listing["open"]["inputs"])
     assert any("grym-bridge" in n for n in listing["outputs"])

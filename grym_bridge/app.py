@@ -80,7 +80,12 @@ async def serve(
     Shutdown cancels running jobs and reports each to its client, then closes
     every socket. `on_stopped` gets the ids of the jobs that were cancelled.
     """
+    # Imported here, not at module top: tools that only build services (tests, the CLI) skip them.
+    from grym_bridge.orchestrator.selftest import capability_status
+    from grym_bridge.transports.midi import start_midi
+    from grym_bridge.transports.network import StudioNetwork
     from grym_bridge.transports.osc import build_router
+    from grym_bridge.transports.osc.health import publisher
     from grym_bridge.transports.osc.server import OscServer
 
     services = build_services(config)
@@ -95,21 +100,13 @@ async def serve(
     osc = OscServer(router, config.server)
     await osc.start()
     services.endpoints.update({"host": config.server.host, "osc_udp": osc.port, "osc_tcp": osc.port})
-    from grym_bridge.transports.network import StudioNetwork
-
-    # Studio network (issue 9): RPC, OSCQuery and zeroconf; the OSC gate refuses remote clients without the token.
+    # Studio network: RPC, OSCQuery and zeroconf; the OSC gate refuses remote clients without the token.
     services.network = StudioNetwork(services, router, osc_port=osc.port)
     osc.gate = services.network.gate
     await services.network.start()
-    from grym_bridge.transports.osc.health import publisher
-
     # Health samples, loop-lag probe and cleanup; health transitions go to /grym/health/state subscribers.
     orchestration = asyncio.create_task(services.orchestrator.run(on_transition=publisher(router)))
-    from grym_bridge.transports.midi import start_midi
-
     services.midi = start_midi(services, router)  # None (with a logged reason) when MIDI is off or unavailable
-    from grym_bridge.orchestrator.selftest import capability_status
-
     # Off the loop: checking capabilities imports their modules (scipy alone takes a second), and
     # requests must be answered meanwhile.
     services.capabilities = await asyncio.to_thread(capability_status, config)

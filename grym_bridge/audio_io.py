@@ -10,6 +10,7 @@ says what is wrong with it, and what to do about it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -160,10 +161,8 @@ def write_audio(path: str | os.PathLike[str], audio: Audio, subtype: str = "PCM_
         sf.write(tmp, audio.samples.T, audio.sample_rate, subtype=subtype, format=ext)
         os.replace(tmp, p)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     return p
 

@@ -20,7 +20,7 @@ from pythonosc.osc_packet import OscPacket
 
 from grym_bridge.app import Services, serve
 from grym_bridge.config import Config
-from grym_bridge.transports.osc.server import SLIP_END, SLIP_ESC, SLIP_ESC_END, SLIP_ESC_ESC, encode
+from grym_bridge.transports.osc.server import SLIP_END, encode, slip_frame, slip_unframe
 
 _req_ids = itertools.count(1000)
 
@@ -144,7 +144,7 @@ class OscClient:
 
     def send_raw(self, data: bytes) -> None:
         if self.tcp:
-            self.sock.sendall(SLIP_END + data.replace(SLIP_ESC, SLIP_ESC + SLIP_ESC_ESC).replace(SLIP_END, SLIP_ESC + SLIP_ESC_END) + SLIP_END)
+            self.sock.sendall(slip_frame(data))
         else:
             self.sock.sendto(data, self.server)
 
@@ -159,7 +159,7 @@ class OscClient:
             self._buffer += chunk
         self._buffer = self._buffer.lstrip(SLIP_END)
         frame, _, self._buffer = self._buffer.partition(SLIP_END)
-        return frame.replace(SLIP_ESC + SLIP_ESC_END, SLIP_END).replace(SLIP_ESC + SLIP_ESC_ESC, SLIP_ESC)
+        return slip_unframe(frame)
 
     def recv(self, timeout: float | None = None) -> tuple[str, list[Any]]:
         """The next message (address, args); raises TimeoutError when none arrives in time."""

@@ -14,6 +14,7 @@ the chunks weighted by their length.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -161,10 +162,8 @@ def load_wav2vec2(folder: Path, *, device: str = "auto", dtype: str = "auto", ch
     normalize = True
     pre = folder / "preprocessor_config.json"
     if pre.is_file():
-        try:
+        with contextlib.suppress(OSError, ValueError):  # an unreadable file keeps the default
             normalize = bool(json.loads(pre.read_text()).get("do_normalize", True))
-        except (OSError, ValueError):
-            pass
     return Wav2Vec2Embedder(model, folder, where, precision, normalize, chunk_s, batch_size)
 
 

@@ -16,6 +16,7 @@ datagram's source address.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from dataclasses import dataclass
@@ -102,10 +103,8 @@ def _enlarge_receive_buffer(transport: asyncio.BaseTransport, size: int = 4 << 2
     """
     sock = transport.get_extra_info("socket")
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
-        except OSError:
-            pass
 
 
 class ReplyPorts:

@@ -31,6 +31,10 @@ const state = {
 const conn = new BridgeConnection();
 const requests = new Requests(conn, {
   replyTimeoutS: 10,
+  onQueued: (jobId, address) => {
+    ui("queued", jobId);
+    status(`queued as job ${jobId} (${address.split("/").slice(2).join(" ")})`);
+  },
   onProgress: (jobId, fraction, message) => {
     status(`${Math.round(fraction * 100)}%${message ? " " + message : ""}`);
     ui("progress", fraction);
@@ -261,6 +265,7 @@ function run(name, action) {
       showError(err);
     } finally {
       ui("busy", requests.active > 0 ? 1 : 0);
+      ui("done", name);
     }
   };
 }

@@ -20,12 +20,13 @@ class GrymError extends Error {
 class Requests {
   /**
    * @param {object} conn  a BridgeConnection (send(address, args), connected)
-   * @param {object} opts  {replyTimeoutS, jobTimeoutS, onProgress(jobId, fraction, message)}
+   * @param {object} opts  {replyTimeoutS, jobTimeoutS, onQueued(jobId, address), onProgress(jobId, fraction, message)}
    */
   constructor(conn, opts) {
     this.conn = conn;
     this.replyTimeoutS = opts.replyTimeoutS || 10;
     this.jobTimeoutS = opts.jobTimeoutS || 600;
+    this.onQueued = opts.onQueued || (() => {});
     this.onProgress = opts.onProgress || (() => {});
     this.nextId = 1;
     this.byReq = new Map();  // req_id -> pending
@@ -65,6 +66,7 @@ class Requests {
         this._arm(pending, Math.min(this.replyTimeoutS, 5));
       } else {
         this._arm(pending, pending.jobTimeoutS, `no word from the job for ${pending.jobTimeoutS} s; it was cancelled`);
+        this.onQueued(pending.jobId, pending.address);
       }
       return true;
     }

@@ -20,6 +20,7 @@ import numpy as np
 
 from grym_bridge.audio_io import Audio, write_audio
 from tests.conftest import require_tool
+from tests.frontends.test_live_device import build
 from tests.osc_client import free_port
 from tests.synth import chord_progression
 
@@ -38,14 +39,20 @@ def run_node_tests(files: list[Path], env: dict[str, str], timeout: float = 240)
     return report
 
 
-def device_env(tmp_path: Path) -> dict[str, str]:
-    """A config, test audio and a free port for the device tests' own `grym serve`."""
+def device_env(tmp_path: Path, *, audio: bool = True) -> dict[str, str]:
+    """A config, test audio and a free port for the device tests' own `grym serve`.
+
+    The audio: an E minor loop at 100 bpm, and ten minutes of noise (seconds of analysis: a job
+    that is still running when the test cancels it or kills the bridge).
+    """
     clips = tmp_path / "clips"
     clips.mkdir()
-    clip = write_audio(clips / "em_loop.wav", chord_progression("E minor", bpm=100, bars=8))
-    rng = np.random.default_rng(7)
-    long_take = Audio((0.1 * rng.standard_normal((1, 22050 * 600))).astype(np.float32), 22050)
-    long = write_audio(clips / "long_take.wav", long_take, subtype="PCM_16")
+    clip = long = clips / "none.wav"
+    if audio:
+        clip = write_audio(clips / "em_loop.wav", chord_progression("E minor", bpm=100, bars=8))
+        rng = np.random.default_rng(7)
+        long_take = Audio((0.1 * rng.standard_normal((1, 22050 * 600))).astype(np.float32), 22050)
+        long = write_audio(clips / "long_take.wav", long_take, subtype="PCM_16")
     config = tmp_path / "grym.toml"
     config.write_text(f'data_dir = "{tmp_path / "data"}"\n[paths]\nallowed_roots = ["{tmp_path}"]\n'
                       '[jobs]\ncpu_workers = 2\n', encoding="utf-8")
@@ -66,3 +73,11 @@ def test_lom_script_under_node() -> None:
 def test_device_against_a_real_bridge(tmp_path: Path) -> None:
     report = run_node_tests([LIVE_TESTS / "device.test.js"], device_env(tmp_path))
     assert "a bridge restart mid-job" in report
+
+
+def test_the_node_script_embedded_in_the_device_runs(tmp_path: Path) -> None:
+    bundled = tmp_path / "grym_node.js"
+    bundled.write_text(build.bundle_node_script(), encoding="utf-8")
+    env = {**device_env(tmp_path, audio=False), "GRYM_DEVICE_SCRIPT": str(bundled)}
+    report = run_node_tests([LIVE_TESTS / "bundle.test.js"], env, timeout=120)
+    assert "the embedded node script connects and composes" in report

@@ -895,6 +895,92 @@
 			},
 			{
 				"box": {
+					"maxclass": "textedit",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"keymode": 1,
+					"text": "",
+					"hint": "prompt: dusty lofi drum loop",
+					"outlettype": [
+						"",
+						"int",
+						"",
+						""
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						4,
+						46,
+						300,
+						18
+					],
+					"id": "obj-36",
+					"patching_rect": [
+						370,
+						200,
+						300,
+						18
+					]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "route text",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"id": "obj-37",
+					"patching_rect": [
+						370,
+						230,
+						70.0,
+						22.0
+					]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend prompt",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"id": "obj-38",
+					"patching_rect": [
+						370,
+						240,
+						98.0,
+						22.0
+					]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "t b b",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"bang",
+						"bang"
+					],
+					"id": "obj-39",
+					"patching_rect": [
+						370,
+						140,
+						60.0,
+						22.0
+					]
+				}
+			},
+			{
+				"box": {
 					"maxclass": "live.text",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -927,7 +1013,7 @@
 						60,
 						16
 					],
-					"id": "obj-36",
+					"id": "obj-40",
 					"patching_rect": [
 						440,
 						120,
@@ -945,7 +1031,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-37",
+					"id": "obj-41",
 					"patching_rect": [
 						440,
 						160,
@@ -988,7 +1074,7 @@
 						52,
 						16
 					],
-					"id": "obj-38",
+					"id": "obj-42",
 					"patching_rect": [
 						510,
 						120,
@@ -1006,78 +1092,11 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-39",
+					"id": "obj-43",
 					"patching_rect": [
 						510,
 						160,
 						100.0,
-						22.0
-					]
-				}
-			},
-			{
-				"box": {
-					"maxclass": "textedit",
-					"numinlets": 1,
-					"numoutlets": 4,
-					"keymode": 1,
-					"text": "",
-					"hint": "prompt: dusty lofi drum loop",
-					"outlettype": [
-						"",
-						"int",
-						"",
-						""
-					],
-					"presentation": 1,
-					"presentation_rect": [
-						4,
-						46,
-						300,
-						18
-					],
-					"id": "obj-40",
-					"patching_rect": [
-						20,
-						200,
-						300,
-						18
-					]
-				}
-			},
-			{
-				"box": {
-					"maxclass": "newobj",
-					"text": "route text",
-					"numinlets": 2,
-					"numoutlets": 2,
-					"outlettype": [
-						"",
-						""
-					],
-					"id": "obj-41",
-					"patching_rect": [
-						20,
-						230,
-						70.0,
-						22.0
-					]
-				}
-			},
-			{
-				"box": {
-					"maxclass": "newobj",
-					"text": "prepend prompt",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"id": "obj-42",
-					"patching_rect": [
-						20,
-						240,
-						98.0,
 						22.0
 					]
 				}
@@ -1103,9 +1122,9 @@
 						316,
 						18
 					],
-					"id": "obj-43",
+					"id": "obj-44",
 					"patching_rect": [
-						160,
+						510,
 						200,
 						316,
 						18
@@ -1122,9 +1141,9 @@
 						"",
 						""
 					],
-					"id": "obj-44",
+					"id": "obj-45",
 					"patching_rect": [
-						160,
+						510,
 						230,
 						70.0,
 						22.0
@@ -1140,11 +1159,30 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-45",
+					"id": "obj-46",
 					"patching_rect": [
-						160,
+						510,
 						240,
 						112.0,
+						22.0
+					]
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "t b b",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"bang",
+						"bang"
+					],
+					"id": "obj-47",
+					"patching_rect": [
+						510,
+						140,
+						60.0,
 						22.0
 					]
 				}
@@ -1181,7 +1219,7 @@
 						40,
 						16
 					],
-					"id": "obj-46",
+					"id": "obj-48",
 					"patching_rect": [
 						300,
 						200,
@@ -1199,7 +1237,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-47",
+					"id": "obj-49",
 					"patching_rect": [
 						300,
 						240,
@@ -1243,7 +1281,7 @@
 						70,
 						16
 					],
-					"id": "obj-48",
+					"id": "obj-50",
 					"patching_rect": [
 						400,
 						200,
@@ -1261,7 +1299,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-49",
+					"id": "obj-51",
 					"patching_rect": [
 						400,
 						240,
@@ -1307,7 +1345,7 @@
 						70,
 						16
 					],
-					"id": "obj-50",
+					"id": "obj-52",
 					"patching_rect": [
 						500,
 						200,
@@ -1325,7 +1363,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-51",
+					"id": "obj-53",
 					"patching_rect": [
 						500,
 						240,
@@ -1373,7 +1411,7 @@
 						60,
 						16
 					],
-					"id": "obj-52",
+					"id": "obj-54",
 					"patching_rect": [
 						600,
 						200,
@@ -1391,7 +1429,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-53",
+					"id": "obj-55",
 					"patching_rect": [
 						600,
 						240,
@@ -1431,7 +1469,7 @@
 						12,
 						16
 					],
-					"id": "obj-54",
+					"id": "obj-56",
 					"patching_rect": [
 						700,
 						200,
@@ -1449,7 +1487,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-55",
+					"id": "obj-57",
 					"patching_rect": [
 						700,
 						240,
@@ -1472,7 +1510,7 @@
 						46,
 						16
 					],
-					"id": "obj-56",
+					"id": "obj-58",
 					"patching_rect": [
 						700,
 						180,
@@ -1512,7 +1550,7 @@
 						12,
 						16
 					],
-					"id": "obj-57",
+					"id": "obj-59",
 					"patching_rect": [
 						800,
 						200,
@@ -1530,7 +1568,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-58",
+					"id": "obj-60",
 					"patching_rect": [
 						800,
 						240,
@@ -1553,7 +1591,7 @@
 						46,
 						16
 					],
-					"id": "obj-59",
+					"id": "obj-61",
 					"patching_rect": [
 						800,
 						180,
@@ -1867,6 +1905,18 @@
 			{
 				"patchline": {
 					"source": [
+						"obj-25",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
 						"obj-24",
 						0
 					],
@@ -1879,7 +1929,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-25",
+						"obj-27",
 						0
 					],
 					"destination": [
@@ -1903,7 +1953,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-27",
+						"obj-29",
 						0
 					],
 					"destination": [
@@ -1927,7 +1977,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
+						"obj-31",
 						0
 					],
 					"destination": [
@@ -1951,7 +2001,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-31",
+						"obj-33",
 						0
 					],
 					"destination": [
@@ -1968,30 +2018,6 @@
 					],
 					"destination": [
 						"obj-33",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-33",
-						0
-					],
-					"destination": [
-						"obj-3",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-34",
-						0
-					],
-					"destination": [
-						"obj-35",
 						0
 					]
 				}
@@ -2027,7 +2053,7 @@
 						0
 					],
 					"destination": [
-						"obj-3",
+						"obj-38",
 						0
 					]
 				}
@@ -2036,6 +2062,18 @@
 				"patchline": {
 					"source": [
 						"obj-38",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-34",
 						0
 					],
 					"destination": [
@@ -2048,6 +2086,30 @@
 				"patchline": {
 					"source": [
 						"obj-39",
+						1
+					],
+					"destination": [
+						"obj-36",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-39",
+						0
+					],
+					"destination": [
+						"obj-35",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
 						0
 					],
 					"destination": [
@@ -2071,59 +2133,35 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-41",
-						0
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-42",
-						0
-					],
-					"destination": [
-						"obj-3",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
 						"obj-43",
 						0
 					],
 					"destination": [
-						"obj-44",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-44",
-						0
-					],
-					"destination": [
-						"obj-45",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-45",
-						0
-					],
-					"destination": [
 						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-44",
+						0
+					],
+					"destination": [
+						"obj-45",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-45",
+						0
+					],
+					"destination": [
+						"obj-46",
 						0
 					]
 				}
@@ -2135,7 +2173,31 @@
 						0
 					],
 					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-42",
+						0
+					],
+					"destination": [
 						"obj-47",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-47",
+						1
+					],
+					"destination": [
+						"obj-44",
 						0
 					]
 				}
@@ -2147,7 +2209,7 @@
 						0
 					],
 					"destination": [
-						"obj-3",
+						"obj-43",
 						0
 					]
 				}
@@ -2251,11 +2313,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-57",
+						"obj-56",
 						0
 					],
 					"destination": [
-						"obj-58",
+						"obj-57",
 						0
 					]
 				}
@@ -2263,7 +2325,31 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-58",
+						"obj-57",
+						0
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-59",
+						0
+					],
+					"destination": [
+						"obj-60",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-60",
 						0
 					],
 					"destination": [
@@ -2304,42 +2390,42 @@
 				"Generate",
 				0
 			],
-			"obj-36": [
+			"obj-40": [
 				"Compose",
 				"Compose",
 				0
 			],
-			"obj-38": [
+			"obj-42": [
 				"Ask",
 				"Ask",
-				0
-			],
-			"obj-46": [
-				"Bars",
-				"Bars",
 				0
 			],
 			"obj-48": [
-				"Kind",
-				"Kind",
+				"Bars",
+				"Bars",
 				0
 			],
 			"obj-50": [
-				"Style",
-				"Style",
+				"Kind",
+				"Kind",
 				0
 			],
 			"obj-52": [
+				"Style",
+				"Style",
+				0
+			],
+			"obj-54": [
 				"FX Style",
 				"FX Style",
 				0
 			],
-			"obj-54": [
+			"obj-56": [
 				"To Clip Name",
 				"To Clip Na",
 				0
 			],
-			"obj-57": [
+			"obj-59": [
 				"To Session",
 				"To Session",
 				0

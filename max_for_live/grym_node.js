@@ -281,6 +281,10 @@ conn.on("up", async () => {
   try {
     const [version] = await requests.call("/grym/system/ping", []);
     ui("connected", 1, `grym ${version} at ${conn.host}:${conn.port}`);
+    try {
+      // The song as Live has it now: its `song` message may have come before this script was running.
+      state.song = await lom("song");
+    } catch (err) { /* the LOM is not ready yet: [live.thisdevice] will send the song */ }
     await syncSession();
   } catch (err) {
     ui("connected", 0, `${conn.host}:${conn.port} answers but is not grym: ${err.message}`);

@@ -147,27 +147,34 @@ def build_patch() -> dict[str, Any]:
                ("Render A/B", "render_ab", [116, 4, 60, 16]), ("Similar", "similar", [180, 4, 50, 16]),
                ("Cancel", "cancel", [412, 4, 54, 16]), ("Generate", "generate", [352, 46, 60, 16]),
                ("Compose", "compose", [152, 68, 60, 16]), ("Ask", "ask", [536, 68, 52, 16])]
-    for i, (label, action, rect) in enumerate(buttons):
-        button = p.param("live.text", label, 20 + 70 * i, 120, rect, ptype=2, enum=["val1", "val2"], text=label,
-                         mode=0)
-        msg = p.ui("message", 20 + 70 * i, 160, text=action)
-        p.cord(button, 0, msg)
-        p.cord(msg, 0, node)
-
     # Settings: each is remembered by the node script until the next action.
     def setting(box: str, outlet: int, selector: str, x: float) -> None:
         pre = p.obj(f"prepend {selector}", 1, [""], x, 240)
         p.cord(box, outlet, pre)
         p.cord(pre, 0, node)
 
-    prompt = p.ui("textedit", 20, 200, [4, 46, 300, 18], keymode=1, text="", hint="prompt: dusty lofi drum loop")
-    words = p.obj("route text", 2, ["", ""], 20, 230)
-    p.cord(prompt, 0, words)
-    setting(words, 0, "prompt", 20)
-    ask_box = p.ui("textedit", 160, 200, [216, 68, 316, 18], keymode=1, text="", hint="ask: make this loop darker")
-    ask_words = p.obj("route text", 2, ["", ""], 160, 230)
-    p.cord(ask_box, 0, ask_words)
-    setting(ask_words, 0, "ask_text", 160)
+    # Text boxes send their words on Return, and again when their button is pressed: the button goes
+    # through [t b b], whose right outlet (first) bangs the box, then the left one sends the action.
+    text_fields = {"generate": ([4, 46, 300, 18], "prompt: dusty lofi drum loop", "prompt"),
+                   "ask": ([216, 68, 316, 18], "ask: make this loop darker", "ask_text")}
+    for i, (label, action, rect) in enumerate(buttons):
+        x = 20 + 70 * i
+        button = p.param("live.text", label, x, 120, rect, ptype=2, enum=["val1", "val2"], text=label, mode=0)
+        msg = p.ui("message", x, 160, text=action)
+        p.cord(msg, 0, node)
+        if action not in text_fields:
+            p.cord(button, 0, msg)
+            continue
+        field_rect, hint, selector = text_fields[action]
+        box = p.ui("textedit", x, 200, field_rect, keymode=1, text="", hint=hint)
+        words = p.obj("route text", 2, ["", ""], x, 230)
+        p.cord(box, 0, words)
+        setting(words, 0, selector, x)
+        order = p.obj("t b b", 1, ["bang", "bang"], x, 140)
+        p.cord(button, 0, order)
+        p.cord(order, 1, box)
+        p.cord(order, 0, msg)
+
     bars = p.param("live.numbox", "Bars", 300, 200, [308, 46, 40, 16], ptype=1, mmin=1, mmax=64, initial=4)
     setting(bars, 0, "bars", 300)
     kind = p.param("live.menu", "Kind", 400, 200, [4, 68, 70, 16], ptype=2,

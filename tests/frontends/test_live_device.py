@@ -180,3 +180,21 @@ def test_every_message_the_patch_sends_the_node_script_has_a_handler() -> None:
     fields = next(b["text"].split()[1:] for b in boxes.values() if b.get("text", "").startswith("route status"))
     for field in fields:
         assert re.search(rf'ui\("{field}"', source) or field == "status", f"the script never shows {field}"
+
+
+def test_text_boxes_reach_the_script_before_their_buttons_action() -> None:
+    """Generate and Ask first bang their text box (the right outlet of [t b b] fires first), then act."""
+    patcher = _patcher()
+    boxes = {b["box"]["id"]: b["box"] for b in patcher["boxes"]}
+    cords = {(tuple(ln["patchline"]["source"]), tuple(ln["patchline"]["destination"])) for ln in patcher["lines"]}
+    for action, selector in (("generate", "prompt"), ("ask", "ask_text")):
+        msg = next(i for i, b in boxes.items() if b["maxclass"] == "message" and b["text"] == action)
+        trigger = next(s for (s, _o), (d, _i) in cords if d == msg and boxes[s].get("text") == "t b b")
+        textedit = next(d for (s, o), (d, _i) in cords if s == trigger and o == 1)
+        assert boxes[textedit]["maxclass"] == "textedit"
+        route = next(d for (s, _o), (d, _i) in cords if s == textedit)
+        prepend = next(d for (s, o), (d, _i) in cords if s == route and o == 0)
+        assert boxes[route]["text"] == "route text" and boxes[prepend]["text"] == f"prepend {selector}"
+        button = next(s for (s, _o), (d, _i) in cords if d == trigger)
+        assert boxes[button]["maxclass"] == "live.text"
+        assert ((button, 0), (msg, 0)) not in cords, "the action must wait for the text"

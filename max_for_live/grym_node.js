@@ -53,9 +53,8 @@ function status(text) {
 
 function showError(err) {
   const code = err.code || "internal";
-  const text = code === "cancelled" ? "cancelled" : `${code}: ${err.message}`;
   status(code === "cancelled" ? "cancelled" : "failed");
-  ui("error", text);
+  ui("error", `${code}: ${err.message}`);
   ui("progress", 0);
 }
 

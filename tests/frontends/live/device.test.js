@@ -152,7 +152,7 @@ test("Cancel stops a running job on the bridge and the device is free again", as
   await device.waitFor((ui) => /^queued as job \d+/.test(ui.status) || /^\d+%/.test(ui.status), 20, "the job");
   await device.send("cancel");
   await ended;
-  assert.equal(device.ui.error, "cancelled");
+  assert.match(device.ui.error, /^cancelled: job \d+ was cancelled$/, "the bridge confirmed it");
   assert.equal(device.ui.status, "cancelled");
   assert.equal(device.ui.busy, "0");
   await eventually(async () => assert.deepEqual(JSON.parse((await probe.call("/grym/job/list", []))[0]), []));

@@ -48,6 +48,7 @@ function songKey(song, version) {
 
 function songContext() {
     var song = new LiveAPI("live_set");
+    if (Number(song.id) === 0) throw new Error("the Live set is not ready yet");
     var version = liveVersion();
     return {
         tempo: Number(first(song, "tempo")),

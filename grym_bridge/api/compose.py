@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from grym_bridge.errors import BadRequest
-from grym_bridge.transports.osc.routes import Arg, Request, Route
+from grym_bridge.api.routes import Arg, Request, Route
 
 MAX_LEARN_FILES = 64
 

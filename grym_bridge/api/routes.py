@@ -1,10 +1,14 @@
 """The address space: routes declared in tables, and one transport-neutral router.
 
-Each domain module (`system.py`, `job.py`, `analyze.py`, ...) exports
-`ROUTES` (and optionally `PROPERTIES`). The router strips and echoes the
-request id, coerces arguments the way Max and REAPER send them, turns every
-error into `/grym/error`, and fans job events out to their owners and to
-subscribers. UDP, OSC-over-TCP, MIDI and the msgpack RPC all call
+Each domain module of `grym_bridge.api` (`system.py`, `job.py`, `analyze.py`,
+...) exports `ROUTES` (and optionally `PROPERTIES`). A `Route` carries what
+every transport needs to expose it: argument types, ranges, choices and
+descriptions, the reply, whether it runs as a job and on which queue
+(`Route.schema()` gives it all as JSON-able data, with a JSON Schema of the
+arguments for HTTP and MCP). The router strips and echoes the request id,
+coerces arguments the way Max and REAPER send them, turns every error into
+`/grym/error`, and fans job events out to their owners and to subscribers.
+UDP, OSC-over-TCP, MIDI and the msgpack RPC all call
 `Router.dispatch(address, args, peer)`; only the peer differs.
 """
 
@@ -21,7 +25,7 @@ from grym_bridge.errors import BadRequest, GrymError, UnknownAddress, error_code
 from grym_bridge.results import dumps
 
 if TYPE_CHECKING:
-    from grym_bridge.app import Services
+    from grym_bridge.orchestrator.services import Services
     from grym_bridge.orchestrator.jobs import Job, JobContext
 
 log = logging.getLogger(__name__)
@@ -59,6 +63,21 @@ class Arg:
     def describe(self) -> str:
         text = f"{self.name}:{self.type.__name__}"
         return f"<{text}>" if self.required else f"[{text}={self.default}]"
+
+    def schema(self) -> dict[str, Any]:
+        """This argument as a JSON Schema property (type, range, choices, default, description)."""
+        out: dict[str, Any] = {"type": _JSON_TYPES.get(self.type, "string")}
+        if self.help:
+            out["description"] = self.help
+        if self.min is not None:
+            out["minimum"] = self.min
+        if self.max is not None:
+            out["maximum"] = self.max
+        if self.choices is not None:
+            out["enum"] = list(self.choices)
+        if not self.required:
+            out["default"] = self.default
+        return out
 
     def coerce(self, value: Any) -> Any:
         """Convert a value as Max/REAPER send it (3.0 for 3, 1 for true) or raise BadRequest."""
@@ -132,6 +151,9 @@ def _coerce(arg: Arg, value: Any) -> Any:
 
 
 _TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "0 or 1", dict: "a JSON object"}
+_JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean", dict: "object"}
+#: Job queues a route may run on; "auto": the handler decides per request (by the plan, or an option).
+RESOURCES = ("cpu", "gpu", "auto")
 
 
 @dataclass(frozen=True)
@@ -144,6 +166,38 @@ class Route:
     options: Sequence[Arg] = ()
     reply: str = ""
     doc: str = ""
+    #: Whether the request answers `/grym/job/queued` and runs as a job (None: a reply starting "job" says so).
+    job: bool | None = None
+    #: The job queue it runs on (cpu, gpu, or auto: decided per request); unused when not a job.
+    resource: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.job is None:
+            object.__setattr__(self, "job", self.reply.startswith("job"))
+        if self.resource not in RESOURCES:
+            raise ValueError(f"{self.address}: resource must be one of {', '.join(RESOURCES)}; got {self.resource!r}")
+
+    @property
+    def domain(self) -> str:
+        """The address's domain: `fx` for `/grym/fx/render`."""
+        parts = self.address.strip("/").split("/")
+        return parts[1] if len(parts) > 2 else parts[-1]
+
+    def schema(self) -> dict[str, Any]:
+        """Everything a transport needs to expose this address, as JSON-able data.
+
+        `arguments` is a JSON Schema object of the positional arguments and
+        options by name (HTTP bodies and MCP tools take them by name);
+        `positional` gives the positional order OSC uses.
+        """
+        props = {a.name: a.schema() for a in (*self.args, *self.options)}
+        return {
+            "address": self.address, "domain": self.domain, "description": self.doc, "reply": self.reply,
+            "job": bool(self.job), "resource": self.resource if self.job else None,
+            "positional": [a.name for a in self.args],
+            "arguments": {"type": "object", "properties": props,
+                          "required": [a.name for a in self.args if a.required], "additionalProperties": False},
+        }
 
     def signature(self) -> str:
         parts = ["<req_id>", *(a.describe() for a in self.args)]
@@ -231,11 +285,12 @@ class Request:
         name: str,
         work: Callable[["JobContext"], Any],
         *,
-        resource: str = "cpu",
+        resource: str | None = None,
         timeout_s: float | None = None,
     ) -> "Job":
-        """Queue long work and answer `/grym/job/queued <req_id> <job_id>` at once."""
-        job = self.services.jobs.submit(name, work, resource=resource, owner=self.peer, timeout_s=timeout_s)
+        """Queue long work and answer `/grym/job/queued <req_id> <job_id>` at once (on the route's queue by default)."""
+        lane = resource or (self.route.resource if self.route.resource != "auto" else "cpu")
+        job = self.services.jobs.submit(name, work, resource=lane, owner=self.peer, timeout_s=timeout_s)
         self.peer.send("/grym/job/queued", [self.req_id, job.id])
         return job
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import time
 from typing import Any, Callable
 
 from grym_bridge.api import build_router

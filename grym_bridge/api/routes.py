@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Protocol, Sequence
 
+from grym_bridge.files import atomic_write_text
 from grym_bridge.errors import BadRequest, GrymError, UnknownAddress, error_code, error_message
 from grym_bridge.results import dumps
 
@@ -418,11 +419,7 @@ class Router:
         limit = peer.max_payload
         if limit is None or len(text.encode()) <= limit or self.results_dir is None:
             return text
-        self.results_dir.mkdir(parents=True, exist_ok=True)
-        path = self.results_dir / f"{name}.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        path = atomic_write_text(self.results_dir / f"{name}.json", text)
         return dumps({"result_file": str(path)})
 
 

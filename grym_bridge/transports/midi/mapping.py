@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import re
-import tempfile
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
+from grym_bridge.files import atomic_write_text
 from grym_bridge.errors import ConfigError
 
 KINDS = ("note", "cc", "program")
@@ -292,13 +291,5 @@ def append_binding(path: Path, binding: Binding, comment: str = "") -> Binding:
         old += "\n"
     new = old + ("\n" if old else "") + binding_toml(binding, comment)
     parse_mapping(new, str(path))  # never write a file that would not load
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".grym-", suffix=".toml", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(new)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, new)
     return replace(binding, line=len(new.splitlines()) - len(binding_toml(binding).splitlines()) + 1)

@@ -31,6 +31,7 @@ from typing import Any, Mapping, get_args, get_origin, get_type_hints
 import platformdirs
 
 from grym_bridge.errors import ConfigError
+from grym_bridge.values import coerce
 
 APP_NAME = "grym-bridge"
 ENV_PREFIX = "GRYM_"
@@ -339,21 +340,11 @@ def _coerce(key: str, raw: Any, obj: Any, f: dataclasses.Field, where: str) -> A
         return ConfigError(f"config key '{key}' ({where}): expected {expected}, got {raw!r}")
 
     try:
-        if typ is bool:
-            if isinstance(raw, bool):
-                value: Any = raw
-            elif isinstance(raw, str) and raw.strip().lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
-                value = raw.strip().lower() in {"1", "true", "yes", "on"}
-            else:
-                raise bad("true or false")
-        elif typ is int:
-            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-                raise bad("an integer")
-            value = int(raw)
-        elif typ is float:
-            if isinstance(raw, bool):
-                raise bad("a number")
-            value = float(raw)
+        if typ in (bool, int, float):
+            try:
+                value: Any = coerce(raw, typ)
+            except ValueError as exc:
+                raise bad(str(exc)) from None
         elif typ is Path:
             if not isinstance(raw, (str, Path)) or not str(raw):
                 raise bad("a path")

@@ -17,10 +17,14 @@ from typing import IO, Any, Iterator
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str], *, suffix: str = ".part") -> Iterator[Path]:
-    """A temporary path beside `path`; it replaces `path` when the block ends, and is removed if it raises."""
+def atomic_path(path: str | os.PathLike[str], *, suffix: str = ".part", parents: bool = True) -> Iterator[Path]:
+    """A temporary path beside `path`; it replaces `path` when the block ends, and is removed if it raises.
+
+    `parents` creates the folder first; without it a missing folder is the caller's error (FileNotFoundError).
+    """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    if parents:
+        final.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix, dir=str(final.parent))
     os.close(fd)
     tmp = Path(name)
@@ -32,11 +36,11 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str = ".part") -> Itera
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[Any]]:
+def atomic_open(path: str | os.PathLike[str], mode: str = "w", *, parents: bool = True) -> Iterator[IO[Any]]:
     """Open a temporary file for writing (`w` or `wb`) that replaces `path` when the block ends without error."""
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open writes whole files: mode 'w' or 'wb', not {mode!r}")
-    with atomic_path(path) as tmp:
+    with atomic_path(path, parents=parents) as tmp:
         with open(tmp, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as fh:
             yield fh
 

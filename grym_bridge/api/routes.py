@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Protocol, Sequence
 
-from grym_bridge.files import atomic_write_text
 from grym_bridge.errors import BadRequest, GrymError, UnknownAddress, error_code, error_message
+from grym_bridge.files import atomic_write_text
 from grym_bridge.results import dumps
+from grym_bridge.values import CONVERTERS, coerce
 
 if TYPE_CHECKING:
     from grym_bridge.orchestrator.services import Services
@@ -94,49 +94,11 @@ class Arg:
 
 def _coerce(arg: Arg, value: Any) -> Any:
     t = arg.type
-    bad = BadRequest(f"argument '{arg.name}' must be {_TYPE_WORDS.get(t, t.__name__)}; got {value!r}")
-    if t is str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)  # Max sends a bare number where a symbol was meant
-        raise bad
-    if t is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, (int, float)) and value in (0, 1):
-            return bool(value)
-        if isinstance(value, str) and value.lower() in ("true", "false", "on", "off", "yes", "no"):
-            return value.lower() in ("true", "on", "yes")
-        raise bad
-    if t is int:
-        if isinstance(value, bool):
-            raise bad
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                raise bad from None
-        raise bad
-    if t is float:
-        if isinstance(value, bool):
-            raise bad
-        if isinstance(value, (int, float)):
-            result = float(value)
-        elif isinstance(value, str):
-            try:
-                result = float(value)
-            except ValueError:
-                raise bad from None
-        else:
-            raise bad
-        if not math.isfinite(result):
-            raise bad
-        return result
+    if t in CONVERTERS:
+        try:
+            return coerce(value, t)
+        except ValueError:
+            raise BadRequest(f"argument '{arg.name}' must be {_TYPE_WORDS.get(t, t.__name__)}; got {value!r}") from None
     if t is dict:
         if isinstance(value, dict):
             return value
@@ -147,7 +109,7 @@ def _coerce(arg: Arg, value: Any) -> Any:
                 raise BadRequest(f"argument '{arg.name}' must be a JSON object: {exc.msg} at {exc.pos}") from None
             if isinstance(parsed, dict):
                 return parsed
-        raise bad
+        raise BadRequest(f"argument '{arg.name}' must be a JSON object; got {value!r}")
     return value
 
 

@@ -62,7 +62,7 @@ def export_memory(store: MemoryStore, path: str | os.PathLike[str], progress: Pr
         if len(page) < 1000:
             break
     ids.reverse()  # oldest first: an import keeps the original order of ids
-    with atomic_open(target) as fh:  # written whole, then renamed into place
+    with atomic_open(target, parents=False) as fh:  # written whole, then renamed into place
         fh.write(json.dumps({"grym_memory_export": FORMAT, "clips": len(ids)}) + "\n")
         for n, clip_id in enumerate(ids, start=1):
             clip = store.get(clip_id)

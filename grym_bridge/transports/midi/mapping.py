@@ -31,8 +31,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
-from grym_bridge.files import atomic_write_text
 from grym_bridge.errors import ConfigError
+from grym_bridge.files import atomic_write_text
+from grym_bridge.values import to_int
 
 KINDS = ("note", "cc", "program")
 #: Actions the MIDI transport handles itself instead of dispatching a request.
@@ -142,9 +143,13 @@ def _locate(text: str) -> tuple[dict[str, int], list[tuple[int, dict[str, int]]]
 
 
 def _int(value: Any, name: str, lo: int, hi: int, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+    try:
+        number = to_int(value)
+    except ValueError:
+        number = None
+    if number is None or not lo <= number <= hi:
         raise MappingError(f"{where}: '{name}' must be a whole number {lo}-{hi}, got {value!r}")
-    return value
+    return number
 
 
 def _binding(table: dict[str, Any], where: str, line_of: dict[str, int], base: int,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from grym_bridge.cli.common import echo_json, pass_config
+from grym_bridge.cli.progress import progress_bar
 from grym_bridge.config import Config
 
 
@@ -43,16 +43,7 @@ def ask(config: Config, text: str, file: str | None, session: str, as_json: bool
     if plan_only:
         echo_json(plan_dict(plan)) if as_json else click.echo(plan.explanation)
         return
-    with click.progressbar(length=1000, label="working", file=sys.stderr,
-                           item_show_func=lambda m: m) as bar:
-        done = [0]
-
-        def progress(fraction: float, message: str) -> None:
-            step = int(fraction * 1000) - done[0]
-            if step > 0:
-                done[0] += step
-            bar.update(max(step, 0), message)
-
+    with progress_bar("working") as progress:
         answer = service.chains.ask(text, path=clip, session_id=session, progress=progress, plan=plan)
     if as_json:
         echo_json(answer)

@@ -14,7 +14,7 @@ maybe `PROPERTIES`) and listing it in `DOMAINS`.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from grym_bridge.api import analyze, ask, compose, fx, generate, health, job, memory, midi, session, system
 from grym_bridge.api.routes import Arg, Peer, Property, Request, Route, Router
@@ -35,6 +35,15 @@ def all_properties() -> list[Property]:
     return [prop for module in DOMAINS for prop in getattr(module, "PROPERTIES", ())]
 
 
+def reference(router: Router | None = None) -> list[dict[str, Any]]:
+    """Every address as data (`Route.schema()`): what the HTTP and MCP transports are generated from.
+
+    With a `router`, the subscription routes its properties added are included.
+    """
+    routes = list(router.routes.values()) if router is not None else all_routes()
+    return [route.schema() for route in routes]
+
+
 def build_router(services: "Services") -> Router:
     """A router with every domain's routes and properties, wired to the job queue's events."""
     router = Router(services, results_dir=services.config.data_dir / "results")
@@ -45,4 +54,4 @@ def build_router(services: "Services") -> Router:
 
 
 __all__ = ["DOMAINS", "Arg", "Peer", "Property", "Request", "Route", "Router", "all_properties", "all_routes",
-           "build_router"]
+           "build_router", "reference"]

@@ -40,7 +40,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grym_bridge.transports.osc.routes import Router  # noqa: E402
+from grym_bridge.api.routes import Router  # noqa: E402
 from grym_bridge.transports.rpc.client import RpcClient  # noqa: E402
 from grym_bridge.transports.rpc.server import RpcServer  # noqa: E402
 from grym_bridge.transports.rpc.uploads import UploadStore  # noqa: E402

@@ -10,61 +10,60 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import time
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from grym_bridge import PROTOCOL_VERSION, __version__
+from grym_bridge.api import build_router
+from grym_bridge.api.health import publisher
 from grym_bridge.config import Config
+from grym_bridge.orchestrator.chains import Orchestrator
+from grym_bridge.orchestrator.health import HealthMonitor, LoopLagProbe, SystemProbe
 from grym_bridge.orchestrator.jobs import JobQueue
+from grym_bridge.orchestrator.llm_planner import make_planner
+from grym_bridge.orchestrator.resources import ResourceManager
+from grym_bridge.orchestrator.selftest import capability_status
+from grym_bridge.orchestrator.service import OrchestratorService, count_outcomes
+from grym_bridge.orchestrator.services import CapabilityServices, Services
+from grym_bridge.orchestrator.session import SessionStore
+from grym_bridge.orchestrator.step_adapters import ChainSteps, default_registry
 from grym_bridge.paths import PathPolicy, ensure_data_dir
+from grym_bridge.transports.midi import midi_status
+from grym_bridge.transports.midi.ports import list_ports
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Services:
-    """Everything a handler may use. Transports get this; capabilities never see it."""
+def build_services(config: Config, *, open_memory: Callable[[], Any] | None = None,
+                   make_text_to_audio: Callable[[], Any] | None = None, trust_paths: bool = False) -> Services:
+    """Build every service of one process (the server, or a test), once; nothing else builds them.
 
-    config: Config
-    paths: PathPolicy
-    jobs: JobQueue
-    started_at: float = field(default_factory=time.monotonic)
-    #: Filled by `serve`: the transports' bound ports, for `/grym/system/info` and the banner.
-    endpoints: dict[str, Any] = field(default_factory=dict)
-    #: Filled by `serve`: the router every transport dispatches through (OSCQuery reads its table).
-    router: Any = None
-    #: Which capabilities are ready, checked once at start in a worker thread (it imports their modules).
-    capabilities: list[Any] = field(default_factory=list)
-    #: The orchestrator: planners, chains, session contexts, health and cleanup (grym_bridge.orchestrator.service).
-    orchestrator: Any = None
-    #: Filled by `serve` when `[midi] enabled`: the MIDI transport (ports, mapping, learn, clip player).
-    midi: Any = None
-    #: Filled by `serve`: the studio network (RPC, OSCQuery, zeroconf, token; grym_bridge.transports.network).
-    network: Any = None
-
-
-def build_services(config: Config) -> Services:
-    """Build the services for one process (the server, or a test)."""
+    Cheap: no store is opened and no model imported until a request needs one.
+    Health is hooked into the job queue (GPU jobs refused while critical, every
+    finished job counted in the error rate). `trust_paths` is for the CLI, run by the
+    user on their own files: the capabilities then skip the allowed-roots check.
+    """
     ensure_data_dir(config)
-    from grym_bridge.orchestrator.service import OrchestratorService
-
+    paths = PathPolicy.from_config(config)
     jobs = JobQueue(config.jobs)
-    return Services(config=config, paths=PathPolicy.from_config(config), jobs=jobs,
-                    orchestrator=OrchestratorService.build(config, jobs))
+    capabilities = CapabilityServices(config, None if trust_paths else paths, open_memory=open_memory,
+                                      make_text_to_audio=make_text_to_audio)
+    registry = default_registry(ChainSteps(config, capabilities))
+    lag = LoopLagProbe()
+    health = HealthMonitor(config.health, read=SystemProbe(queue_depth=jobs.depth, loop_lag=lag.value))
+    sessions = SessionStore.backed_by_memory(capabilities.memory)
+    resources = ResourceManager(config, jobs=jobs, models=capabilities.model_budget)
+    health.subscribe(resources.on_health)
+    chains = Orchestrator(config, registry, planner=make_planner(config.orchestrator, registry.names()),
+                          sessions=sessions, health=health)
+    jobs.admission = health.admit
+    jobs.add_listener(count_outcomes(health))
+    orchestrator = OrchestratorService(config, chains, health, resources, sessions, lag)
+    return Services(config=config, paths=paths, jobs=jobs, capabilities=capabilities, orchestrator=orchestrator,
+                    probes={"midi": midi_status}, midi_ports=list_ports)
 
 
 def describe(services: Services) -> dict[str, Any]:
     """What `/grym/system/info` and the banner say about this server."""
-    return {
-        "version": __version__,
-        "protocol": PROTOCOL_VERSION,
-        "data_dir": str(services.config.data_dir),
-        "endpoints": services.endpoints,
-        "uptime_s": round(time.monotonic() - services.started_at, 1),
-        "queue": {"waiting": services.jobs.depth(), "running": len(services.jobs.running())},
-        "capabilities": [c.__dict__ for c in services.capabilities],
-    }
+    return services.describe()
 
 
 async def serve(
@@ -81,12 +80,10 @@ async def serve(
     every socket. `on_stopped` gets the ids of the jobs that were cancelled.
     """
     # Imported here, not at module top: tools that only build services (tests, the CLI) skip them.
-    from grym_bridge.orchestrator.selftest import capability_status
     from grym_bridge.transports.midi import start_midi
     from grym_bridge.transports.network import StudioNetwork
-    from grym_bridge.transports.osc import build_router
-    from grym_bridge.transports.osc.health import publisher
     from grym_bridge.transports.osc.server import OscServer
+    from grym_bridge.transports.rpc.uploads import UploadStore
 
     services = build_services(config)
     stop = stop or asyncio.Event()
@@ -101,15 +98,19 @@ async def serve(
     await osc.start()
     services.endpoints.update({"host": config.server.host, "osc_udp": osc.port, "osc_tcp": osc.port})
     # Studio network: RPC, OSCQuery and zeroconf; the OSC gate refuses remote clients without the token.
-    services.network = StudioNetwork(services, router, osc_port=osc.port)
+    net = config.network
+    uploads = UploadStore(config.data_dir / "uploads", max_upload_bytes=net.max_upload_bytes, ttl_s=net.upload_ttl_s)
+    services.network = StudioNetwork(config, router, osc_port=osc.port, endpoints=services.endpoints,
+                                     uploads=uploads, status=lambda: _bridge_status(services),
+                                     models_ready=lambda: _ready(services))
     osc.gate = services.network.gate
     await services.network.start()
     # Health samples, loop-lag probe and cleanup; health transitions go to /grym/health/state subscribers.
     orchestration = asyncio.create_task(services.orchestrator.run(on_transition=publisher(router)))
-    services.midi = start_midi(services, router)  # None (with a logged reason) when MIDI is off or unavailable
+    services.midi = start_midi(config, router, services.endpoints)  # None (with a logged reason) when MIDI is off or unavailable
     # Off the loop: checking capabilities imports their modules (scipy alone takes a second), and
     # requests must be answered meanwhile.
-    services.capabilities = await asyncio.to_thread(capability_status, config)
+    services.capability_states = await asyncio.to_thread(capability_status, config, services.probes)
     if on_ready is not None:
         on_ready(services)
     try:
@@ -122,10 +123,20 @@ async def serve(
             services.midi.close()
         await services.network.close()
         await osc.close()
-        services.orchestrator.capabilities.close()  # after the workers stopped: nothing writes any more
+        services.capabilities.close()  # after the workers stopped: nothing writes any more
         if install_signal_handlers:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
         if on_stopped is not None:
             on_stopped([j.id for j in cancelled])
 
+
+
+def _bridge_status(services: Services) -> tuple[str, int]:
+    """The health state and the jobs waiting, for the zeroconf TXT records."""
+    return services.orchestrator.health.state.value, services.jobs.depth()
+
+
+def _ready(services: Services) -> tuple[str, ...]:
+    """The capabilities ready now (imports their modules: called off the event loop)."""
+    return tuple(c.name for c in capability_status(services.config, services.probes) if c.state == "ready")

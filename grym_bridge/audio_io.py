@@ -10,9 +10,7 @@ says what is wrong with it, and what to do about it.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from grym_bridge.files import atomic_path
 from grym_bridge.errors import AudioFileError, BadRequest
 
 DEFAULT_MAX_DURATION_S = 1200.0
@@ -154,16 +153,8 @@ def write_audio(path: str | os.PathLike[str], audio: Audio, subtype: str = "PCM_
         raise BadRequest(f"cannot write {p}: unknown audio extension; use .wav, .flac, .aiff or .ogg")
     if ext == "OGG":
         subtype = "VORBIS"
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=str(p.parent))
-    os.close(fd)
-    try:
-        sf.write(tmp, audio.samples.T, audio.sample_rate, subtype=subtype, format=ext)
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_path(p) as tmp:
+        sf.write(str(tmp), audio.samples.T, audio.sample_rate, subtype=subtype, format=ext)
     return p
 
 

@@ -181,11 +181,6 @@ def builtin_plugins() -> dict[str, PluginInfo]:
     return out
 
 
-def is_pedalboard_native(name: str) -> bool:
-    """False for plugin_host's own effects (they have no pedalboard object)."""
-    return name not in EXTRAS
-
-
 def check_value(plugin: str, param: ParamInfo, value: Any, sample_rate: float | None = None) -> Any:
     """The value converted to what pedalboard takes, or ValueError saying what is valid.
 

@@ -18,7 +18,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import pedalboard
 
@@ -26,6 +26,8 @@ from plugin_host.catalog import ParamInfo, PluginInfo, builtin_plugins, check_va
 from plugin_host.errors import ChainError, suggest
 
 VST3_NAMES = ("VST3", "VST3Plugin")
+#: The parameter of pedalboard's Convolution that names a file (an impulse response).
+IMPULSE_RESPONSE_PARAM = "impulse_response_filename"
 _PLUGIN_KEYS = {"plugin", "params", "mix", "path", "plugin_name"}
 
 
@@ -98,13 +100,20 @@ def _check_native(index: int, info: PluginInfo, params: dict[str, Any], sample_r
     return out
 
 
-def parse_chain(obj: Any, sample_rate: float | None = None) -> ChainSpec:
+def parse_chain(obj: Any, sample_rate: float | None = None, *,
+                resolve_path: Callable[[str], str] | None = None) -> ChainSpec:
     """A validated `ChainSpec` from JSON text, a list, a dict with "chain", or a `ChainSpec`.
 
-    VST3 entries are checked for an existing file here and fully when built.
-    Raises `ChainError` naming the bad entry and listing what is valid.
+    A `ChainSpec` is already validated and comes back as it is (parse once, pass
+    the object down). `resolve_path(path)` sees every file the chain names (VST3
+    bundles, impulse responses) before anything looks at it, and may refuse it
+    by raising; it returns the path to use. VST3 entries are checked for an
+    existing file here and fully when built. Raises `ChainError` naming the bad
+    entry and listing what is valid.
     """
     if isinstance(obj, ChainSpec):
+        if sample_rate is None and resolve_path is None:
+            return obj
         obj = obj.to_json()
     if isinstance(obj, (str, bytes)):
         try:
@@ -137,6 +146,8 @@ def parse_chain(obj: Any, sample_rate: float | None = None) -> ChainSpec:
             path = entry.get("path")
             if not isinstance(path, str) or not path:
                 raise ChainError(f'chain[{i}] VST3 needs "path": the .vst3 bundle to load')
+            if resolve_path is not None:
+                path = resolve_path(path)
             if not os.path.exists(path):
                 from plugin_host.vst3 import installed_text
 
@@ -146,6 +157,8 @@ def parse_chain(obj: Any, sample_rate: float | None = None) -> ChainSpec:
         if name not in catalog:
             raise ChainError(f"chain[{i}]: unknown plugin {name!r}.{suggest(name, catalog)} "
                              f"Valid plugins: {_valid_plugins_text()}")
+        if resolve_path is not None and isinstance(params.get(IMPULSE_RESPONSE_PARAM), str):
+            params = {**params, IMPULSE_RESPONSE_PARAM: resolve_path(params[IMPULSE_RESPONSE_PARAM])}
         plugins.append(PluginSpec(name, _check_native(i, catalog[name], params, sample_rate), mix))
     return ChainSpec(plugins, chain_mix)
 

@@ -39,7 +39,8 @@ class Processor:
     """A chain ready to process blocks in order: `processor(block)` returns the matching output."""
 
     def __init__(self, chain: Any, sample_rate: float) -> None:
-        self.spec: ChainSpec = parse_chain(chain, sample_rate)
+        # A parsed ChainSpec is used as it is: make_plugin checks what depends on the sample rate.
+        self.spec: ChainSpec = chain if isinstance(chain, ChainSpec) else parse_chain(chain, sample_rate)
         self.sample_rate = float(sample_rate)
         stages: list[_Stage] = []
         run: list[pedalboard.Plugin] = []  # consecutive fully-wet plugins share one Pedalboard call

@@ -54,6 +54,9 @@ class RenderOptions:
     subtype: str | None = None  # soundfile subtype; default FLOAT for WAV/AIFF, PCM_24 for FLAC
     ab: bool = False
     measure_loudness: bool = True
+    #: Refuse a source longer than this (seconds) or with more channels than `max_channels`; None: no limit.
+    max_duration_s: float | None = None
+    max_channels: int | None = None
 
 
 @dataclass
@@ -105,7 +108,8 @@ def _open_source(source: Path) -> sf.SoundFile:
     try:
         f = sf.SoundFile(str(source))
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise AudioError(f"cannot read {source}: {exc}; give a WAV, FLAC, AIFF, OGG or MP3 file") from None
+        raise AudioError(f"cannot read {source}: it cannot be decoded ({exc}); give a WAV, FLAC, AIFF, OGG or MP3 "
+                         "file") from None
     if f.frames == 0:
         f.close()
         raise AudioError(f"{source} holds no audio (0 frames); give a file with sound in it")
@@ -116,6 +120,17 @@ def _open_source(source: Path) -> sf.SoundFile:
         raise AudioError(f"{source} is truncated (its header promises more audio than the file holds); "
                          "copy or export it again")
     return f
+
+
+def _check_limits(source: Path, src: sf.SoundFile, opts: RenderOptions) -> None:
+    """The caller's duration and channel limits, checked on the file already open (it is opened once)."""
+    duration = src.frames / src.samplerate
+    if opts.max_duration_s is not None and duration > opts.max_duration_s:
+        raise AudioError(f"{source}: is {duration:.0f} s long, more than the limit of {opts.max_duration_s:g} s; "
+                         "trim it or raise the limit")
+    if opts.max_channels is not None and src.channels > opts.max_channels:
+        raise AudioError(f"{source}: has {src.channels} channels, more than the limit of {opts.max_channels}; "
+                         "mix it down or raise the limit")
 
 
 _ABSURD_PEAK = 1e6  # +120 dBFS: no working chain gets there; a runaway gain or unstable filter does
@@ -166,6 +181,7 @@ def render_file(source: str | os.PathLike[str], chain: Any, output: str | os.Pat
     with ExitStack() as stack:
         src = stack.enter_context(_open_source(source))
         sr, channels, total = src.samplerate, src.channels, src.frames
+        _check_limits(source, src, opts)
         processor = Processor(chain, sr)
         hold = max(opts.tail_hold_s, processor.spec.longest_delay_s() + 0.1)
         temps: list[Path] = []

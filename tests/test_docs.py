@@ -9,7 +9,7 @@ import click
 from grym_bridge.app import build_services
 from grym_bridge.cli import cli
 from grym_bridge.config import Config
-from grym_bridge.transports.osc import build_router
+from grym_bridge.api import build_router
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

@@ -7,6 +7,7 @@ import sys
 import click
 
 from grym_bridge.cli.common import echo_json, pass_config
+from grym_bridge.cli.progress import progress_bar
 from grym_bridge.config import Config
 from grym_bridge.errors import GrymError
 
@@ -50,12 +51,7 @@ def _analyse_with_bar(path: str, config: Config, embed: bool):  # type: ignore[n
     """`analyze_file` with a bar on stderr when it is a terminal; the bar is gone before anything is printed."""
     from grym_bridge.analysis import analyze_file
 
-    if not sys.stderr.isatty():
-        return analyze_file(path, config, embed=embed)
-    with click.progressbar(length=100, label=path, file=sys.stderr, show_eta=False) as bar:
-        def update(fraction: float, _message: str) -> None:
-            bar.update(int(fraction * 100) - bar.pos)
-
+    with progress_bar(path, tty_only=True, show_message=False) as update:
         return analyze_file(path, config, embed=embed, progress=update)
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from grym_bridge.cli.common import echo_json, pass_config
+from grym_bridge.cli.progress import progress_bar
 from grym_bridge.config import Config
 
 
@@ -30,31 +30,21 @@ def ask(config: Config, text: str, file: str | None, session: str, as_json: bool
     """
     from grym_bridge.errors import AudioFileError
     from grym_bridge.orchestrator.chains import plan_dict
-    from grym_bridge.orchestrator.service import OrchestratorService
-    from grym_bridge.paths import ensure_data_dir
+    from grym_bridge.app import build_services
 
-    ensure_data_dir(config)
     clip = None
     if file is not None:
         clip = Path(file).expanduser().resolve()
         if not clip.is_file():
             raise AudioFileError(f"{file}: no such file; give the path of an audio or .mid file")
-    service = OrchestratorService.build(config)
-    plan = service.orchestrator.route_task(text, path=clip, session_id=session)
+    services = build_services(config, trust_paths=True)  # the user's own files, named on their own command line
+    service = services.orchestrator
+    plan = service.chains.route_task(text, path=clip, session_id=session)
     if plan_only:
         echo_json(plan_dict(plan)) if as_json else click.echo(plan.explanation)
         return
-    with click.progressbar(length=1000, label="working", file=sys.stderr,
-                           item_show_func=lambda m: m) as bar:
-        done = [0]
-
-        def progress(fraction: float, message: str) -> None:
-            step = int(fraction * 1000) - done[0]
-            if step > 0:
-                done[0] += step
-            bar.update(max(step, 0), message)
-
-        answer = service.orchestrator.ask(text, path=clip, session_id=session, progress=progress, plan=plan)
+    with progress_bar("working") as progress:
+        answer = service.chains.ask(text, path=clip, session_id=session, progress=progress, plan=plan)
     if as_json:
         echo_json(answer)
         return

@@ -19,12 +19,13 @@ def doctor(config: Config, as_json: bool) -> None:
     Exits 1 when a check fails.
     """
     from grym_bridge.orchestrator.selftest import run_selftest
+    from grym_bridge.transports.midi import midi_status
 
     def progress(fraction: float, message: str) -> None:
         if not as_json and fraction < 1.0:
             click.echo(f"[{fraction * 100:3.0f}%] {message}...", err=True)
 
-    report = run_selftest(config, progress=progress)
+    report = run_selftest(config, progress=progress, probes={"midi": midi_status})
     if as_json:
         echo_json(report)
     else:

@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import click
 
 from grym_bridge.cli.common import echo_json, pass_config
+from grym_bridge.cli.progress import progress_bar
 from grym_bridge.config import Config
 
 _TARGET_HELP = ("Loudness target: streaming (-14 LUFS), club (-8), broadcast (-23, EBU R128), podcast (-16), "
                 "a number of LUFS, or none. Default: fx.default_target in the config; with --reference, the "
                 "reference's loudness.")
-
-
-@contextlib.contextmanager
-def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[float, str], None] | None]:
-    """A progress bar on stderr driven by a capability's `progress(fraction, message)` callback."""
-    if not enabled or not sys.stderr.isatty():
-        yield None
-        return
-    with click.progressbar(length=1000, label=label, file=sys.stderr, show_eta=False) as bar:
-        done = [0]
-
-        def update(fraction: float, message: str) -> None:
-            step = int(max(0.0, min(1.0, fraction)) * 1000) - done[0]
-            if step > 0:
-                bar.update(step)
-                done[0] += step
-
-        yield update
 
 
 @click.command("suggest")
@@ -59,7 +40,7 @@ def suggest_command(config: Config, file: str, style: str | None, target: str | 
     from grym_bridge.results import dumps, to_jsonable
 
     fx = FxService(config)
-    with _progress("analysing", not as_json) as progress:
+    with progress_bar("analysing", enabled=not as_json, tty_only=True, show_message=False) as progress:
         result = fx.suggest(file, style=style, target=target, reference=reference, progress=progress)
     mapping = fx.map(result.chain_spec(), daw) if daw else None
     if output:
@@ -133,7 +114,7 @@ def render_command(config: Config, file: str, chain: str, output: str | None, ab
     """
     from grym_bridge.fx import FxService
 
-    with _progress("rendering", not as_json) as progress:
+    with progress_bar("rendering", enabled=not as_json, tty_only=True, show_message=False) as progress:
         result = FxService(config).render(file, chain, output=output, ab=ab, progress=progress)
     if as_json:
         echo_json(result)
@@ -155,7 +136,7 @@ def mix_command(config: Config, stems: tuple[str, ...], headroom: float | None, 
     """Mix recommendations for several STEMS: gain staging, masking EQ, pan and width."""
     from grym_bridge.fx import FxService
 
-    with _progress("measuring", not as_json) as progress:
+    with progress_bar("measuring", enabled=not as_json, tty_only=True, show_message=False) as progress:
         result = FxService(config).mix(list(stems), headroom_db=headroom, progress=progress)
     if as_json:
         echo_json(result)

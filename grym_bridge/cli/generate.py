@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
 from grym_bridge.cli.common import echo_json, pass_config
+from grym_bridge.cli.progress import progress_bar
 from grym_bridge.config import Config
 from grym_bridge.paths import ensure_data_dir
-
-
-def progress_bar(label: str) -> tuple[Callable[[float, str], None], Callable[[], None]]:
-    """A click progress bar on stderr driven by (fraction, message) callbacks; and its closer."""
-    bar = click.progressbar(length=1000, label=label, file=sys.stderr, show_eta=True,
-                            item_show_func=lambda message: message)
-    bar.__enter__()
-    state = {"done": 0}
-
-    def update(fraction: float, message: str) -> None:
-        target = int(fraction * 1000)
-        if target > state["done"]:
-            bar.update(target - state["done"], message)
-            state["done"] = target
-
-    return update, lambda: bar.__exit__(None, None, None)
 
 
 def open_remember(config: Config, enabled: bool) -> tuple[Any, Any]:
@@ -89,13 +73,12 @@ def generate_command(config: Config, prompt: str, duration: float | None, bars: 
     resolved = resolve(options, config)  # bad options fail here, before any model loads
     options.seed = resolved.seed
     memory, remember = open_remember(config, not no_remember)
-    update, close = progress_bar(f"generating {resolved.seconds:.1f} s with {resolved.model.id}")
     try:
-        result = TextToAudio(config, remember=remember).generate(
-            options, update, out_dir=Path(output_dir) if output_dir else None
-        )
+        with progress_bar(f"generating {resolved.seconds:.1f} s with {resolved.model.id}", show_eta=True) as update:
+            result = TextToAudio(config, remember=remember).generate(
+                options, update, out_dir=Path(output_dir) if output_dir else None
+            )
     finally:
-        close()
         if memory is not None:
             memory.close()
     if as_json:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import sys
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import click
 
 from grym_bridge.cli.common import echo_json, pass_config
+from grym_bridge.cli.progress import progress_bar
 from grym_bridge.config import Config
 from grym_bridge.paths import ensure_data_dir
 
@@ -24,20 +24,6 @@ def _store(config: Config) -> Iterator[Any]:
         yield store
     finally:
         store.close()
-
-
-@contextmanager
-def _progress_bar(label: str, quiet: bool) -> Iterator[Callable[[float, str], None]]:
-    """A progress bar on stderr, fed by a capability's `progress(fraction, message)`."""
-    if quiet:
-        yield lambda fraction, message: None
-        return
-    with click.progressbar(length=1000, label=label, file=sys.stderr,
-                           item_show_func=lambda m: m) as bar:
-        def update(fraction: float, message: str) -> None:
-            bar.update(int(fraction * 1000) - bar.pos, message)
-
-        yield update
 
 
 @click.group("memory")
@@ -65,7 +51,7 @@ def add(config: Config, paths: tuple[str, ...], tags: tuple[str, ...], source: s
     from grym_bridge.memory.analyzer import default_analyzer
     from grym_bridge.memory.ingest import add_paths
 
-    with _store(config) as store, _progress_bar("adding", as_json) as progress:
+    with _store(config) as store, progress_bar("adding", enabled=not as_json) as progress:
         report = add_paths(store, paths, analyzer=default_analyzer(config), source=source, tags=tags, progress=progress)
     if as_json:
         echo_json(report)
@@ -270,7 +256,7 @@ def export(config: Config, file: str) -> None:
     """Write the whole memory to FILE (JSON Lines: clips, features, vectors, tags, feedback)."""
     from grym_bridge.memory.transfer import export_memory
 
-    with _store(config) as store, _progress_bar("exporting", False) as progress:
+    with _store(config) as store, progress_bar("exporting") as progress:
         result = export_memory(store, file, progress)
     click.echo(f"exported {result.clips} clips to {result.path}")
 
@@ -282,7 +268,7 @@ def import_(config: Config, file: str) -> None:
     """Merge an export FILE into this memory (clips already known are merged, not duplicated)."""
     from grym_bridge.memory.transfer import import_memory
 
-    with _store(config) as store, _progress_bar("importing", False) as progress:
+    with _store(config) as store, progress_bar("importing") as progress:
         result = import_memory(store, file, progress)
     click.echo(f"imported {result.clips} clips from {result.path} ({result.new} new)")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import queue
 import time
@@ -30,14 +29,11 @@ def midi_group() -> None:
 
 def known_addresses() -> list[str]:
     """Every OSC address the server registers (a mapping may only name these)."""
-    from grym_bridge.transports.osc import DOMAIN_MODULES
+    from grym_bridge.api import all_properties, all_routes
 
-    out: list[str] = []
-    for name in DOMAIN_MODULES:
-        module = importlib.import_module(f"grym_bridge.transports.osc.{name}")
-        out += [r.address for r in getattr(module, "ROUTES", ())]
-        for prop in getattr(module, "PROPERTIES", ()):
-            out += [f"/grym/{prop.domain}/start_listen/{prop.name}", f"/grym/{prop.domain}/stop_listen/{prop.name}"]
+    out = [r.address for r in all_routes()]
+    for prop in all_properties():
+        out += [f"/grym/{prop.domain}/start_listen/{prop.name}", f"/grym/{prop.domain}/stop_listen/{prop.name}"]
     return out
 
 

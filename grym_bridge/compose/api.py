@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from grym_bridge.files import atomic_write_json
 from grym_bridge.compose.clip import Clip, Note, apply_feel
 from grym_bridge.compose.continuation import continue_notes, source_key
 from grym_bridge.compose.harmony import plan_harmony, render_chords
@@ -163,9 +164,7 @@ def compose(
     if out is None:
         sidecar = {"kind": req.kind, "request": asdict(req), "seed": seed, "key": key_name, "tempo": tempo,
                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "tool": "grym compose"}
-        tmp = path.with_suffix(".json.part")
-        tmp.write_text(json.dumps(sidecar, indent=2))
-        tmp.replace(path.with_suffix(".json"))  # readers never see half a sidecar
+        atomic_write_json(path.with_suffix(".json"), sidecar)  # readers never see half a sidecar
     report(1.0, "done")
     ordered = clip.sorted_notes()
     return ComposeResult(

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import mido
 
+from grym_bridge.files import atomic_open
 from grym_bridge.compose.clip import Clip, Note
 from grym_bridge.compose.theory import Key, TimeSignature, parse_key
 from grym_bridge.errors import GrymError
@@ -71,16 +70,9 @@ def clip_to_midifile(clip: Clip) -> mido.MidiFile:
 def write_clip(clip: Clip, path: Path) -> Path:
     """Write `clip` to `path` (a temporary file renamed into place, so readers never see half a file)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     mid = clip_to_midifile(clip)
-    fd, tmp = tempfile.mkstemp(prefix=".grym-", suffix=".mid", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            mid.save(file=fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as fh:
+        mid.save(file=fh)
     return path
 
 

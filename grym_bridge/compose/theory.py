@@ -85,10 +85,6 @@ class Key:
     def contains(self, pitch: int) -> bool:
         return pitch % 12 in self.pitch_classes
 
-    def degree_pc(self, degree: int) -> int:
-        """Pitch class of a 0-based scale degree (any integer; wraps by octave)."""
-        return (self.tonic + self.intervals[degree % 7]) % 12
-
     def degree_of(self, pitch: int) -> int:
         """The absolute scale-degree index of `pitch` (nearest degree below for notes out of key)."""
         base = pitch - ((pitch - self.tonic) % 12)  # the tonic at or below the pitch

@@ -12,8 +12,6 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-import soundfile as sf
-
 from grym_bridge import __version__
 from grym_bridge.audio_io import Audio, load_audio
 from grym_bridge.config import Config
@@ -23,9 +21,10 @@ from grym_bridge.fx.meter import analysis_meter
 from grym_bridge.fx.mix import MixRecommendation, recommend_mix
 from grym_bridge.fx.suggest import suggest
 from grym_bridge.fx.targets import loudness_target
-from grym_bridge.fx.types import Suggestion
+from grym_bridge.fx.types import LoudnessTarget, Suggestion
 from grym_bridge.paths import PathPolicy, ensure_data_dir
-from plugin_host import AudioError, ChainError, PluginHostError, PluginLoadError, RenderOptions, RenderResult
+from plugin_host import (AudioError, ChainError, ChainSpec, PluginHostError, PluginLoadError, RenderOptions,
+                         RenderResult)
 from plugin_host import default_output_path, parse_chain, render_file
 
 Progress = Callable[[float, str], None]
@@ -54,8 +53,15 @@ class FxService:
         audio = self.config.audio
         return load_audio(self._path(path), max_duration_s=audio.max_duration_s, max_channels=audio.max_channels)
 
-    def chain(self, chain: Any) -> dict[str, Any]:
-        """A validated chain spec from JSON text, a list/dict, or the path of a .json file (a suggestion works too)."""
+    def chain(self, chain: Any) -> ChainSpec:
+        """A validated chain object from JSON text, a list/dict, a `ChainSpec`, or the path of a .json file.
+
+        Parsed once: pass the returned `ChainSpec` on (render, map) and it is not
+        parsed again. Every file the chain names (VST3 bundles, impulse responses)
+        is checked against the allowed roots before anything looks at it.
+        """
+        if isinstance(chain, ChainSpec):
+            return chain
         if isinstance(chain, (str, os.PathLike)) and not str(chain).lstrip().startswith(("[", "{")):
             path = self._path(chain)
             try:
@@ -63,52 +69,49 @@ class FxService:
             except OSError as exc:
                 raise BadRequest(f"cannot read the chain file {path}: {exc.strerror}") from None
         try:
-            spec = parse_chain(chain)
+            return parse_chain(chain, resolve_path=lambda p: str(self._path(p)))
         except ChainError as exc:
             raise translate(exc) from None
-        for p in spec.plugins:  # files named inside the chain are client paths too
-            if p.path is not None:
-                p.path = str(self._path(p.path))
-            if "impulse_response_filename" in p.params:
-                p.params["impulse_response_filename"] = str(self._path(p.params["impulse_response_filename"]))
-        return spec.to_json()
 
-    def suggest(self, path: str | os.PathLike[str], *, style: str | None = None, target: str | None = None,
-                reference: str | os.PathLike[str] | None = None, progress: Progress | None = None) -> Suggestion:
-        """Analyse the clip at `path` and suggest a chain (see `grym_bridge.fx.suggest.suggest`)."""
+    def suggest(self, path: str | os.PathLike[str], *, style: str | None = None,
+                target: str | LoudnessTarget | None = None, reference: str | os.PathLike[str] | None = None,
+                analysis: Any = None, progress: Progress | None = None) -> Suggestion:
+        """Analyse the clip at `path` (or reuse `analysis` of it) and suggest a chain (see `fx.suggest.suggest`)."""
         audio = self._load(path)
         ref = self._load(reference) if reference else None
-        if ref is not None and target is None:
+        if isinstance(target, LoudnessTarget):
+            goal = target
+        elif ref is not None and target is None:
             goal = loudness_target(self.config, "streaming")
             goal.name = "reference"  # match the reference's loudness, under the configured ceiling
         else:
             goal = loudness_target(self.config, target)
         try:
-            return suggest(audio, target=goal, style=style, reference=ref, progress=progress)
+            return suggest(audio, target=goal, style=style, reference=ref, analysis=analysis, progress=progress)
         except PluginHostError as exc:
             raise translate(exc) from None
 
     def render(self, path: str | os.PathLike[str], chain: Any, *, output: str | os.PathLike[str] | None = None,
-               ab: bool = False, progress: Progress | None = None) -> RenderResult:
-        """Render the clip through `chain` under the data dir's renders/ (or `output`), with a provenance sidecar."""
+               ab: bool = False, keep_tail: bool = True, provenance: dict[str, Any] | None = None,
+               progress: Progress | None = None) -> RenderResult:
+        """Render the clip through `chain` under the data dir's renders/ (or `output`), with a provenance sidecar.
+
+        The source is opened once, by the renderer, which checks the duration and
+        channel limits on the open file; a `ChainSpec` from `chain()` is not parsed again.
+        """
         source = self._path(path)
         if not source.is_file():
             raise AudioFileError(f"{source}: no such file; check the path")
-        try:
-            info = sf.info(str(source))
-        except (sf.LibsndfileError, RuntimeError) as exc:
-            raise AudioFileError(f"{source}: cannot be decoded ({exc}); give a wav, aiff, flac, ogg or mp3 file") \
-                from None
-        if info.duration > self.config.audio.max_duration_s:
-            raise AudioFileError(f"{source}: is {info.duration:.0f} s long, more than audio.max_duration_s "
-                                 f"({self.config.audio.max_duration_s:g} s); trim it or raise the limit")
         spec = self.chain(chain)
         ensure_data_dir(self.config)
         out = self._path(output) if output else default_output_path(self.config.renders_dir(), source, spec)
-        options = RenderOptions(ab=ab, max_tail_s=self.config.fx.max_tail_s)
+        limits = self.config.audio
+        options = RenderOptions(ab=ab, keep_tail=keep_tail, max_tail_s=self.config.fx.max_tail_s,
+                                max_duration_s=limits.max_duration_s, max_channels=limits.max_channels)
         try:
             return render_file(source, spec, out, options=options, progress=progress, meter=analysis_meter,
-                               provenance={"grym_bridge": __version__, "capability": "fx.render"})
+                               provenance={"grym_bridge": __version__, "capability": "fx.render",
+                                           **(provenance or {})})
         except PluginHostError as exc:
             raise translate(exc) from None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 from grym_bridge.config import Config
@@ -158,8 +158,3 @@ def resolve(opts: GenerateOptions, config: Config) -> ResolvedOptions:
         memory_mode=mode,
         conform=ConformSpec(frames=frames, sample_rate=sample_rate, channels=channels, loop=loop, target_lufs=target),
     )
-
-
-def with_prompt(opts: GenerateOptions, prompt: str) -> GenerateOptions:
-    """A copy of `opts` with another prompt (used by "like this clip")."""
-    return replace(opts, prompt=prompt)

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from grym_bridge.config import Config
 from grym_bridge.errors import GrymError
-from grym_bridge.generate import render
+from grym_bridge.generate import clip_files
 from grym_bridge.generate.conform import conform
 from grym_bridge.generate.options import GenerateOptions, ResolvedOptions, resolve
 from grym_bridge.models import audioldm
@@ -44,7 +44,7 @@ class OutOfMemory(GrymError):
 class GenerateResult:
     """What a generation made: the files, and the settings that made them."""
 
-    files: list[render.GeneratedFile]
+    files: list[clip_files.GeneratedFile]
     model: str
     prompt: str
     negative_prompt: str
@@ -110,7 +110,7 @@ class TextToAudio:
         _notify(progress, _LOAD_SHARE, f"{opts.model.id} ready on {loaded.device} ({loaded.memory_mode})")
 
         folder = Path(out_dir) if out_dir is not None else self.config.renders_dir() / "generated"
-        files: list[render.GeneratedFile] = []
+        files: list[clip_files.GeneratedFile] = []
         for i in range(opts.variations):
             seed = opts.seed + i
             audio = self._denoise(loaded, opts, seed, i, progress)
@@ -159,10 +159,10 @@ class TextToAudio:
 
     def _finish(self, loaded: audioldm.LoadedPipeline, opts: ResolvedOptions, scheduler: str, seed: int,
                 index: int, audio: Any, folder: Path, source: dict[str, Any],
-                remember: Remember | None) -> render.GeneratedFile:
+                remember: Remember | None) -> clip_files.GeneratedFile:
         spec = opts.conform
         out = conform(audio, loaded.sample_rate, spec)
-        path = render.output_path(folder, opts.prompt, seed, index)
+        path = clip_files.output_path(folder, opts.prompt, seed, index)
         provenance = {
             "model": opts.model.id, "prompt": opts.prompt, "negative_prompt": opts.negative_prompt,
             "seed": seed, "variation": index, "steps": opts.steps, "scheduler": scheduler,
@@ -174,14 +174,14 @@ class TextToAudio:
             "license": opts.model.license, "source": source,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        sidecar = render.write_clip(path, out.samples, out.sample_rate, provenance)
+        sidecar = clip_files.write_clip(path, out.samples, out.sample_rate, provenance)
         clip_id = None
         if remember is not None:
             try:
                 clip_id = remember(path, provenance)
             except GrymError as exc:  # the file is made; failing to remember it must not lose it
                 log.warning("generated %s but could not remember it: %s", path, exc.message)
-        return render.GeneratedFile(
+        return clip_files.GeneratedFile(
             path=str(path), sidecar=str(sidecar), seed=seed, variation=index, duration_s=spec.frames / spec.sample_rate,
             frames=spec.frames, sample_rate=spec.sample_rate, channels=spec.channels, lufs=out.lufs,
             true_peak_dbtp=out.true_peak_dbtp, clip_id=clip_id,

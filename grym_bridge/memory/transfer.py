@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from grym_bridge.files import atomic_open
 from grym_bridge.errors import BadRequest, NotFound
 from grym_bridge.memory.store import MemoryStore
 from grym_bridge.memory.types import PATTERN_KINDS, SOURCES, SPACES
@@ -61,25 +62,20 @@ def export_memory(store: MemoryStore, path: str | os.PathLike[str], progress: Pr
         if len(page) < 1000:
             break
     ids.reverse()  # oldest first: an import keeps the original order of ids
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps({"grym_memory_export": FORMAT, "clips": len(ids)}) + "\n")
-            for n, clip_id in enumerate(ids, start=1):
-                clip = store.get(clip_id)
-                vectors = {s: _b64(v) for s in SPACES if (v := store.vector(clip_id, s)) is not None}
-                record = {
-                    "content_hash": clip.content_hash, "path": clip.path, "source": clip.source,
-                    "duration_s": clip.duration_s, "sample_rate": clip.sample_rate, "provenance": clip.provenance,
-                    "tags": list(clip.tags), "feedback": vars(clip.feedback), "features": clip.features,
-                    "vectors": vectors, "patterns": {k: _b64(v) for k, v in store.clip_patterns(clip_id).items()},
-                }
-                fh.write(json.dumps(record, allow_nan=False) + "\n")
-                if progress and n % 100 == 0:
-                    progress(n / len(ids), f"exported {n} of {len(ids)} clips")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_open(target, parents=False) as fh:  # written whole, then renamed into place
+        fh.write(json.dumps({"grym_memory_export": FORMAT, "clips": len(ids)}) + "\n")
+        for n, clip_id in enumerate(ids, start=1):
+            clip = store.get(clip_id)
+            vectors = {s: _b64(v) for s in SPACES if (v := store.vector(clip_id, s)) is not None}
+            record = {
+                "content_hash": clip.content_hash, "path": clip.path, "source": clip.source,
+                "duration_s": clip.duration_s, "sample_rate": clip.sample_rate, "provenance": clip.provenance,
+                "tags": list(clip.tags), "feedback": vars(clip.feedback), "features": clip.features,
+                "vectors": vectors, "patterns": {k: _b64(v) for k, v in store.clip_patterns(clip_id).items()},
+            }
+            fh.write(json.dumps(record, allow_nan=False) + "\n")
+            if progress and n % 100 == 0:
+                progress(n / len(ids), f"exported {n} of {len(ids)} clips")
     return TransferResult(str(target), len(ids))
 
 

@@ -25,13 +25,6 @@ def as_unit_vector(value: Any, what: str = "vector") -> np.ndarray:
     return arr / np.float32(norm)
 
 
-def normalize_rows(matrix: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return (matrix / norms).astype(np.float32, copy=False)
-
-
 def to_blob(vector: np.ndarray) -> bytes:
     """Little-endian float32 bytes, the storage form of every vector."""
     return np.asarray(vector, dtype="<f4").tobytes()

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
-
-
-def torch_available() -> bool:
-    """Whether torch is installed, without importing it."""
-    return importlib.util.find_spec("torch") is not None
 
 
 def pick_device(preferred: str = "auto") -> str:

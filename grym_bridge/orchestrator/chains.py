@@ -174,6 +174,8 @@ class Orchestrator:
         """Run `plan`'s steps in order; `progress(fraction, message)` covers the whole chain."""
         out = ChainResult()
         n = len(plan.steps)
+        # Every step's arguments are checked before the first step opens anything.
+        prepared = [self._prepare(step) for step in plan.steps]
         for i, step in enumerate(plan.steps):
             def sub(fraction: float, message: str = "", i: int = i, step: Step = step) -> None:
                 if progress is not None:
@@ -181,7 +183,7 @@ class Orchestrator:
                     progress(frac, f"step {i + 1}/{n} {step.step}" + (f": {message}" if message else ""))
 
             sub(0.0)
-            record = self._run_step(step, ctx, sub)
+            record = self._run_step(step, ctx, sub, prepared[i])
             out.steps.append(record)
             if record.ok:
                 out.results[step.step] = record.result
@@ -196,7 +198,11 @@ class Orchestrator:
         spec = self.registry.get(step.step)
         return [step, *step.fallbacks, *(Step(step.step, {**step.args, **over}) for over in spec.fallbacks)]
 
-    def _run_step(self, step: Step, ctx: ChainContext, progress: Progress) -> StepRecord:
+    def _prepare(self, step: Step) -> dict[str, Any]:
+        spec = self.registry.get(step.step)
+        return spec.prepare(dict(step.args)) if spec.prepare is not None else dict(step.args)
+
+    def _run_step(self, step: Step, ctx: ChainContext, progress: Progress, args: dict[str, Any]) -> StepRecord:
         started = time.monotonic()
         failures: list[tuple[Step, BaseException]] = []
         attempts = 0
@@ -207,7 +213,8 @@ class Orchestrator:
                 attempt += 1
                 attempts += 1
                 try:
-                    result = spec.run(ctx, dict(cand.args), progress)
+                    # The step's own arguments were prepared before the chain began; a fallback's now.
+                    result = spec.run(ctx, dict(args) if n == 0 else self._prepare(cand), progress)
                 except Cancelled:
                     raise
                 except Exception as exc:  # noqa: BLE001 - every failure is judged by handle_errors

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from grym_bridge.errors import BadRequest
+from grym_bridge.values import to_float, to_int
 
 #: Every step a plan may name, with what it does (the LLM sees these descriptions).
 STEP_DESCRIPTIONS: dict[str, str] = {
@@ -134,11 +135,16 @@ def _check_args(index: int, name: str, args: Mapping[str, Any]) -> dict[str, Any
         prompt = out.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
             raise BadRequest(f"{where}: 'prompt' must be a non-empty text describing the sound")
-    for key in ("tempo", "duration_s", "bars", "k"):
+    for key, convert in (("tempo", to_float), ("duration_s", to_float), ("bars", to_int), ("k", to_int)):
         if key in out and out[key] is not None:
-            value = out[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise BadRequest(f"{where}: '{key}' must be a positive number, got {value!r}")
+            try:
+                value = convert(out[key])
+            except ValueError:
+                value = None
+            if value is None or value <= 0:
+                kind = "positive number" if convert is to_float else "positive whole number"
+                raise BadRequest(f"{where}: '{key}' must be a {kind}, got {out[key]!r}")
+            out[key] = value
     return out
 
 

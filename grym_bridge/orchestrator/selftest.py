@@ -7,13 +7,14 @@ not import torch. Packages without one are `ready` when they import.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
 from grym_bridge.config import Config
 
@@ -25,10 +26,12 @@ CAPABILITIES = (
     ("effects", "grym_bridge.fx"),
     ("generation", "grym_bridge.generate"),
     ("composition", "grym_bridge.compose"),
-    ("midi", "grym_bridge.transports.midi"),
 )
 
 Progress = Callable[[float, str], None]
+#: A probe of a part outside the capabilities (the MIDI backend), injected by the composition root:
+#: `probe(config) -> (state, detail)`.
+CapabilityProbe = Callable[[Config], tuple[str, str]]
 
 
 @dataclass
@@ -64,8 +67,11 @@ class SelftestReport:
         return text + (f" (not installed: {', '.join(skipped)})" if skipped else "")
 
 
-def capability_status(config: Config) -> list[CapabilityStatus]:
-    """Which capabilities are ready, which wait for model weights, which are missing."""
+def capability_status(config: Config, probes: Mapping[str, CapabilityProbe] | None = None) -> list[CapabilityStatus]:
+    """Which capabilities are ready, which wait for model weights, which are missing.
+
+    `probes` adds parts the orchestrator must not import itself (the MIDI transport's backend).
+    """
     out = []
     for name, module in CAPABILITIES:
         if importlib.util.find_spec(module.rsplit(".", 1)[0]) is None or importlib.util.find_spec(module) is None:
@@ -76,6 +82,12 @@ def capability_status(config: Config) -> list[CapabilityStatus]:
             status = getattr(mod, "status", None)
             state, detail = status(config) if status else ("ready", "")
         except Exception as exc:  # noqa: BLE001 - the summary must not stop the server from starting
+            state, detail = "unavailable", f"{exc.__class__.__name__}: {exc}"
+        out.append(CapabilityStatus(name, state, detail))
+    for name, probe in (probes or {}).items():
+        try:
+            state, detail = probe(config)
+        except Exception as exc:  # noqa: BLE001 - as above
             state, detail = "unavailable", f"{exc.__class__.__name__}: {exc}"
         out.append(CapabilityStatus(name, state, detail))
     return out
@@ -137,8 +149,8 @@ def check_model_libraries(config: Config) -> str:
     return "torch, diffusers and transformers are installed (not imported)"
 
 
-def check_capabilities(config: Config) -> str:
-    states = capability_status(config)
+def check_capabilities(config: Config, probes: Mapping[str, CapabilityProbe] | None = None) -> str:
+    states = capability_status(config, probes)
     waiting = [f"{c.name} ({c.detail})" for c in states if c.state != "ready"]
     ready = [c.name for c in states if c.state == "ready"]
     text = "ready: " + (", ".join(ready) or "none")
@@ -157,12 +169,18 @@ CHECKS: list[tuple[str, Callable[[Config], str]]] = [
 ]
 
 
-def run_selftest(config: Config, *, progress: Progress | None = None) -> SelftestReport:
-    """Run every check, reporting progress per step; a failing check never stops the others."""
+def run_selftest(config: Config, *, progress: Progress | None = None,
+                 probes: Mapping[str, CapabilityProbe] | None = None) -> SelftestReport:
+    """Run every check, reporting progress per step; a failing check never stops the others.
+
+    `probes` are the root's probes of parts the orchestrator does not import (the MIDI backend).
+    """
     report = SelftestReport(ok=True)
-    for i, (name, check) in enumerate(CHECKS):
+    checks = [(name, functools.partial(check, probes=probes) if check is check_capabilities else check)
+              for name, check in CHECKS]
+    for i, (name, check) in enumerate(checks):
         if progress:
-            progress(i / len(CHECKS), f"checking {name}")
+            progress(i / len(checks), f"checking {name}")
         start = time.perf_counter()
         skipped = False
         try:

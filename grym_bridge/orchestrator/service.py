@@ -1,10 +1,9 @@
-"""The orchestrator service: planner, chains, sessions, health and resources, wired once per process.
+"""The orchestrator service: planner and chains, sessions, health and resources of one process.
 
-`OrchestratorService.build(config, jobs)` is cheap (no store is opened, no
-model imported) so `grym serve` starts fast; it hooks health into the job
-queue (GPU jobs refused while critical, every finished job counted in the
-error rate). `run()` is the background part the server starts: health
-samples, the event-loop lag probe and periodic cleanup.
+The composition root (`grym_bridge.app.build_services`) builds the parts and
+this holder once; it builds nothing itself. `run()` is the background part
+the server starts: health samples, the event-loop lag probe and periodic
+cleanup.
 """
 
 from __future__ import annotations
@@ -17,54 +16,28 @@ from typing import Any, Callable
 
 from grym_bridge.config import Config
 from grym_bridge.orchestrator.chains import AskResult, Orchestrator
-from grym_bridge.orchestrator.health import HealthMonitor, LoopLagProbe, SystemProbe, Transition
-from grym_bridge.orchestrator.llm_planner import make_planner
+from grym_bridge.orchestrator.health import HealthMonitor, LoopLagProbe, Transition
 from grym_bridge.orchestrator.resources import ResourceManager
 from grym_bridge.orchestrator.session import SessionStore
-from grym_bridge.orchestrator.step_adapters import Capabilities, default_registry
-from grym_bridge.orchestrator.steps import Progress, StepRegistry
+from grym_bridge.orchestrator.steps import Progress
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class OrchestratorService:
+    """What handlers use of the orchestrator: `chains` plans and runs requests in words."""
+
     config: Config
-    orchestrator: Orchestrator
+    chains: Orchestrator
     health: HealthMonitor
     resources: ResourceManager
     sessions: SessionStore
-    capabilities: Capabilities
     loop_lag: LoopLagProbe
-
-    @classmethod
-    def build(
-        cls,
-        config: Config,
-        jobs: Any = None,
-        *,
-        registry: StepRegistry | None = None,
-        capabilities: Capabilities | None = None,
-        model_budget: Callable[[], Any] | None = None,
-    ) -> "OrchestratorService":
-        caps = capabilities or Capabilities(config)
-        registry = registry or default_registry(caps)
-        lag = LoopLagProbe()
-        probe = SystemProbe(queue_depth=jobs.depth if jobs is not None else None, loop_lag=lag.value)
-        health = HealthMonitor(config.health, read=probe)
-        sessions = SessionStore.in_memory_store(caps.memory)
-        resources = ResourceManager(config, jobs=jobs, models=model_budget or _registry_budget(caps))
-        health.subscribe(resources.on_health)
-        orchestrator = Orchestrator(config, registry, planner=make_planner(config.orchestrator, registry.names()),
-                                    sessions=sessions, health=health)
-        if jobs is not None:
-            jobs.admission = health.admit
-            jobs.add_listener(_count_outcomes(health))
-        return cls(config, orchestrator, health, resources, sessions, caps, lag)
 
     def ask(self, text: str, *, path: Path | None = None, session_id: str = "default",
             progress: Progress | None = None) -> AskResult:
-        return self.orchestrator.ask(text, path=path, session_id=session_id, progress=progress)
+        return self.chains.ask(text, path=path, session_id=session_id, progress=progress)
 
     async def run(self, on_transition: Callable[[Transition], None] | None = None) -> None:
         """Sample health, probe the loop's lag and clean up, until cancelled.
@@ -93,7 +66,9 @@ class OrchestratorService:
             await asyncio.sleep(self.config.health.interval_s)
 
 
-def _count_outcomes(health: HealthMonitor) -> Callable[[str, Any], None]:
+def count_outcomes(health: HealthMonitor) -> Callable[[str, Any], None]:
+    """A job-queue listener counting finished jobs in the health error rate."""
+
     def listener(event: str, job: Any) -> None:
         if event == "done":
             health.record_job(failed=False)
@@ -104,12 +79,3 @@ def _count_outcomes(health: HealthMonitor) -> Callable[[str, Any], None]:
 
     return listener
 
-
-def _registry_budget(caps: Capabilities) -> Callable[[], Any]:
-    """The model budget of the text-to-audio runner, if one was ever built (never build one for this)."""
-
-    def budget() -> Any:
-        tta = caps.loaded_text_to_audio
-        return tta.registry.budget if tta is not None else None
-
-    return budget

@@ -194,7 +194,7 @@ class SessionStore:
         self._lock = threading.Lock()
 
     @classmethod
-    def in_memory_store(cls, open_store: Callable[[], Any]) -> "SessionStore":
+    def backed_by_memory(cls, open_store: Callable[[], Any]) -> "SessionStore":
         """Sessions persisted in the feature memory that `open_store()` opens (on first use)."""
         return cls(MemoryBackend(open_store))
 

@@ -1,24 +1,26 @@
-"""The real steps: thin adapters from a chain's context to the capabilities.
+"""The real steps: thin adapters from a chain's context to the services the api handlers use too.
 
 Each adapter reads the current clip and what earlier steps left in the
-`ChainContext`, calls one capability (analysis, memory, fx + plugin_host,
-generate, compose), and returns a compact JSON-able summary (replies travel
-in datagrams). Capabilities are imported inside the adapters: building the
-registry imports nothing heavy, and a capability that is not installed fails
-only the chains that use it, with a message that says so.
+`ChainContext`, calls one service method (the same one, with the same
+checks, that the api's handler for that capability calls: paths against the
+allowed roots, duration and channel limits, chain validation), and returns
+a compact JSON-able summary (replies travel in datagrams). A step may have a
+`prepare` that checks its arguments before the chain starts: a render step's
+chain is validated once into a chain object there, so a plan naming a VST3
+or impulse response outside the allowed roots is refused before anything is
+opened.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from grym_bridge.config import Config
-from grym_bridge.errors import BadRequest, ModelUnavailable
+from grym_bridge.errors import BadRequest
 from grym_bridge.orchestrator.plan import STEP_DESCRIPTIONS
+from grym_bridge.orchestrator.services import CapabilityServices, import_capability
 from grym_bridge.orchestrator.steps import ChainContext, Progress, StepRegistry
 
 #: Effect goals (plan words) to the fx engine's styles; tighter and louder are handled apart.
@@ -28,61 +30,23 @@ FX_STYLES = {"darker": "dark", "brighter": "bright", "warmer": "warm", "punchier
 SMALL_TTA_MODEL = "cvssp/audioldm-s-full-v2"
 
 
-def _capability(module: str, what: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ModelUnavailable(f"{what} is not available in this installation ({exc}); "
-                               "reinstall grym-bridge with all its parts") from None
-
-
 def _need_clip(ctx: ChainContext, step: str) -> Path:
     if ctx.audio is None:
         raise BadRequest(f"step {step} needs a clip: send a file path with the request")
     return ctx.audio
 
 
-@dataclass
-class Capabilities:
-    """The capability objects steps share, opened on first use (and shareable with other handlers)."""
+class ChainSteps:
+    """The chain steps of `plan.STEP_DESCRIPTIONS`, over the process's shared capability services."""
 
-    config: Config
-    open_memory: Callable[[], Any] | None = None
-    make_text_to_audio: Callable[[], Any] | None = None
-    _memory: Any = field(default=None, repr=False)
-    _tta: Any = field(default=None, repr=False)
-
-    def memory(self) -> Any:
-        if self._memory is None:
-            opener = self.open_memory or (lambda: _capability("grym_bridge.memory", "feature memory")
-                                          .open_memory(self.config))
-            self._memory = opener()
-        return self._memory
-
-    def close(self) -> None:
-        """Close what was opened (the memory store saves its index); safe to call twice."""
-        memory, self._memory = self._memory, None
-        if memory is not None:
-            memory.close()
-
-    @property
-    def loaded_text_to_audio(self) -> Any:
-        """The text-to-audio runner if one was built already, else None (never builds one)."""
-        return self._tta
-
-    def text_to_audio(self) -> Any:
-        if self._tta is None:
-            if self.make_text_to_audio is not None:
-                self._tta = self.make_text_to_audio()
-            else:
-                runner = _capability("grym_bridge.generate.runner", "text-to-audio generation")
-                self._tta = runner.TextToAudio(self.config)
-        return self._tta
+    def __init__(self, config: Config, services: CapabilityServices) -> None:
+        self.config = config
+        self.services = services
 
     # -- the steps ----------------------------------------------------------------------------
 
     def analyze(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
-        analysis = _capability("grym_bridge.analysis", "audio analysis")
+        analysis = import_capability("grym_bridge.analysis", "audio analysis")
         result = analysis.analyze_file(_need_clip(ctx, "analyze"), self.config, progress=progress)
         ctx.analysis = result
         return {k: getattr(result, k) for k in ("path", "duration_s", "tempo_bpm", "key", "lufs_integrated",
@@ -98,7 +62,7 @@ class Capabilities:
         k = int(args.get("k") or 5)
         here = str(Path(_need_clip(ctx, "memory_lookup")).resolve())
         # Ask for one more: the clip itself may be in memory already and is no match for itself.
-        matches = [m for m in self.memory().similar(analysis.feature_vector, k + 1)
+        matches = [m for m in self.services.memory().similar(analysis.feature_vector, k + 1)
                    if str(Path(m.path).resolve()) != here][:k]
         return {"matches": [{"id": m.id, "path": m.path, "score": round(float(m.score), 4)} for m in matches]}
 
@@ -109,65 +73,67 @@ class Capabilities:
         moves sized on the same measurements; "louder" sets a loudness target
         3 LU above the clip; "tighter" is the engine's corrective low-end work.
         """
-        fx = _capability("grym_bridge.fx.suggest", "effect suggestion")
-        from grym_bridge.audio_io import load_audio
         from grym_bridge.fx.styles import style_moves
         from grym_bridge.fx.types import LoudnessTarget
 
         goals = list(args.get("goals") or [])
         styles = [FX_STYLES[g] for g in goals if g in FX_STYLES]
         analysis = self._analysis(ctx, progress)
-        audio = load_audio(_need_clip(ctx, "suggest_fx"), max_duration_s=self.config.audio.max_duration_s,
-                           max_channels=self.config.audio.max_channels)
-        target = None
+        target: LoudnessTarget | str = "none"
         if "louder" in goals:
             now = analysis.lufs_integrated if analysis.lufs_integrated is not None else -20.0
             target = LoudnessTarget("louder", round(max(now, min(now + 3.0, -5.0)), 2),
                                     self.config.fx.true_peak_ceiling_dbtp)
-        suggestion = fx.suggest(audio, target=target, style=styles[0] if styles else None, analysis=analysis,
-                                progress=progress)
+        suggestion = self.services.fx().suggest(_need_clip(ctx, "suggest_fx"), target=target,
+                                                style=styles[0] if styles else None, analysis=analysis,
+                                                progress=progress)
         chain, reasons = list(suggestion.chain), list(suggestion.reasons)
         for style in styles[1:]:
             for entries, reason in style_moves(style, suggestion.measured):
                 # Before the loudness stage, which must stay last to hold the true-peak ceiling.
-                at = len(chain) - (2 if target is not None else 0)
+                at = len(chain) - (2 if target != "none" else 0)
                 chain[at:at] = entries
                 reasons.append(reason)
         return {"chain": chain, "reasons": [r.message for r in reasons],
                 "goals": goals}
 
+    def prepare_render(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Validate a chain the plan names, once, into a chain object (its files checked against the roots)."""
+        if args.get("chain"):
+            return {**args, "chain": self.services.fx().chain(args["chain"])}
+        return args
+
     def render(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
-        host = _capability("plugin_host", "effect rendering (plugin_host)")
+        fx = self.services.fx()
         chain = args.get("chain") or (ctx.results.get("suggest_fx") or {}).get("chain")
         if not chain:
             raise BadRequest("step render needs an effect chain: put suggest_fx before it, or give args.chain")
-        source = _need_clip(ctx, "render")
-        out = host.default_output_path(self.config.renders_dir(), source, chain)
         # A loop fitted to bars must stay that long in the DAW: no reverb or delay tail then.
-        options = host.RenderOptions(keep_tail="conform" not in ctx.results)
-        result = host.render_file(source, chain, out, options=options, progress=progress,
-                                  provenance={"request": ctx.text, "by": "grym ask"})
+        result = fx.render(_need_clip(ctx, "render"), fx.chain(chain), keep_tail="conform" not in ctx.results,
+                           provenance={"request": ctx.text, "by": "grym ask"}, progress=progress)
         ctx.new_audio(Path(result.path), "rendered")
         return {"path": result.path, "input_lufs": result.input_lufs, "output_lufs": result.output_lufs}
 
     def generate(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
-        options = _capability("grym_bridge.generate.options", "text-to-audio generation")
+        options = import_capability("grym_bridge.generate.options", "text-to-audio generation")
         opts = options.GenerateOptions.from_mapping(args)
-        result = self.text_to_audio().generate(opts, progress)
+        result = self.services.text_to_audio().generate(opts, progress)
         ctx.new_audio(Path(result.files[0].path), "generated")
         return {"path": result.files[0].path, "model": result.model, "prompt": result.prompt, "seed": result.seed,
                 "device": result.device}
 
     def conform(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
         """Loop the current clip to whole bars at the tempo (the session's unless args say)."""
-        conform = _capability("grym_bridge.generate.conform", "conforming")
+        conform = import_capability("grym_bridge.generate.conform", "conforming")
         from grym_bridge.audio_io import Audio, load_audio, write_audio
 
         tempo = args.get("tempo") or ctx.session.tempo
         if not tempo:
             raise BadRequest("step conform needs a tempo: set the session tempo (/grym/session/set tempo) "
                              "or say it (\"at 120 bpm\")")
-        audio = load_audio(_need_clip(ctx, "conform"))
+        limits = self.config.audio
+        audio = load_audio(_need_clip(ctx, "conform"), max_duration_s=limits.max_duration_s,
+                           max_channels=limits.max_channels)
         beats = ctx.session.beats_per_bar()
         bar_s = 60.0 / float(tempo) * beats
         bars = int(args.get("bars") or max(1, round(audio.duration_s / bar_s)))
@@ -184,7 +150,7 @@ class Capabilities:
         return {"path": str(out), "tempo": float(tempo), "bars": bars}
 
     def compose(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
-        api = _capability("grym_bridge.compose", "composition")
+        api = import_capability("grym_bridge.compose", "composition")
         key = args.get("key")
         if key == "from_clip":
             key = getattr(self._analysis(ctx, progress), "key", None)
@@ -209,18 +175,18 @@ class Capabilities:
         analysis = self._analysis(ctx, progress)
         source = ctx.audio_source
         tags = [str(t) for t in args.get("tags") or []]
-        stored = self.memory().add_clip(clip, analysis=analysis, source=source, tags=tags,
+        stored = self.services.memory().add_clip(clip, analysis=analysis, source=source, tags=tags,
                                         provenance={"request": ctx.text, "from": str(ctx.input_path or "")})
         return {"clip_id": stored.id, "path": str(clip), "source": source}
 
 
-def default_registry(caps: Capabilities) -> StepRegistry:
-    """Every step of `plan.STEP_DESCRIPTIONS`, over the real capabilities."""
+def default_registry(steps: ChainSteps) -> StepRegistry:
+    """Every step of `plan.STEP_DESCRIPTIONS`, over the real services."""
     reg = StepRegistry()
     for name in STEP_DESCRIPTIONS:
         resource = "gpu" if name == "generate" else "cpu"
         # A failed generation is tried again with the small model before the chain gives up.
         fallbacks = [{"model": SMALL_TTA_MODEL}] if name == "generate" else []
-        reg.register(name, getattr(caps, name), resource=resource, fallbacks=fallbacks,
-                     description=STEP_DESCRIPTIONS[name])
+        reg.register(name, getattr(steps, name), resource=resource, fallbacks=fallbacks,
+                     description=STEP_DESCRIPTIONS[name], prepare=getattr(steps, f"prepare_{name}", None))
     return reg

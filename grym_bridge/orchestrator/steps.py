@@ -72,6 +72,9 @@ class StepSpec:
     #: Argument overrides tried in order when the step fails for good (e.g. {"device": "cpu"}).
     fallbacks: list[dict[str, Any]] = field(default_factory=list)
     description: str = ""
+    #: Checks and converts a step's arguments before the chain starts (a chain spec into a chain
+    #: object, its files against the allowed roots); raises to refuse the whole plan.
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 class StepRegistry:
@@ -89,10 +92,11 @@ class StepRegistry:
         transient: tuple[type[BaseException], ...] = TRANSIENT,
         fallbacks: list[dict[str, Any]] | None = None,
         description: str = "",
+        prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> StepSpec:
         if resource not in ("cpu", "gpu"):
             raise ValueError(f"step {name!r}: resource must be 'cpu' or 'gpu', not {resource!r}")
-        spec = StepSpec(name, run, resource, transient, list(fallbacks or []), description)
+        spec = StepSpec(name, run, resource, transient, list(fallbacks or []), description, prepare)
         self._steps[name] = spec
         return spec
 

@@ -1,6 +1,7 @@
 """The studio network for one `grym serve`: RPC, OSCQuery, zeroconf and the OSC token gate.
 
-`serve` builds a `StudioNetwork` after the OSC server is up, starts it, and
+The composition root builds a `StudioNetwork` after the OSC server is up (handing it the
+router, the upload store and callables for the advertised status), starts it, and
 closes it before the OSC server on the way out (advertisements are always
 withdrawn, uploads in flight deleted).
 
@@ -15,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-from typing import TYPE_CHECKING, Awaitable, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
+
+from grym_bridge.config import Config
 
 from grym_bridge.transports.auth import OscClientGate, is_loopback, load_token, token_path
 from grym_bridge.transports.discovery import Advertiser, BridgeStatus, default_name, served_addresses
@@ -24,8 +27,7 @@ from grym_bridge.transports.rpc.server import RpcLimits, RpcServer
 from grym_bridge.transports.rpc.uploads import UploadStore
 
 if TYPE_CHECKING:
-    from grym_bridge.app import Services
-    from grym_bridge.transports.osc.routes import Router
+    from grym_bridge.api.routes import Router
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,17 +42,10 @@ def should_advertise(mode: str, host: str) -> bool:
     return mode == "on" or (mode == "auto" and not is_loopback(host))
 
 
-def bridge_status(services: "Services", models: tuple[str, ...]) -> BridgeStatus:
+def bridge_status(status: tuple[str, int], models: tuple[str, ...]) -> BridgeStatus:
     """What the TXT records say now: health state, jobs waiting, capabilities ready."""
-    orchestrator = services.orchestrator
-    health = orchestrator.health.state.value if orchestrator is not None else "healthy"
-    return BridgeStatus(health=health, queue_depth=services.jobs.depth(), models_ready=models)
-
-
-def ready_capabilities(services: "Services") -> tuple[str, ...]:
-    from grym_bridge.orchestrator.selftest import capability_status
-
-    return tuple(c.name for c in capability_status(services.config) if c.state == "ready")
+    health, depth = status
+    return BridgeStatus(health=health, queue_depth=depth, models_ready=models)
 
 
 async def _on_port_or_any(bind: Callable[[int], Awaitable[T]], port: int, key: str) -> T:
@@ -71,11 +66,17 @@ async def _on_port_or_any(bind: Callable[[int], Awaitable[T]], port: int, key: s
 class StudioNetwork:
     """Starts and stops everything other machines use to find and reach this bridge."""
 
-    def __init__(self, services: "Services", router: "Router", *, osc_port: int) -> None:
-        self.services = services
+    def __init__(self, config: Config, router: "Router", *, osc_port: int, endpoints: dict[str, Any],
+                 uploads: UploadStore, status: Callable[[], tuple[str, int]],
+                 models_ready: Callable[[], tuple[str, ...]]) -> None:
+        """`status()` gives (health state, jobs waiting); `models_ready()` the ready capabilities (slow: a thread)."""
+        self.config = config
         self.router = router
         self.osc_port = osc_port
-        config = services.config
+        self.endpoints = endpoints
+        self.uploads = uploads
+        self.status = status
+        self.models_ready = models_ready
         self.host = config.server.host
         self.name = config.network.name or default_name()
         self.token = load_token(config, create=True)
@@ -87,10 +88,9 @@ class StudioNetwork:
         self._models: tuple[str, ...] = ()
 
     async def start(self) -> None:
-        config = self.services.config
+        config = self.config
         net = config.network
-        uploads = UploadStore(config.data_dir / "uploads", max_upload_bytes=net.max_upload_bytes,
-                              ttl_s=net.upload_ttl_s)
+        uploads = self.uploads
         addresses = served_addresses(self.host)
         osc_ip = addresses[0] if addresses else self.host
 
@@ -110,7 +110,7 @@ class StudioNetwork:
         self.rpc = await _on_port_or_any(rpc_on, net.rpc_port, "network.rpc_port")
         self.oscquery = await _on_port_or_any(oscquery_on, net.oscquery_port, "network.oscquery_port")
         self.oscquery.start()
-        self.services.endpoints.update({"rpc": self.rpc.port, "oscquery": self.oscquery.port})
+        self.endpoints.update({"rpc": self.rpc.port, "oscquery": self.oscquery.port})
         self._tasks.append(asyncio.create_task(self._sweep_uploads(uploads)))
         if should_advertise(net.advertise, self.host):
             if addresses:
@@ -125,11 +125,11 @@ class StudioNetwork:
     async def _advertise(self) -> None:
         assert self.advertiser is not None
         try:
-            await asyncio.to_thread(self.advertiser.start, bridge_status(self.services, self._models))
+            await asyncio.to_thread(self.advertiser.start, bridge_status(self.status(), self._models))
         except OSError as exc:
             log.warning("zeroconf advertising failed: %s", exc)
             return
-        self.services.endpoints["advertised_as"] = self.advertiser.instance_names[0].split("._")[0]
+        self.endpoints["advertised_as"] = self.advertiser.instance_names[0].split("._")[0]
         # Capability readiness imports the capabilities (seconds): the records get it by the next update.
         self._tasks.append(asyncio.create_task(self._refresh_models()))
         await self._keep_status_current()
@@ -139,7 +139,7 @@ class StudioNetwork:
             await asyncio.sleep(STATUS_INTERVAL_S)
             assert self.advertiser is not None
             try:
-                await asyncio.to_thread(self.advertiser.update, bridge_status(self.services, self._models))
+                await asyncio.to_thread(self.advertiser.update, bridge_status(self.status(), self._models))
             except Exception:  # noqa: BLE001 - a failed announcement must not end the updates
                 log.exception("could not update the zeroconf records")
 
@@ -153,7 +153,7 @@ class StudioNetwork:
 
     async def _refresh_models(self) -> None:
         while True:
-            self._models = await asyncio.to_thread(ready_capabilities, self.services)
+            self._models = await asyncio.to_thread(self.models_ready)
             await asyncio.sleep(MODELS_INTERVAL_S)
 
     async def close(self) -> None:
@@ -178,5 +178,5 @@ class StudioNetwork:
             lines.append(f"  zeroconf: advertising '{self.name}' (_osc._udp, _oscjson._tcp, _grym._tcp)")
         if not is_loopback(self.host):
             lines.append(f"  token {self.token}  (clients on other machines present it; kept in "
-                         f"{token_path(self.services.config) if not self.services.config.network.token else 'network.token'})")
+                         f"{token_path(self.config) if not self.config.network.token else 'network.token'})")
         return lines

@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable
 from urllib.parse import unquote, urlsplit
 
-from grym_bridge.transports.osc.routes import Arg, Route
+from grym_bridge.api.routes import Arg, Route
 
 log = logging.getLogger(__name__)
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
+from grym_bridge.files import atomic_write_json
 from grym_bridge.errors import BadRequest, GrymError, MalformedMessage, NotFound
 from grym_bridge.paths import PathPolicy
 from grym_bridge.transports.auth import HELLO_ADDRESS
@@ -246,9 +247,7 @@ class _Session:
             return
         local = await rewrite_strings(content, self._download_if_remote)
         if local != content:
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(json.dumps(local, ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp, path)
+            atomic_write_json(path, local, indent=None)
 
     async def close(self) -> None:
         for task in self.tasks:

@@ -173,7 +173,7 @@ def test_balance_resources_refuses_gpu_chains_while_critical(config: Config) -> 
 
 
 def test_route_task_uses_the_session_and_rejects_unregistered_steps(config: Config, tmp_path: Path) -> None:
-    sessions = SessionStore.in_memory_store(lambda: open_memory(config))
+    sessions = SessionStore.backed_by_memory(lambda: open_memory(config))
     sessions.set("tempo", 100)
     orch, reg, _ = make(config, sessions=sessions)
     with pytest.raises(UnknownAddress, match="no step 'compose'"):

@@ -60,7 +60,7 @@ def test_sessions_persist_in_the_feature_memory(config: Config) -> None:
         opened.append(store)
         return store
 
-    store = SessionStore.in_memory_store(open_store)
+    store = SessionStore.backed_by_memory(open_store)
     assert opened == []  # nothing opened until a session is used
     store.set("tempo", 128, session_id="live-set-1")
     store.update({"key": "Gm", "project": "Night Drive"}, session_id="live-set-1")
@@ -70,7 +70,7 @@ def test_sessions_persist_in_the_feature_memory(config: Config) -> None:
     for s in opened:
         s.close()
 
-    again = SessionStore.in_memory_store(lambda: open_memory(config))
+    again = SessionStore.backed_by_memory(lambda: open_memory(config))
     ctx = again.get("live-set-1")
     assert (ctx.tempo, ctx.key, ctx.project) == (128.0, "G minor", "Night Drive")
     assert again.get().tempo == 90.0 and again.get("never-seen") == SessionContext()

@@ -11,6 +11,7 @@ from grym_bridge.audio_io import write_audio
 from grym_bridge.config import Config
 from grym_bridge.orchestrator.chains import StepFailed
 from grym_bridge.orchestrator.plan import Plan, Step
+from grym_bridge.app import build_services
 from grym_bridge.orchestrator.service import OrchestratorService
 from grym_bridge.orchestrator.step_adapters import SMALL_TTA_MODEL
 from grym_bridge.orchestrator.steps import ChainContext
@@ -22,7 +23,7 @@ from tests.synth import chord_progression, click_track, pink_noise
 @pytest.fixture
 def service(config: Config) -> OrchestratorService:
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    return OrchestratorService.build(config)
+    return build_services(config).orchestrator
 
 
 def clip(tmp_path: Path, name: str, audio) -> Path:
@@ -55,7 +56,7 @@ def test_conform_loops_a_clip_to_whole_bars_at_the_session_tempo(service: Orches
     loop = clip(tmp_path, "loop.wav", pink_noise(5.3))
     service.sessions.set("tempo", 120)
     ctx = ChainContext(config, input_path=loop, session=service.sessions.get())
-    result = service.orchestrator.execute_chain(Plan([Step("conform", {"bars": 2})]), ctx)
+    result = service.chains.execute_chain(Plan([Step("conform", {"bars": 2})]), ctx)
     out = Path(result.output)
     info = sf.info(out)
     assert info.frames == 2 * 4 * info.samplerate // 2  # 2 bars of 4 beats at 120 BPM = 4 s
@@ -115,17 +116,15 @@ def test_several_goals_and_louder(service: OrchestratorService, tmp_path: Path) 
 def test_generate_a_loop_then_widen_it_with_a_tiny_model(tiny_config: Config, shared_budget) -> None:  # noqa: F811
     """generate -> conform -> analyze -> suggest_fx -> render -> store, through a tiny seeded AudioLDM."""
     from grym_bridge.generate.runner import TextToAudio
-    from grym_bridge.orchestrator.step_adapters import Capabilities
-
     tiny_config.data_dir.mkdir(parents=True, exist_ok=True)
-    caps = Capabilities(tiny_config, make_text_to_audio=lambda: TextToAudio(tiny_config, budget=shared_budget))
-    service = OrchestratorService.build(tiny_config, capabilities=caps)
+    service = build_services(tiny_config, make_text_to_audio=lambda: TextToAudio(tiny_config,
+                                                                                 budget=shared_budget)).orchestrator
     service.sessions.set("tempo", 100)
-    plan = service.orchestrator.route_task("generate a dusty drum loop, 2 bars, and then make it wider")
+    plan = service.chains.route_task("generate a dusty drum loop, 2 bars, and then make it wider")
     assert plan.names == ["generate", "conform", "analyze", "suggest_fx", "render", "store"]
     plan.steps[0].args.update(model=TINY_AUDIOLDM, steps=3, seed=5)  # seconds, not minutes, on a CPU
     seen: list[str] = []
-    answer = service.orchestrator.ask("generate", plan=plan, progress=lambda f, m: seen.append(m))
+    answer = service.chains.ask("generate", plan=plan, progress=lambda f, m: seen.append(m))
     results = answer.result.results
     assert results["generate"]["model"] == TINY_AUDIOLDM
     info = sf.info(answer.result.output)

@@ -94,7 +94,7 @@ def test_serve_does_not_import_torch() -> None:
         "import sys, asyncio\n"
         "from grym_bridge.config import load_config\n"
         "from grym_bridge.app import build_services, describe\n"
-        "from grym_bridge.transports.osc import build_router\n"
+        "from grym_bridge.api import build_router\n"
         "import grym_bridge.cli\n"
         "cfg = load_config(None, {'data_dir': sys.argv[1]}, environ={})\n"
         "s = build_services(cfg); build_router(s); describe(s)\n"

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from grym_bridge import __version__
-from grym_bridge.transports.osc.routes import Arg, Route
+from grym_bridge.api.routes import Arg, Route
 from tests.osc_client import JobFailed, OscClient, RunningServer, osc_server  # noqa: F401
 
 

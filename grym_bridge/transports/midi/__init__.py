@@ -6,22 +6,29 @@ file is logged as one clear line and the server runs on without MIDI.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from grym_bridge.config import Config
 from grym_bridge.errors import GrymError
 
 if TYPE_CHECKING:
-    from grym_bridge.app import Services
+    from grym_bridge.api.routes import Router
     from grym_bridge.transports.midi.transport import MidiTransport
-    from grym_bridge.transports.osc.routes import Router
 
 log = logging.getLogger(__name__)
 
 
-def start_midi(services: "Services", router: "Router") -> "MidiTransport | None":
+def midi_status(config: Config) -> tuple[str, str]:
+    """The self-test's MIDI probe (injected by the root): ready when python-rtmidi is installed."""
+    if importlib.util.find_spec("rtmidi") is None:
+        return "unavailable", "python-rtmidi is not installed"
+    return "ready", ""
+
+
+def start_midi(config: Config, router: "Router", endpoints: dict[str, Any]) -> "MidiTransport | None":
     """Open the MIDI transport if `[midi] enabled`; None (and a warning saying why) when it cannot run."""
-    config = services.config
     if not config.midi.enabled:
         return None
     from grym_bridge.transports.midi.transport import MidiTransport
@@ -33,6 +40,6 @@ def start_midi(services: "Services", router: "Router") -> "MidiTransport | None"
         log.warning("MIDI is off: %s", exc.message)
         transport.close()
         return None
-    services.endpoints["midi"] = {"api": config.midi.api, "inputs": [p.name for p in transport.ports.inputs],
+    endpoints["midi"] = {"api": config.midi.api, "inputs": [p.name for p in transport.ports.inputs],
                                   "outputs": [p.name for p in transport.ports.outputs]}
     return transport

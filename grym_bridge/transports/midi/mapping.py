@@ -25,15 +25,15 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import re
-import tempfile
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
 from grym_bridge.errors import ConfigError
+from grym_bridge.files import atomic_write_text
+from grym_bridge.values import to_int
 
 KINDS = ("note", "cc", "program")
 #: Actions the MIDI transport handles itself instead of dispatching a request.
@@ -143,9 +143,13 @@ def _locate(text: str) -> tuple[dict[str, int], list[tuple[int, dict[str, int]]]
 
 
 def _int(value: Any, name: str, lo: int, hi: int, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+    try:
+        number = to_int(value)
+    except ValueError:
+        number = None
+    if number is None or not lo <= number <= hi:
         raise MappingError(f"{where}: '{name}' must be a whole number {lo}-{hi}, got {value!r}")
-    return value
+    return number
 
 
 def _binding(table: dict[str, Any], where: str, line_of: dict[str, int], base: int,
@@ -292,13 +296,5 @@ def append_binding(path: Path, binding: Binding, comment: str = "") -> Binding:
         old += "\n"
     new = old + ("\n" if old else "") + binding_toml(binding, comment)
     parse_mapping(new, str(path))  # never write a file that would not load
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".grym-", suffix=".toml", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(new)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, new)
     return replace(binding, line=len(new.splitlines()) - len(binding_toml(binding).splitlines()) + 1)

@@ -4,13 +4,34 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from typing import Callable, Protocol, Sequence
 
 import mido
 
-from grym_bridge.compose.clip import Clip
-
 SendFn = Callable[[mido.Message], None]
+
+
+class ClipNote(Protocol):
+    pitch: int
+    start: float
+    duration: float
+    velocity: int
+    channel: int
+
+    @property
+    def end(self) -> float: ...
+
+
+class Clip(Protocol):
+    """What the player needs of a clip (`grym_bridge.compose.Clip` has it; the api layer reads the file)."""
+
+    tempo: float
+
+    @property
+    def notes(self) -> Sequence[ClipNote]: ...
+
+    @property
+    def length_beats(self) -> float: ...
 
 
 def clip_schedule(clip: Clip, tempo: float | None = None) -> list[tuple[float, mido.Message]]:

@@ -33,7 +33,7 @@ from grym_bridge.transports.midi.player import ClipPlayer
 from grym_bridge.transports.midi.ports import OpenPorts, open_ports
 
 if TYPE_CHECKING:
-    from grym_bridge.transports.osc.routes import Router
+    from grym_bridge.api.routes import Router
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from pythonosc.osc_packet import OscPacket, ParseError
 from grym_bridge.config import ServerConfig
 from grym_bridge.errors import MalformedMessage, MessageTooLarge
 from grym_bridge.transports.auth import OscClientGate, Unauthorized
-from grym_bridge.transports.osc.routes import Router
+from grym_bridge.api.routes import Router
 
 log = logging.getLogger(__name__)
 

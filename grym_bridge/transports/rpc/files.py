@@ -71,10 +71,6 @@ class IncomingFile:
         self._fh.write(data)
         self._hash.update(data)
 
-    @property
-    def backlog(self) -> int:
-        return len(self._pending)
-
     async def wait_room(self) -> None:
         """Wait while the worker is more than MAX_BACKLOG chunks behind (backpressure to the sender)."""
         while len(self._pending) > self.MAX_BACKLOG:

@@ -24,7 +24,7 @@ from grym_bridge.config import NetworkConfig
 from grym_bridge.errors import BadRequest, Busy, GrymError, MalformedMessage, MessageTooLarge, NotFound, PathNotAllowed
 from grym_bridge.errors import error_code, error_message
 from grym_bridge.transports.auth import Unauthorized, check_client
-from grym_bridge.transports.osc.routes import Router
+from grym_bridge.api.routes import Router
 from grym_bridge.transports.rpc.framing import (
     PROTOCOL_VERSION,
     FrameProtocol,

@@ -9,9 +9,7 @@ tempo and bars, the conforming applied, device and memory mode, and the time.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from grym_bridge.files import atomic_write_json
 from grym_bridge import __version__
 from grym_bridge.audio_io import Audio, write_audio
 from grym_bridge.results import to_jsonable
@@ -63,38 +62,13 @@ def output_path(folder: Path, prompt: str, seed: int, variation: int, when: floa
     return path
 
 
-def write_json_atomic(path: Path, data: Any) -> Path:
-    """Write `data` as indented JSON through a temporary file and `os.replace`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(to_jsonable(data), fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def write_clip(path: Path, samples: np.ndarray, sample_rate: int, provenance: dict[str, Any]) -> Path:
     """Write the audio, then its sidecar; if the sidecar fails the audio is removed (no orphan files)."""
     write_audio(path, Audio(samples, sample_rate))
     sidecar = path.with_suffix(".json")
     try:
-        write_json_atomic(sidecar, {"grym_version": __version__, **provenance})
+        atomic_write_json(sidecar, to_jsonable({"grym_version": __version__, **provenance}))
     except BaseException:
         path.unlink(missing_ok=True)
         raise
     return sidecar
-
-
-def read_provenance(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The provenance sidecar of a generated file (`{}` when it has none)."""
-    sidecar = Path(path).with_suffix(".json")
-    try:
-        return json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}

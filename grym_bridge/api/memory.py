@@ -12,11 +12,11 @@ from typing import Any
 
 from grym_bridge.errors import BadRequest
 from grym_bridge.results import dumps, to_jsonable
-from grym_bridge.transports.osc.routes import Arg, Request, Route
+from grym_bridge.api.routes import Arg, Request, Route
 
 
 def _store(req: Request) -> Any:
-    return req.services.orchestrator.capabilities.memory()
+    return req.services.memory()
 
 
 def _tags(text: str) -> list[str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from grym_bridge.errors import BadRequest
-from grym_bridge.transports.osc.routes import Arg, Request, Route
+from grym_bridge.api.routes import Arg, Request, Route
 
 MAX_LEARN_FILES = 64
 
@@ -41,9 +41,8 @@ def _learn_paths(req: Request, text: str) -> list[str]:
 
 
 def _session(req: Request, session_id: str) -> dict[str, Any]:
-    """The DAW session's context (tempo, time_signature, key; None when unset), or {} without an orchestrator."""
-    orchestrator = getattr(req.services, "orchestrator", None)
-    return orchestrator.sessions.get(session_id).to_dict() if orchestrator is not None else {}
+    """The DAW session's context (tempo, time_signature, key; None when unset)."""
+    return req.services.orchestrator.sessions.get(session_id).to_dict()
 
 
 def _start(req: Request, kind: str, source: str | None, opts: dict[str, Any]) -> None:
@@ -69,7 +68,7 @@ def _start(req: Request, kind: str, source: str | None, opts: dict[str, Any]) ->
     )
     check_request(request)  # a bad key or style is an immediate /grym/error, not a failed job
     play = opts["play"]
-    midi = getattr(services, "midi", None)
+    midi = services.midi
     if play and midi is None:
         raise BadRequest("play needs the MIDI transport: set [midi] enabled = true in the config and restart")
     renders = services.config.renders_dir()

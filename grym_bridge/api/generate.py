@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from grym_bridge.errors import BadRequest
-from grym_bridge.transports.osc.routes import Arg, Request, Route
+from grym_bridge.api.routes import Arg, Request, Route
 
 _LOOP = {"auto": None, "loop": True, "oneshot": False, "one-shot": False}
 
@@ -35,10 +35,7 @@ _OPTIONS = [
 
 
 def _caps(req: Request) -> Any:
-    orchestrator = req.services.orchestrator
-    if orchestrator is None:
-        raise BadRequest("generation needs the orchestrator's capabilities, which this server was built without")
-    return orchestrator.capabilities
+    return req.services.capabilities
 
 
 def _options(req: Request, prompt: str, opts: dict[str, Any]) -> Any:
@@ -122,13 +119,13 @@ _REPLY = ("job: result is {files: [{path, sidecar, seed, duration_s, frames, sam
 
 ROUTES = [
     Route("/grym/generate/text", generate_text, args=[Arg("prompt", str, help="what to generate")],
-          options=_OPTIONS, reply=_REPLY,
+          options=_OPTIONS, reply=_REPLY, resource="gpu",
           doc="Generate audio from a text prompt, cut to whole bars at the session tempo, loudness-normalized."),
     Route("/grym/generate/like", generate_like,
           args=[Arg("source", str, help="an audio file path or a feature-memory clip id")],
           options=[Arg("prompt", str, "", help="what to generate (the analysis adds the rest)"),
                    Arg("kept", bool, True, help="add the tags and prompts of clips you kept"), *_OPTIONS],
-          reply=_REPLY,
+          reply=_REPLY, resource="gpu",
           doc="Generate audio like a clip: the prompt comes from its analysis (tempo, key, brightness, density) "
               "and the clips you kept."),
     Route("/grym/generate/models", list_models, reply="JSON list of {id, present, loaded, size_on_disk_gb, "

@@ -14,12 +14,12 @@ from typing import Any
 
 from grym_bridge.errors import GrymError
 from grym_bridge.orchestrator.rule_planner import RulePlanner
-from grym_bridge.transports.osc.routes import Arg, Request, Route
+from grym_bridge.api.routes import Arg, Request, Route
 
 
 def ask(req: Request, text: str, path: str, session: str) -> None:
     service = req.services.orchestrator
-    orch = service.orchestrator
+    orch = service.chains
     clip: Path | None = req.services.paths.check(path) if path.strip() else None
     sid = service.sessions.check_id(session)
     use_rules = isinstance(orch.planner, RulePlanner)
@@ -40,7 +40,7 @@ ROUTES = [
           args=[Arg("text", str, help="the request in words"),
                 Arg("path", str, "", help="the clip it is about (optional)")],
           options=[Arg("session", str, "default", help="session id whose context (tempo, key) applies")],
-          reply="job: result is {plan, result, explanation}",
+          reply="job: result is {plan, result, explanation}", resource="auto",  # gpu when the plan generates
           doc="Do what the words say: plan a chain (analyze, suggest effects, render, generate, compose, find similar) "
               "and run it as one job with per-step progress."),
 ]

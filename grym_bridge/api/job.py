@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from grym_bridge.transports.osc.routes import Arg, Property, Request, Route
+from grym_bridge.api.routes import Arg, Property, Request, Route
 
 if TYPE_CHECKING:
-    from grym_bridge.app import Services
+    from grym_bridge.orchestrator.services import Services
 
 
 def cancel(req: Request, job_id: int) -> tuple[Any, ...]:

@@ -1,10 +1,14 @@
 """The address space: routes declared in tables, and one transport-neutral router.
 
-Each domain module (`system.py`, `job.py`, `analyze.py`, ...) exports
-`ROUTES` (and optionally `PROPERTIES`). The router strips and echoes the
-request id, coerces arguments the way Max and REAPER send them, turns every
-error into `/grym/error`, and fans job events out to their owners and to
-subscribers. UDP, OSC-over-TCP, MIDI and the msgpack RPC all call
+Each domain module of `grym_bridge.api` (`system.py`, `job.py`, `analyze.py`,
+...) exports `ROUTES` (and optionally `PROPERTIES`). A `Route` carries what
+every transport needs to expose it: argument types, ranges, choices and
+descriptions, the reply, whether it runs as a job and on which queue
+(`Route.schema()` gives it all as JSON-able data, with a JSON Schema of the
+arguments for HTTP and MCP). The router strips and echoes the request id,
+coerces arguments the way Max and REAPER send them, turns every error into
+`/grym/error`, and fans job events out to their owners and to subscribers.
+UDP, OSC-over-TCP, MIDI and the msgpack RPC all call
 `Router.dispatch(address, args, peer)`; only the peer differs.
 """
 
@@ -12,16 +16,17 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Protocol, Sequence
 
 from grym_bridge.errors import BadRequest, GrymError, UnknownAddress, error_code, error_message
+from grym_bridge.files import atomic_write_text
 from grym_bridge.results import dumps
+from grym_bridge.values import CONVERTERS, coerce
 
 if TYPE_CHECKING:
-    from grym_bridge.app import Services
+    from grym_bridge.orchestrator.services import Services
     from grym_bridge.orchestrator.jobs import Job, JobContext
 
 log = logging.getLogger(__name__)
@@ -60,6 +65,21 @@ class Arg:
         text = f"{self.name}:{self.type.__name__}"
         return f"<{text}>" if self.required else f"[{text}={self.default}]"
 
+    def schema(self) -> dict[str, Any]:
+        """This argument as a JSON Schema property (type, range, choices, default, description)."""
+        out: dict[str, Any] = {"type": _JSON_TYPES.get(self.type, "string")}
+        if self.help:
+            out["description"] = self.help
+        if self.min is not None:
+            out["minimum"] = self.min
+        if self.max is not None:
+            out["maximum"] = self.max
+        if self.choices is not None:
+            out["enum"] = list(self.choices)
+        if not self.required:
+            out["default"] = self.default
+        return out
+
     def coerce(self, value: Any) -> Any:
         """Convert a value as Max/REAPER send it (3.0 for 3, 1 for true) or raise BadRequest."""
         value = _coerce(self, value)
@@ -74,49 +94,11 @@ class Arg:
 
 def _coerce(arg: Arg, value: Any) -> Any:
     t = arg.type
-    bad = BadRequest(f"argument '{arg.name}' must be {_TYPE_WORDS.get(t, t.__name__)}; got {value!r}")
-    if t is str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)  # Max sends a bare number where a symbol was meant
-        raise bad
-    if t is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, (int, float)) and value in (0, 1):
-            return bool(value)
-        if isinstance(value, str) and value.lower() in ("true", "false", "on", "off", "yes", "no"):
-            return value.lower() in ("true", "on", "yes")
-        raise bad
-    if t is int:
-        if isinstance(value, bool):
-            raise bad
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                raise bad from None
-        raise bad
-    if t is float:
-        if isinstance(value, bool):
-            raise bad
-        if isinstance(value, (int, float)):
-            result = float(value)
-        elif isinstance(value, str):
-            try:
-                result = float(value)
-            except ValueError:
-                raise bad from None
-        else:
-            raise bad
-        if not math.isfinite(result):
-            raise bad
-        return result
+    if t in CONVERTERS:
+        try:
+            return coerce(value, t)
+        except ValueError:
+            raise BadRequest(f"argument '{arg.name}' must be {_TYPE_WORDS.get(t, t.__name__)}; got {value!r}") from None
     if t is dict:
         if isinstance(value, dict):
             return value
@@ -127,11 +109,14 @@ def _coerce(arg: Arg, value: Any) -> Any:
                 raise BadRequest(f"argument '{arg.name}' must be a JSON object: {exc.msg} at {exc.pos}") from None
             if isinstance(parsed, dict):
                 return parsed
-        raise bad
+        raise BadRequest(f"argument '{arg.name}' must be a JSON object; got {value!r}")
     return value
 
 
 _TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "0 or 1", dict: "a JSON object"}
+_JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean", dict: "object"}
+#: Job queues a route may run on; "auto": the handler decides per request (by the plan, or an option).
+RESOURCES = ("cpu", "gpu", "auto")
 
 
 @dataclass(frozen=True)
@@ -144,6 +129,38 @@ class Route:
     options: Sequence[Arg] = ()
     reply: str = ""
     doc: str = ""
+    #: Whether the request answers `/grym/job/queued` and runs as a job (None: a reply starting "job" says so).
+    job: bool | None = None
+    #: The job queue it runs on (cpu, gpu, or auto: decided per request); unused when not a job.
+    resource: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.job is None:
+            object.__setattr__(self, "job", self.reply.startswith("job"))
+        if self.resource not in RESOURCES:
+            raise ValueError(f"{self.address}: resource must be one of {', '.join(RESOURCES)}; got {self.resource!r}")
+
+    @property
+    def domain(self) -> str:
+        """The address's domain: `fx` for `/grym/fx/render`."""
+        parts = self.address.strip("/").split("/")
+        return parts[1] if len(parts) > 2 else parts[-1]
+
+    def schema(self) -> dict[str, Any]:
+        """Everything a transport needs to expose this address, as JSON-able data.
+
+        `arguments` is a JSON Schema object of the positional arguments and
+        options by name (HTTP bodies and MCP tools take them by name);
+        `positional` gives the positional order OSC uses.
+        """
+        props = {a.name: a.schema() for a in (*self.args, *self.options)}
+        return {
+            "address": self.address, "domain": self.domain, "description": self.doc, "reply": self.reply,
+            "job": bool(self.job), "resource": self.resource if self.job else None,
+            "positional": [a.name for a in self.args],
+            "arguments": {"type": "object", "properties": props,
+                          "required": [a.name for a in self.args if a.required], "additionalProperties": False},
+        }
 
     def signature(self) -> str:
         parts = ["<req_id>", *(a.describe() for a in self.args)]
@@ -231,11 +248,12 @@ class Request:
         name: str,
         work: Callable[["JobContext"], Any],
         *,
-        resource: str = "cpu",
+        resource: str | None = None,
         timeout_s: float | None = None,
     ) -> "Job":
-        """Queue long work and answer `/grym/job/queued <req_id> <job_id>` at once."""
-        job = self.services.jobs.submit(name, work, resource=resource, owner=self.peer, timeout_s=timeout_s)
+        """Queue long work and answer `/grym/job/queued <req_id> <job_id>` at once (on the route's queue by default)."""
+        lane = resource or (self.route.resource if self.route.resource != "auto" else "cpu")
+        job = self.services.jobs.submit(name, work, resource=lane, owner=self.peer, timeout_s=timeout_s)
         self.peer.send("/grym/job/queued", [self.req_id, job.id])
         return job
 
@@ -363,11 +381,7 @@ class Router:
         limit = peer.max_payload
         if limit is None or len(text.encode()) <= limit or self.results_dir is None:
             return text
-        self.results_dir.mkdir(parents=True, exist_ok=True)
-        path = self.results_dir / f"{name}.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        path = atomic_write_text(self.results_dir / f"{name}.json", text)
         return dumps({"result_file": str(path)})
 
 

@@ -6,12 +6,12 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
-from grym_bridge.transports.osc.routes import Property, Request, Route
+from grym_bridge.api.routes import Property, Request, Route
 
 if TYPE_CHECKING:
-    from grym_bridge.app import Services
+    from grym_bridge.orchestrator.services import Services
     from grym_bridge.orchestrator.health import Transition
-    from grym_bridge.transports.osc.routes import Router
+    from grym_bridge.api.routes import Router
 
 STATE_ADDRESS = "/grym/health/state"
 

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from grym_bridge.orchestrator.session import SessionContext
 from grym_bridge.results import dumps
-from grym_bridge.transports.osc.routes import Arg, Property, Request, Route
+from grym_bridge.api.routes import Arg, Property, Request, Route
 
 if TYPE_CHECKING:
-    from grym_bridge.app import Services
+    from grym_bridge.orchestrator.services import Services
 
 CONTEXT_ADDRESS = "/grym/session/context"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grym_bridge.transports.osc.routes import Arg, Request, Route
+from grym_bridge.api.routes import Arg, Request, Route
 
 
 def analyze_file(req: Request, path: str, embed: bool) -> None:
@@ -25,6 +25,7 @@ ROUTES = [
         args=[Arg("path", str, help="an audio file (wav, aiff, flac, ogg, mp3) under the allowed folders")],
         options=[Arg("embed", bool, False, help="add a wav2vec2 embedding (needs the model; runs as a gpu job)")],
         reply="job: result is the analysis JSON (loudness, tempo, beats, key, chords, bands, patterns, vector)",
+        resource="auto",  # gpu with embed
         doc="Analyse an audio file: loudness, peaks, tempo and beats, key and chords, spectrum, stereo, patterns.",
     ),
 ]

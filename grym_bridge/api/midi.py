@@ -4,28 +4,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from grym_bridge.errors import BadRequest, GrymError
 from grym_bridge.results import dumps
-from grym_bridge.transports.osc.routes import Arg, Request, Route
+from grym_bridge.api.routes import Arg, Request, Route
 
-if TYPE_CHECKING:
-    from grym_bridge.transports.midi.transport import MidiTransport
-
-
-def _transport(req: Request) -> "MidiTransport":
-    midi = getattr(req.services, "midi", None)
-    if midi is None:
-        raise BadRequest("the MIDI transport is off: set [midi] enabled = true in the config (or GRYM_MIDI_ENABLED=1) "
-                         "and restart the server; the log says why when it could not start")
-    return midi
+def _transport(req: Request) -> Any:
+    """The MIDI transport the root handed to the services (its ports, mapping, learn and player)."""
+    return req.services.midi_transport()
 
 
 def ports(req: Request) -> None:
-    from grym_bridge.transports.midi.ports import list_ports
-
-    midi = getattr(req.services, "midi", None)
+    midi = req.services.midi
+    list_ports = req.services.midi_ports
+    if list_ports is None:
+        raise BadRequest("this server was built without MIDI port listing")
     listing = list_ports(req.services.config.midi.api)
     opened = {"inputs": [p.name for p in midi.ports.inputs], "outputs": [p.name for p in midi.ports.outputs]} if midi else None
     req.reply_json({"api": listing.api, "inputs": listing.inputs, "outputs": listing.outputs, "open": opened})
@@ -33,8 +27,6 @@ def ports(req: Request) -> None:
 
 def learn(req: Request, action: str, args: str, options: dict, timeout_s: float) -> tuple[Any, ...]:
     """Arm learn; the binding (or the timeout) is sent later to this client."""
-    from grym_bridge.transports.midi.mapping import Binding
-
     midi = _transport(req)
     try:
         arg_list = json.loads(args) if args else []
@@ -44,7 +36,7 @@ def learn(req: Request, action: str, args: str, options: dict, timeout_s: float)
         raise BadRequest(f"args must be a JSON list like [\"$preset\", 4], got {args!r}")
     peer, req_id, router = req.peer, req.req_id, req.router
 
-    def done(binding: Binding | None, error: Exception | None) -> None:
+    def done(binding: Any, error: Exception | None) -> None:
         if binding is not None:
             peer.send("/grym/midi/learned", [req_id, dumps(binding_json(binding, midi))])
         else:
@@ -58,7 +50,7 @@ def learn_cancel(req: Request) -> tuple[Any, ...]:
     return ("cancelled" if _transport(req).cancel_learn() else "idle",)
 
 
-def binding_json(binding: Any, midi: "MidiTransport") -> dict[str, Any]:
+def binding_json(binding: Any, midi: Any) -> dict[str, Any]:
     return {
         "control": binding.kind, "number": binding.number,
         "channel": None if binding.channel is None else binding.channel + 1,

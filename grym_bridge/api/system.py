@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from grym_bridge import PROTOCOL_VERSION, __version__
-from grym_bridge.transports.osc.routes import Arg, Property, Request, Route
+from grym_bridge.api.routes import Arg, Property, Request, Route
 
 if TYPE_CHECKING:
-    from grym_bridge.app import Services
+    from grym_bridge.orchestrator.services import Services
 
 
 def ping(req: Request) -> tuple[Any, ...]:
@@ -24,9 +24,7 @@ def hello(req: Request, reply_port: int, token: str = "") -> tuple[Any, ...]:
 
 
 def info(req: Request) -> None:
-    from grym_bridge.app import describe
-
-    req.reply_json(describe(req.services))
+    req.reply_json(req.services.describe())
 
 
 def addresses(req: Request) -> None:
@@ -37,8 +35,8 @@ def addresses(req: Request) -> None:
 def selftest(req: Request) -> None:
     from grym_bridge.orchestrator.selftest import run_selftest
 
-    config = req.services.config
-    req.start_job("selftest", lambda job: run_selftest(config, progress=job.progress))
+    config, probes = req.services.config, req.services.probes
+    req.start_job("selftest", lambda job: run_selftest(config, progress=job.progress, probes=probes))
 
 
 def queue_state(services: "Services") -> tuple[int, int]:

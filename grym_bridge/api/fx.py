@@ -12,16 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from grym_bridge.errors import BadRequest
-from grym_bridge.transports.osc.routes import Arg, Request, Route
+from grym_bridge.api.routes import Arg, Request, Route
 
 _AUDIO_SUFFIXES = {".wav", ".aif", ".aiff", ".flac", ".ogg", ".mp3"}
 MAX_STEMS = 32
-
-
-def _service(req: Request) -> Any:
-    from grym_bridge.fx import FxService  # imported on first use: `grym serve` starts without scipy/pedalboard
-
-    return FxService(req.services.config, req.services.paths)
 
 
 def _check_choices(req: Request, style: str, target: str) -> None:
@@ -34,7 +28,7 @@ def _check_choices(req: Request, style: str, target: str) -> None:
 
 
 def fx_suggest(req: Request, path: str, style: str, target: str, reference: str, map: str) -> None:
-    fx = _service(req)
+    fx = req.services.fx()
     source = req.services.paths.check(path)
     ref = str(req.services.paths.check(reference)) if reference else None
     _check_choices(req, style, target)
@@ -55,16 +49,16 @@ def fx_suggest(req: Request, path: str, style: str, target: str, reference: str,
 
 
 def fx_render(req: Request, path: str, chain: str, out: str, ab: bool) -> None:
-    fx = _service(req)
+    fx = req.services.fx()
     source = req.services.paths.check(path)
-    spec = fx.chain(chain)  # a bad chain is answered now, with the valid plugins and ranges
+    spec = fx.chain(chain)  # parsed once; a bad chain is answered now, with the valid plugins and ranges
     output = str(req.services.paths.check(out)) if out else None
     req.start_job("fx.render", lambda job: fx.render(source, spec, output=output, ab=ab, progress=job.progress),
                   resource="cpu")
 
 
 def fx_map(req: Request, chain: str, daw: str) -> None:
-    fx = _service(req)
+    fx = req.services.fx()
     spec = fx.chain(chain)
     req.start_job("fx.map", lambda job: fx.map(spec, daw), resource="cpu")
 
@@ -90,7 +84,7 @@ def _stem_paths(req: Request, stems: str) -> list[Path]:
 
 
 def mix_suggest(req: Request, stems: str, headroom: float) -> None:
-    fx = _service(req)
+    fx = req.services.fx()
     paths = _stem_paths(req, stems)
     req.start_job("mix.suggest", lambda job: fx.mix(paths, headroom_db=headroom if headroom >= 0 else None,
                                                     progress=job.progress), resource="cpu")

@@ -1,0 +1,67 @@
+"""Config sections of the process itself: the server's sockets, allowed paths, jobs, audio limits, the network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grym_bridge.config.fields import setting
+
+
+@dataclass
+class ServerConfig:
+    host: str = setting(
+        "127.0.0.1",
+        "Address to serve on. 127.0.0.1 keeps the bridge private to this machine; "
+        "0.0.0.0 exposes it to every network the machine is on.",
+    )
+    osc_port: int = setting(9130, "OSC port, for UDP and for OSC over TCP (SLIP).", min=1, max=65535)
+    max_message_bytes: int = setting(
+        65507, "Largest OSC message accepted; larger ones get a too_large error.", min=64, max=16 * 1024 * 1024
+    )
+
+
+@dataclass
+class PathsConfig:
+    allowed_roots: list[str] = setting(
+        ["~"],
+        "Folders whose files clients may name in requests (the data directory is always allowed).",
+    )
+
+
+@dataclass
+class JobsConfig:
+    queue_size: int = setting(64, "Jobs waiting at most; more get a busy error.", min=1, max=100_000)
+    cpu_workers: int = setting(2, "Jobs of the cpu class that run at once.", min=1, max=64)
+    gpu_workers: int = setting(1, "Jobs of the gpu class that run at once.", min=1, max=16)
+    timeout_s: float = setting(600.0, "A job running longer than this is cancelled.", min=0.1)
+    result_ttl_s: float = setting(3600.0, "How long finished jobs stay queryable.", min=0.0)
+
+
+@dataclass
+class AudioConfig:
+    max_duration_s: float = setting(1200.0, "Longest audio file accepted, in seconds.", min=0.1)
+    max_channels: int = setting(8, "Most channels accepted in an audio file.", min=1, max=64)
+
+
+@dataclass
+class NetworkConfig:
+    """The studio network: zeroconf advertising, OSCQuery, the msgpack RPC and the relay."""
+
+    advertise: str = setting(
+        "auto", "Zeroconf advertising: auto (on when serving beyond loopback), on, or off.",
+        choices=["auto", "on", "off"],
+    )
+    name: str = setting("", "Name the bridge is advertised under (empty: grym-bridge on <hostname>).")
+    rpc_port: int = setting(9131, "TCP port of the msgpack RPC (0: any free port).", min=0, max=65535)
+    oscquery_port: int = setting(9132, "TCP port of the OSCQuery HTTP endpoint (0: any free port).", min=0, max=65535)
+    token: str = setting(
+        "", "Shared studio token (empty: generated on first use in the data directory). "
+        "Clients beyond loopback must present it.",
+    )
+    max_frame_bytes: int = setting(4 * 1024 * 1024, "Largest RPC frame accepted.", min=1024, max=256 * 1024 * 1024)
+    max_upload_bytes: int = setting(2 * 1024**3, "Largest file one RPC upload may carry.", min=1, max=1024**4)
+    max_connections: int = setting(32, "RPC connections served at once; more are closed with a busy error.", min=1, max=10_000)
+    idle_timeout_s: float = setting(600.0, "An RPC connection that sends nothing this long is closed.", min=0.1)
+    frame_timeout_s: float = setting(30.0, "A started frame (or an open upload) that stalls this long closes the connection.", min=0.1)
+    upload_ttl_s: float = setting(86400.0, "Uploaded files older than this are deleted.", min=0.0)
+    relay_dir: str = setting("", "Where `grym relay` keeps downloaded results (empty: <data dir>/relay).")

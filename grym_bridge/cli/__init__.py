@@ -31,6 +31,8 @@ COMMAND_MODULES = (
     "models",
     "discover",
     "relay",
+    "call",
+    "install",
 )
 
 

@@ -246,6 +246,19 @@ scenario("ask", function()
     world.messages[1].text)
 end)
 
+scenario("quoting", function()
+  local world = world_for()
+  local grym = dofile(actions_dir .. "lib/grym.lua")
+  for _, word in ipairs({ "plain", "two words", "it's", 'say "hi"', "$HOME `id` \\ ;|&", "" }) do
+    local out = world.reaper.ExecProcess("printf %s " .. grym.quote(word), 5000)
+    check(out == "0\n" .. word, "the shell did not get %q back: %q", word, out)
+  end
+  world.os = "Win64" -- CommandLineToArgvW's rules: backslashes double only before a quote or the end
+  check(grym.quote('say "hi"') == '"say \\"hi\\""', "windows quote: %s", grym.quote('say "hi"'))
+  check(grym.quote("C:\\Music\\") == '"C:\\Music\\\\"', "windows trailing backslash: %s", grym.quote("C:\\Music\\"))
+  check(grym.quote("C:\\a b\\c.wav") == '"C:\\a b\\c.wav"', "windows path: %s", grym.quote("C:\\a b\\c.wav"))
+end)
+
 scenario("cancel", function()
   local world = world_for({ tempo = 90.0 })
   audio_track(world)

@@ -9,6 +9,8 @@
 local dir = debug.getinfo(1, "S").source:match("^@?(.*[/\\])") or "./"
 local grym = dofile(dir .. "lib/grym.lua")
 
+local INSERTABLE = { wav = true, flac = true, aif = true, aiff = true, ogg = true, mp3 = true, mid = true, midi = true }
+
 local ok, text = reaper.GetUserInputs("grym: ask", 1, "What should grym do?,extrawidth=300", grym.setting("last_ask"))
 if not ok or text:match("^%s*$") then return end
 grym.set_setting("last_ask", text)
@@ -18,7 +20,8 @@ local cursor = reaper.GetCursorPosition()
 grym.run("/grym/ask", { text, path or "" }, { title = "ask", on_done = function(result)
   local made = {}
   for _, file in ipairs(grym.result_files(result.result)) do
-    if file ~= path and file:match("%.[wWmMfF][aAiIlL][vVdDaA]c?$") then made[#made + 1] = file end
+    local ext = (file:match("%.(%w+)$") or ""):lower()
+    if file ~= path and INSERTABLE[ext] then made[#made + 1] = file end
   end
   local message = result.explanation or "Done."
   if #made == 0 or not track then

@@ -246,6 +246,19 @@ scenario("ask", function()
     world.messages[1].text)
 end)
 
+scenario("json", function()
+  local v = json.decode('{"s": "a\\"b\\\\c\\u00e9\\ud83c\\udfb5", "n": [1, -2.5e3, true, false, null], "o": {}, "e": []}')
+  check(v.s == 'a"b\\c\u{e9}\u{1f3b5}', "string escapes: %q", v.s)
+  check(v.n[1] == 1 and v.n[2] == -2500 and v.n[3] == true and v.n[4] == false and v.n[5] == json.null, "array")
+  check(json.encode(v.o) == "{}" and json.encode(v.e) == "[]", "empty object and array keep their kinds")
+  local again = json.decode(json.encode(v))
+  check(again.s == v.s and again.n[2] == -2500 and again.n[5] == json.null, "round trip")
+  check(json.encode({ 3, 2.0, "x\n" }) == '[3,2.0,"x\\n"]', "encode: %s", json.encode({ 3, 2.0, "x\n" }))
+  for _, bad in ipairs({ '{"a": 1,}', "[1 2]", '"open', "{'a': 1}", "" }) do
+    check(not pcall(json.decode, bad), "accepted bad JSON %q", bad)
+  end
+end)
+
 scenario("quoting", function()
   local world = world_for()
   local grym = dofile(actions_dir .. "lib/grym.lua")

@@ -170,10 +170,13 @@ encode_value = function(v)
       for i = 1, #v do parts[i] = encode_value(v[i]) end
       return "[" .. table.concat(parts, ",") .. "]"
     end
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-    table.sort(keys)
-    for _, k in ipairs(keys) do parts[#parts + 1] = encode_string(k) .. ":" .. encode_value(v[k]) end
+    local keys, by_name = {}, {}
+    for k in pairs(v) do
+      keys[#keys + 1] = tostring(k)
+      by_name[tostring(k)] = k
+    end
+    table.sort(keys) -- a stable order: the same table always encodes the same way
+    for _, name in ipairs(keys) do parts[#parts + 1] = encode_string(name) .. ":" .. encode_value(v[by_name[name]]) end
     return "{" .. table.concat(parts, ",") .. "}"
   end
   error("cannot encode a " .. t .. " as JSON", 0)

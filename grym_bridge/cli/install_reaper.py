@@ -165,8 +165,9 @@ class Installer:
 
     def uninstall(self) -> None:
         source = SOURCE_DIR
-        for path in [*source_files(source), source / CONFIG_NAME]:
-            dest = self.target / path.relative_to(source)
+        leftovers = sorted((self.target / "runs").glob("run_*.json*"))  # events of requests REAPER left behind
+        for dest in [*(self.target / p.relative_to(source) for p in source_files(source)), self.target / CONFIG_NAME,
+                     *leftovers]:
             if dest.is_file():
                 self._say(f"remove {dest}")
                 if not self.dry_run:

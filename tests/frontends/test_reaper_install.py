@@ -72,6 +72,9 @@ def test_uninstall_takes_away_exactly_what_install_added(resource: Path) -> None
     command_id = actions()[0].command_id
     kb.write_text(kb.read_text() + f"KEY 1 71 _{command_id} 0\n")  # the user bound a shortcut to a grym action
     (resource / "Scripts" / "other.lua").write_text("-- someone else's script\n")
+    runs = resource / "Scripts" / "grym" / "runs"
+    runs.mkdir()
+    (runs / "run_1_2_3.jsonl").write_text('{"event": "sent"}\n')  # REAPER quit while a request ran
     time.sleep(1.1)  # backups are named by the second
     result = run("--uninstall", "--resource-path", str(resource))
     assert result.exit_code == 0, result.output

@@ -19,6 +19,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import click
 
@@ -137,7 +138,7 @@ def _kb_without_ours(lines: list[str], ours: set[str]) -> list[str]:
 class Installer:
     """Plans and performs an install or uninstall; with `dry_run` it only says what it would do."""
 
-    def __init__(self, resource: Path, dry_run: bool, echo=click.echo) -> None:  # noqa: ANN001
+    def __init__(self, resource: Path, dry_run: bool, echo: Callable[[str], None] = click.echo) -> None:
         self.resource = resource
         self.target = resource / "Scripts" / INSTALL_SUBDIR
         self.kb = resource / KB_FILE

@@ -42,6 +42,8 @@ class Services:
     midi: Any = None
     #: Filled by `serve`: the studio network (RPC, OSCQuery, zeroconf, token; grym_bridge.transports.network).
     network: Any = None
+    #: The model files other bridges may fetch over RPC (grym_bridge.models.share; no torch imported).
+    model_share: Any = None
 
 
 def build_services(config: Config) -> Services:
@@ -49,9 +51,11 @@ def build_services(config: Config) -> Services:
     ensure_data_dir(config)
     from grym_bridge.orchestrator.service import OrchestratorService
 
+    from grym_bridge.models.share import ModelShare
+
     jobs = JobQueue(config.jobs)
     return Services(config=config, paths=PathPolicy.from_config(config), jobs=jobs,
-                    orchestrator=OrchestratorService.build(config, jobs))
+                    orchestrator=OrchestratorService.build(config, jobs), model_share=ModelShare.from_config(config))
 
 
 def describe(services: Services) -> dict[str, Any]:

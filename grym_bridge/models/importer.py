@@ -34,8 +34,9 @@ from typing import Any, Callable
 
 from grym_bridge.errors import NotFound
 from grym_bridge.models.registry import KNOWN_MODELS, ModelRegistry, get_spec
-from grym_bridge.models.verify import (MANIFEST_NAME, PICKLE_SUFFIXES, FileEntry, VerifyReport, WeightsRefused, hash_file,
-                                       hub_sha256, model_files, read_manifest, safetensors_dtypes, write_manifest)
+from grym_bridge.models.verify import (MANIFEST_NAME, PICKLE_SUFFIXES, FileEntry, VerifyReport, WeightsRefused,
+                                       hash_file, hub_sha256, model_files, read_manifest, safetensors_dtypes,
+                                       write_manifest)
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.bz2", ".zip")
 #: The diffusers pipeline class of each family, and the UNet class that tells the two apart.

@@ -99,7 +99,8 @@ class StudioNetwork:
 
         async def rpc_on(port: int) -> RpcServer:
             server = RpcServer(self.router, self.host, port, token=self.token, uploads=uploads,
-                               download_roots=downloadable, limits=RpcLimits.from_config(net), name=self.name)
+                               download_roots=downloadable, limits=RpcLimits.from_config(net), name=self.name,
+                               models=self.services.model_share)
             await server.start()
             return server
 

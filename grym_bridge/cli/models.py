@@ -31,7 +31,7 @@ def list_command(config: Config, as_json: bool) -> None:
     """Known models: present or not, where, size, dtype, verified or not, and what needs them."""
     from grym_bridge.models.registry import ModelRegistry
 
-    rows = ModelRegistry(config).list()
+    rows = ModelRegistry(config).list(details=True)
     if as_json:
         echo_json(rows)
         return

@@ -282,27 +282,28 @@ class ModelRegistry:
 
         return CheckRecords(self.config.data_dir / DEFAULT_MODELS_SUBDIR / "checks.json")
 
-    def status(self, model_id: str, *, with_size: bool = True) -> ModelStatus:
+    def status(self, model_id: str, *, with_size: bool = True, details: bool = True) -> ModelStatus:
+        """Whether `model_id` is here and where; `details` adds its dtype and last hash check (reads headers)."""
         from grym_bridge.models.verify import folder_dtype
 
         spec = get_spec(model_id)
         folder = self.locate(model_id)
         size = folder_size(folder) / GB if (folder is not None and with_size) else None
-        details = {}
-        if folder is not None and with_size:
-            details = {"dtype": folder_dtype(folder), "verified": self.check_records().state(folder)}
+        extra: dict[str, Any] = {}
+        if folder is not None and details:
+            extra = {"dtype": folder_dtype(folder), "verified": self.check_records().state(folder)}
         return ModelStatus(
             id=spec.id, task=spec.task, present=folder is not None,
             location=str(folder) if folder else None,
             size_on_disk_gb=round(size, 3) if size is not None else None,
             download_gb=spec.download_gb, params_m=spec.params_m, sample_rate=spec.sample_rate,
             license=spec.license, loaded=any(k.startswith(model_id + "@") for k in self.budget.keys()),
-            used_by=USED_BY.get(spec.task, ()), **details,
+            used_by=USED_BY.get(spec.task, ()), **extra,
         )
 
-    def list(self) -> list[ModelStatus]:
-        """Every known model, whether its weights are here and how big they are."""
-        return [self.status(mid) for mid in KNOWN_MODELS]
+    def list(self, *, details: bool = False) -> list[ModelStatus]:
+        """Every known model, whether its weights are here and how big they are (`details`: see `status`)."""
+        return [self.status(mid, details=details) for mid in KNOWN_MODELS]
 
     # -- loading ----------------------------------------------------------------
 

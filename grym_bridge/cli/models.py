@@ -126,8 +126,7 @@ def fetch_command(config: Config, model_id: str, host: str, token: str | None, r
     from grym_bridge.transports.rpc.client import RpcClient
 
     spec = get_spec(model_id)
-    address, _, port = host.rpartition(":") if ":" in host else (host, "", "")
-    rpc_port = int(port) if port else config.network.rpc_port
+    address, rpc_port = _host_port(host, config.network.rpc_port)
     secret = token or load_token(config, create=False)
 
     async def run() -> Any:
@@ -139,6 +138,19 @@ def fetch_command(config: Config, model_id: str, host: str, token: str | None, r
             await client.close()
 
     _print_plan(asyncio.run(run()), "fetched", as_json)
+
+
+def _host_port(text: str, default_port: int) -> tuple[str, int]:
+    """HOST, HOST:PORT, [V6] or [V6]:PORT; a bare IPv6 address keeps the default port."""
+    host, port = text.strip(), ""
+    if host.startswith("["):
+        host, _, rest = host[1:].partition("]")
+        port = rest.lstrip(":")
+    elif host.count(":") == 1:
+        host, port = host.split(":")
+    if not host or (port and not port.isdigit()):
+        raise click.BadParameter(f"{text!r}: give HOST or HOST:PORT", param_hint="--from")
+    return host, int(port) if port else default_port
 
 
 @models_group.command("verify")

@@ -18,15 +18,13 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Protocol
 
-from grym_bridge.models.importer import ImportPlan, import_model
+from grym_bridge.models.importer import ImportPlan, check_room, import_model
 from grym_bridge.models.registry import GB, ModelRegistry, get_spec
 from grym_bridge.models.verify import KEPT_SUFFIXES, FileEntry, WeightsRefused, write_manifest
 
 #: A listing larger than this many times the model's known download size is refused (a bridge that
 #: offers a model of 4.6 GB may not fill the disk with 100 GB).
 MAX_SIZE_FACTOR = 2.5
-#: Room left on the disk after the fetch (and the import's links, which take no extra room).
-FREE_MARGIN_BYTES = 512 * 1024**2
 Progress = Callable[[str], None]
 
 
@@ -60,10 +58,7 @@ def check_listing(model_id: str, listing: dict[str, Any], into: Path) -> list[Fi
     if total > limit:
         raise WeightsRefused(f"the other bridge offers {total / GB:.1f} GB for {spec.id}, more than the "
                              f"{limit / GB:.1f} GB it can take; check that bridge's copy")
-    free = shutil.disk_usage(into).free
-    if total + FREE_MARGIN_BYTES > free:
-        raise WeightsRefused(f"{spec.id} needs {total / GB:.2f} GB and {into} has {free / GB:.2f} GB free; "
-                             "make room, or point models.dirs at a bigger disk")
+    check_room(into, total, spec.id)
     return entries
 
 

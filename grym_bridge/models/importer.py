@@ -44,6 +44,8 @@ PIPELINES = {"AudioLDMPipeline": ("audioldm", "UNet2DConditionModel"),
              "AudioLDM2Pipeline": ("audioldm2", "AudioLDM2UNet2DConditionModel")}
 #: Components holding no weights: they need their files, not safetensors.
 NO_WEIGHTS = {"tokenizer", "tokenizer_2", "scheduler", "feature_extractor"}
+#: Room left on the disk after an import.
+FREE_MARGIN_BYTES = 512 * 1024**2
 Progress = Callable[[str], None]
 
 
@@ -88,6 +90,7 @@ def unpack(archive: Path, into: Path) -> None:
             infos = zf.infolist()
             for info in infos:
                 _check_member(info.filename, archive)
+            check_room(into, sum(i.file_size for i in infos), archive.name)
             for info in infos:
                 mode = info.external_attr >> 16
                 if stat.S_ISLNK(mode):  # a zipped Hub cache keeps its blob symlinks (../../blobs/<sha>)
@@ -106,12 +109,21 @@ def unpack(archive: Path, into: Path) -> None:
             members = tf.getmembers()
             for member in members:
                 _check_member(member.name, archive)
+            check_room(into, sum(m.size for m in members), archive.name)
             # The data filter also refuses links leaving the folder, devices and odd permissions.
             tf.extractall(into, filter="data")
     except tarfile.FilterError as exc:
         raise WeightsRefused(f"{archive.name}: {exc}; nothing was imported") from None
     except tarfile.TarError as exc:
         raise WeightsRefused(f"{archive.name} is not a readable archive ({exc})") from None
+
+
+def check_room(folder: Path, size: int, what: str) -> None:
+    """Refuse before writing when `size` bytes (and a margin) would not fit on `folder`'s disk."""
+    free = shutil.disk_usage(folder).free
+    if size + FREE_MARGIN_BYTES > free:
+        raise WeightsRefused(f"{what} needs {size / 1024**3:.2f} GB and {folder} has {free / 1024**3:.2f} GB free; "
+                             "make room, or point models.dirs at a bigger disk")
 
 
 def find_pipeline(folder: Path) -> Path:
@@ -310,6 +322,8 @@ def import_model(registry: ModelRegistry, source: Path, *, model: str | None = N
         plan = plan_import(registry, root, model=model, replace=replace)
         if dry_run:
             return plan
+        if not link:
+            check_room(base, plan.size_bytes, plan.model_id)
         entries = _copy_checked(plan, staging / "model", link, progress)
         write_manifest(staging / "model", entries, model=plan.model_id, source=source.name)
         plan.destination.parent.mkdir(parents=True, exist_ok=True)

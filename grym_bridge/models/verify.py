@@ -123,7 +123,9 @@ def folder_dtype(folder: Path) -> str | None:
 
 def hash_file(path: Path, *, sha256: bool = False) -> tuple[str, str | None]:
     """BLAKE3 of a file (hex), and its SHA-256 too when asked (the Hub names LFS blobs by it)."""
-    b3 = blake3.blake3()  # the hash RPC transfers use, so a manifest entry checks a fetched file as is
+    # BLAKE3, the hash RPC transfers use (so a manifest entry checks a fetched file as is); several
+    # threads hash one large file, which is what weights are.
+    b3 = blake3.blake3(max_threads=blake3.blake3.AUTO)
     sh = hashlib.sha256() if sha256 else None
     with path.open("rb", buffering=0) as fh:
         while chunk := fh.read(_READ):

@@ -194,13 +194,13 @@ def _manifest_model(root: Path) -> str | None:
         return None
 
 
-def check_components(root: Path, model_index: dict[str, Any], family: str) -> tuple[int, str | None]:
+def check_components(root: Path, model_index: dict[str, Any], family: str) -> str | None:
     """Every component the pipeline needs is present, in safetensors, of the declared class.
 
-    Returns the bytes of weights and their main dtype; raises `WeightsRefused` naming the component.
+    Returns the dtype most weight bytes are in; raises `WeightsRefused` naming the component.
     """
     unet_class = next(u for f, u in PIPELINES.values() if f == family)
-    weight_bytes, dtypes = 0, {}
+    dtypes: dict[str, int] = {}
     for name, declared in sorted(model_index.items()):
         if name.startswith("_") or not isinstance(declared, list) or declared[1] is None:
             continue
@@ -232,9 +232,7 @@ def check_components(root: Path, model_index: dict[str, Any], family: str) -> tu
         for path in weights:
             for dtype, nbytes in safetensors_dtypes(path).items():
                 dtypes[dtype] = dtypes.get(dtype, 0) + nbytes
-            weight_bytes += path.stat().st_size
-    main = max(dtypes, key=dtypes.__getitem__) if dtypes else None
-    return weight_bytes, main
+    return max(dtypes, key=dtypes.__getitem__) if dtypes else None
 
 
 def plan_import(registry: ModelRegistry, root: Path, *, model: str | None = None,
@@ -242,9 +240,10 @@ def plan_import(registry: ModelRegistry, root: Path, *, model: str | None = None
     """Check the pipeline at `root` and say what importing it does; nothing is written."""
     model_index = _json(root / "model_index.json")
     model_id, family = identify(root, model_index, model)
-    _weight_bytes, dtype = check_components(root, model_index, family)
+    dtype = check_components(root, model_index, family)
     destination = registry.import_dir() / model_id
-    if destination.exists() and not replace:
+    in_place = destination.exists() and destination.resolve() == root.resolve()
+    if destination.exists() and not replace and not in_place:
         raise WeightsRefused(f"{model_id} is already at {destination}; add --replace to replace it")
     components = {name for name, v in model_index.items() if isinstance(v, list) and v[1] is not None}
     files, skipped, carried, size = [], [], 0, 0
@@ -321,6 +320,12 @@ def import_model(registry: ModelRegistry, source: Path, *, model: str | None = N
             raise WeightsRefused(f"{source} is neither a folder nor an archive ({', '.join(ARCHIVE_SUFFIXES)})")
         plan = plan_import(registry, root, model=model, replace=replace)
         if dry_run:
+            return plan
+        if plan.destination.exists() and plan.destination.resolve() == root.resolve():
+            # A folder already in place (copied there by hand): checked and given its manifest where it is.
+            entries = [FileEntry(rel, path.stat().st_size, hash_file(path)[0]) for rel, path in plan.files]
+            write_manifest(plan.destination, entries, model=plan.model_id, source="in place")
+            registry.check_records().record(VerifyReport(str(plan.destination), len(entries), "import"))
             return plan
         if not link:
             check_room(base, plan.size_bytes, plan.model_id)

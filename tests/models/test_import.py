@@ -229,3 +229,14 @@ def test_the_addresses_that_need_a_model_are_registered(config: Config) -> None:
     routes = build_router(build_services(config)).routes
     addresses = [a for users in USED_BY.values() for a in users if a.startswith("/")]
     assert addresses and all(a in routes for a in addresses), [a for a in addresses if a not in routes]
+
+
+def test_a_folder_copied_into_place_by_hand_is_checked_where_it_is(tmp_path: Path, tiny_models_dir: Path,
+                                                                   target: tuple[Config, ModelRegistry]) -> None:
+    _config_, registry = target
+    by_hand = tmp_path / "models" / AUDIOLDM
+    shutil.copytree(tiny_models_dir / AUDIOLDM, by_hand)
+    assert "no hashes to check against" in verify_folder(by_hand).problems[0]
+    plan = import_model(registry, by_hand)
+    assert plan.destination == by_hand and (by_hand / MANIFEST_NAME).is_file()
+    assert verify_folder(by_hand).ok and registry.status(AUDIOLDM).verified.startswith("verified")

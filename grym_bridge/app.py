@@ -49,13 +49,13 @@ class Services:
 def build_services(config: Config) -> Services:
     """Build the services for one process (the server, or a test)."""
     ensure_data_dir(config)
-    from grym_bridge.orchestrator.service import OrchestratorService
-
     from grym_bridge.models.share import ModelShare
+    from grym_bridge.orchestrator.service import OrchestratorService
 
     jobs = JobQueue(config.jobs)
     return Services(config=config, paths=PathPolicy.from_config(config), jobs=jobs,
-                    orchestrator=OrchestratorService.build(config, jobs), model_share=ModelShare.from_config(config))
+                    orchestrator=OrchestratorService.build(config, jobs),
+                    model_share=ModelShare.from_config(config))
 
 
 def describe(services: Services) -> dict[str, Any]:

@@ -110,7 +110,8 @@ def import_command(config: Config, source: Path, model_id: str | None, link: boo
 
 @models_group.command("fetch")
 @click.argument("model_id")
-@click.option("--from", "host", required=True, help="The bridge that has the weights: HOST or HOST:PORT (its RPC port).")
+@click.option("--from", "host", required=True,
+              help="The bridge that has the weights: HOST or HOST:PORT (its RPC port).")
 @click.option("--token", default=None, help="That bridge's studio token (default: network.token, GRYM_NETWORK_TOKEN "
               "or this machine's token file).")
 @click.option("--replace", is_flag=True, help="Replace a copy of the model already in the models folder.")
@@ -181,7 +182,8 @@ def verify_command(config: Config, model_id: str, generate: bool, as_json: bool)
         if "generate" in result:
             g = result["generate"]
             click.echo(f"  generated {g['samples']} samples at {g['sample_rate']} Hz on {g['device']} "
-                       f"({g['dtype']}, {g['memory_mode']}); loaded in {g['load_s']} s, generated in {g['generate_s']} s")
+                       f"({g['dtype']}, {g['memory_mode']}); loaded in {g['load_s']} s, "
+                       f"generated in {g['generate_s']} s")
     if not report.ok:
         raise SystemExit(1)
 

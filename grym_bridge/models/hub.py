@@ -50,7 +50,8 @@ def pull(registry: ModelRegistry, model_id: str, *, revision: str | None = None)
     return folder
 
 
-def pull_and_verify(registry: ModelRegistry, model_id: str, *, revision: str | None = None) -> tuple[Path, VerifyReport]:
+def pull_and_verify(registry: ModelRegistry, model_id: str, *,
+                    revision: str | None = None) -> tuple[Path, VerifyReport]:
     """`pull`, then re-hash what arrived; a damaged download raises with the files that are wrong."""
     folder = pull(registry, model_id, revision=revision)
     report = verify_folder(folder)

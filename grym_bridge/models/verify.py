@@ -100,7 +100,8 @@ def safetensors_dtypes(path: Path) -> Counter[str]:
             start, stop = (int(x) for x in info["data_offsets"])
             dtypes[str(info["dtype"])] += stop - start
         except (KeyError, TypeError, ValueError):
-            raise WeightsRefused(f"{path.name}: tensor {name!r} has no valid data_offsets; get the file again") from None
+            raise WeightsRefused(f"{path.name}: tensor {name!r} has no valid data_offsets; "
+                                 "get the file again") from None
         end = max(end, stop)
     expected = 8 + header_len + end
     if expected != size:

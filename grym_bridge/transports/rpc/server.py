@@ -167,7 +167,8 @@ class _Connection:
     async def _handle(self, frame: dict[str, Any]) -> None:
         kind, tid = frame["t"], frame.get("id")
         try:
-            if kind in ("put", "data", "end", "get", "manifest") and (not isinstance(tid, (int, str)) or isinstance(tid, bool)):
+            if kind in ("put", "data", "end", "get", "manifest") and (
+                    not isinstance(tid, (int, str)) or isinstance(tid, bool)):
                 raise BadRequest(f"a {kind} frame needs 'id': an integer or a string naming the transfer")
             if kind == "ping":
                 return  # a keep-alive: reading it reset the idle timer
@@ -204,8 +205,9 @@ class _Connection:
                 if tid in self.downloads or tid in self.uploads:
                     raise BadRequest(f"transfer id {tid!r} is already in use on this connection")
                 self._check_transfer_room()
-                if "model" in frame:  # a file of a model, for `grym models fetch` (resolving may hash: off the loop)
-                    path = await asyncio.to_thread(self.server.model_files().resolve, frame["model"], frame.get("file"))
+                if "model" in frame:  # a file of a model, for `grym models fetch` (walks its folder: off the loop)
+                    models = self.server.model_files()
+                    path = await asyncio.to_thread(models.resolve, frame["model"], frame.get("file"))
                 else:
                     path = self.server.check_download(frame.get("path"))
                 self.downloads[tid] = asyncio.create_task(self._download(tid, path))
@@ -213,7 +215,8 @@ class _Connection:
                 listing = await asyncio.to_thread(self.server.model_files().manifest, frame.get("model"))
                 self.send({"t": "manifest", "id": tid, **listing})
             else:
-                raise BadRequest(f"unknown frame kind {kind!r}; expected osc, put, data, end, get, manifest, ping or bye")
+                raise BadRequest(f"unknown frame kind {kind!r}; "
+                                 "expected osc, put, data, end, get, manifest, ping or bye")
         except GrymError as exc:
             upload = self.uploads.pop(tid, None) if isinstance(tid, (int, str)) else None
             if upload is not None:

@@ -194,6 +194,22 @@ def _manifest_model(root: Path) -> str | None:
         return None
 
 
+def _foreign_class(config: dict[str, Any], declared: str) -> str | None:
+    """The class a component's config names when it is not `declared` (None when it fits).
+
+    diffusers configs name their exact class. A transformers config names the architectures it was
+    trained as, which may be a sibling of the class the pipeline loads (T5ForConditionalGeneration for
+    a T5EncoderModel, GPT2LMHeadModel for a GPT2Model): its `model_type` must match instead.
+    """
+    if "_class_name" in config:
+        return None if config["_class_name"] == declared else str(config["_class_name"])
+    found = (config.get("architectures") or [None])[0]
+    if found is None or found == declared:
+        return None
+    model_type = str(config.get("model_type", "")).replace("_", "").lower()
+    return None if model_type and model_type in declared.lower() else str(found)
+
+
 def check_components(root: Path, model_index: dict[str, Any], family: str) -> str | None:
     """Every component the pipeline needs is present, in safetensors, of the declared class.
 
@@ -213,9 +229,8 @@ def check_components(root: Path, model_index: dict[str, Any], family: str) -> st
         config_path = folder / "config.json"
         if not config_path.is_file():
             raise WeightsRefused(f"component '{name}' has no config.json; copy the whole pipeline folder again")
-        config = _json(config_path)
-        found_class = config.get("_class_name") or (config.get("architectures") or [None])[0]
-        if found_class and found_class != declared[1]:
+        found_class = _foreign_class(_json(config_path), declared[1])
+        if found_class:
             raise WeightsRefused(f"component '{name}' is a {found_class}, but model_index.json expects a "
                                  f"{declared[1]}: its config comes from another model; copy it from the same pipeline")
         if name == "unet" and declared[1] != unet_class:

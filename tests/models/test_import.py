@@ -118,6 +118,21 @@ def _foreign_config(folder: Path) -> Path:
     return folder
 
 
+def _foreign_text_encoder(folder: Path) -> Path:
+    config = json.loads((folder / "text_encoder" / "config.json").read_text())
+    config.update(architectures=["BertModel"], model_type="bert")
+    (folder / "text_encoder" / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def _sibling_architecture(folder: Path) -> Path:
+    """Not broken: a transformers config may name a sibling class of the same model type."""
+    config = json.loads((folder / "text_encoder" / "config.json").read_text())
+    config["architectures"] = ["ClapTextModel"]
+    (folder / "text_encoder" / "config.json").write_text(json.dumps(config))
+    return folder
+
+
 def _foreign_pipeline(folder: Path) -> Path:
     index = json.loads((folder / "model_index.json").read_text())
     index["_class_name"] = "StableDiffusionPipeline"
@@ -148,6 +163,7 @@ def _zip_escaping(folder: Path) -> Path:
     (_truncated, "diffusion_pytorch_model.safetensors is truncated"),
     (_pickle_only, "component 'vocoder' has only pickled weights (pytorch_model.bin)"),
     (_foreign_config, "component 'unet' is a AudioLDM2UNet2DConditionModel, but model_index.json expects"),
+    (_foreign_text_encoder, "component 'text_encoder' is a BertModel, but model_index.json expects"),
     (_foreign_pipeline, "is a StableDiffusionPipeline pipeline; grym runs"),
     (_tar_escaping, "has an entry that points outside its folder ('../escaped.json')"),
     (_zip_escaping, "has an entry that points outside its folder"),
@@ -240,3 +256,10 @@ def test_a_folder_copied_into_place_by_hand_is_checked_where_it_is(tmp_path: Pat
     plan = import_model(registry, by_hand)
     assert plan.destination == by_hand and (by_hand / MANIFEST_NAME).is_file()
     assert verify_folder(by_hand).ok and registry.status(AUDIOLDM).verified.startswith("verified")
+
+
+def test_a_sibling_architecture_of_the_same_model_type_is_accepted(tmp_path: Path, tiny_models_dir: Path,
+                                                                    target: tuple[Config, ModelRegistry]) -> None:
+    _config_, registry = target
+    plan = import_model(registry, _sibling_architecture(_copy(tiny_models_dir, tmp_path)), dry_run=True)
+    assert plan.model_id == AUDIOLDM

@@ -25,6 +25,7 @@ from grym_bridge.orchestrator.service import OrchestratorService, count_outcomes
 from grym_bridge.orchestrator.services import CapabilityServices, Services
 from grym_bridge.orchestrator.session import SessionStore
 from grym_bridge.orchestrator.step_adapters import ChainSteps, default_registry
+from grym_bridge.models.share import ModelShare
 from grym_bridge.paths import PathPolicy, ensure_data_dir
 from grym_bridge.transports.midi import midi_status
 from grym_bridge.transports.midi.ports import list_ports
@@ -58,7 +59,7 @@ def build_services(config: Config, *, open_memory: Callable[[], Any] | None = No
     jobs.add_listener(count_outcomes(health))
     orchestrator = OrchestratorService(config, chains, health, resources, sessions, lag)
     return Services(config=config, paths=paths, jobs=jobs, capabilities=capabilities, orchestrator=orchestrator,
-                    probes={"midi": midi_status}, midi_ports=list_ports)
+                    probes={"midi": midi_status}, midi_ports=list_ports, model_share=ModelShare.from_config(config))
 
 
 def describe(services: Services) -> dict[str, Any]:
@@ -102,7 +103,7 @@ async def serve(
     uploads = UploadStore(config.data_dir / "uploads", max_upload_bytes=net.max_upload_bytes, ttl_s=net.upload_ttl_s)
     services.network = StudioNetwork(config, router, osc_port=osc.port, endpoints=services.endpoints,
                                      uploads=uploads, status=lambda: _bridge_status(services),
-                                     models_ready=lambda: _ready(services))
+                                     models_ready=lambda: _ready(services), models=services.model_share)
     osc.gate = services.network.gate
     await services.network.start()
     # Health samples, loop-lag probe and cleanup; health transitions go to /grym/health/state subscribers.

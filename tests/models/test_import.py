@@ -240,7 +240,7 @@ def test_verify_finds_a_changed_file_and_list_says_so(tmp_path: Path, tiny_model
 def test_the_addresses_that_need_a_model_are_registered(config: Config) -> None:
     from grym_bridge.app import build_services
     from grym_bridge.models.registry import USED_BY
-    from grym_bridge.transports.osc import build_router
+    from grym_bridge.api import build_router
 
     routes = build_router(build_services(config)).routes
     addresses = [a for users in USED_BY.values() for a in users if a.startswith("/")]

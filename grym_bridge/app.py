@@ -82,6 +82,7 @@ async def serve(
     """
     # Imported here, not at module top: tools that only build services (tests, the CLI) skip them.
     from grym_bridge.orchestrator.selftest import capability_status
+    from grym_bridge.transports.http import start_http
     from grym_bridge.transports.midi import start_midi
     from grym_bridge.transports.network import StudioNetwork
     from grym_bridge.transports.osc import build_router
@@ -104,6 +105,7 @@ async def serve(
     services.network = StudioNetwork(services, router, osc_port=osc.port)
     osc.gate = services.network.gate
     await services.network.start()
+    web = await start_http(services, router)  # None when [http] enabled is off
     # Health samples, loop-lag probe and cleanup; health transitions go to /grym/health/state subscribers.
     orchestration = asyncio.create_task(services.orchestrator.run(on_transition=publisher(router)))
     services.midi = start_midi(services, router)  # None (with a logged reason) when MIDI is off or unavailable
@@ -120,6 +122,8 @@ async def serve(
         await asyncio.sleep(0)  # let the cancellation replies leave before the sockets close
         if services.midi is not None:
             services.midi.close()
+        if web is not None:
+            await web.close()
         await services.network.close()
         await osc.close()
         services.orchestrator.capabilities.close()  # after the workers stopped: nothing writes any more

@@ -14,7 +14,7 @@ import asyncio
 import os
 import secrets
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -22,11 +22,19 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from grym_bridge.errors import BadRequest, MessageTooLarge, NotFound, PathNotAllowed
 from grym_bridge.transports.http.api import error_response
 
+if TYPE_CHECKING:
+    from grym_bridge.config import Config
+
 UPLOAD_SUFFIXES = (".wav", ".flac", ".aif", ".aiff", ".ogg", ".mp3", ".mid", ".midi")
 MEDIA_TYPES = {".wav": "audio/wav", ".flac": "audio/flac", ".aif": "audio/aiff", ".aiff": "audio/aiff",
                ".ogg": "audio/ogg", ".mp3": "audio/mpeg", ".mid": "audio/midi", ".midi": "audio/midi",
                ".json": "application/json"}
 PARTIAL_DIR = ".partial"
+
+
+def download_roots(config: "Config") -> list[Path]:
+    """The folders the page may fetch from: what requests make (renders, large results, uploads)."""
+    return [p.resolve() for p in (config.renders_dir(), config.data_dir / "results", config.data_dir / "uploads")]
 
 
 def upload_suffix(name: str) -> str:

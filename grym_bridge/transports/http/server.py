@@ -28,7 +28,7 @@ from grym_bridge import __version__
 from grym_bridge.errors import GrymError, error_code, error_message
 from grym_bridge.transports.auth import is_loopback, load_token
 from grym_bridge.transports.http.api import describe_routes, error_response, make_endpoint
-from grym_bridge.transports.http.files import receive_upload, send_file
+from grym_bridge.transports.http.files import download_roots, receive_upload, send_file
 from grym_bridge.transports.http.guard import TOKEN_COOKIE, HostOriginGuard, machine_names
 from grym_bridge.transports.http.peers import SocketPeer
 from grym_bridge.transports.http.routes_api import ERROR_ADDRESS, Router
@@ -103,10 +103,8 @@ class HttpTransport:
         self._server: _Server | None = None
         self._task: asyncio.Task[None] | None = None
         config = services.config
-        data = config.data_dir
-        self.uploads_root = data / "uploads"
-        self.download_roots = [p.resolve() for p in (config.renders_dir(), router.results_dir or data / "results",
-                                                     self.uploads_root)]
+        self.uploads_root = config.data_dir / "uploads"
+        self.download_roots = download_roots(config)
         self.token = load_token(config, create=not is_loopback(self.host))
 
     @property

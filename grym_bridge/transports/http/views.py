@@ -20,6 +20,7 @@ import numpy as np
 from grym_bridge.audio_io import load_audio
 from grym_bridge.errors import BadRequest
 from grym_bridge.results import to_jsonable
+from grym_bridge.transports.http.files import download_roots
 
 if TYPE_CHECKING:
     from grym_bridge.app import Services
@@ -128,7 +129,12 @@ def settings(services: "Services", params: dict[str, str]) -> dict[str, Any]:
             if k != "network.token"]
     targets = {name: {"lufs": float(getattr(config.fx, f"{name}_lufs")),
                       "true_peak_dbtp": float(config.fx.true_peak_ceiling_dbtp)} for name in LOUDNESS_TARGETS}
-    return {"settings": rows, "loudness_targets": targets}
+    roots = [str(root) for root in download_roots(config)]
+    from grym_bridge.fx.styles import STYLES  # the choices the effects page offers (the handler checks them)
+    from grym_bridge.fx.targets import DESTINATIONS
+
+    return {"settings": rows, "loudness_targets": targets, "download_roots": roots,
+            "fx_styles": list(STYLES), "fx_targets": list(DESTINATIONS)}
 
 
 VIEWS = {"peaks": peaks, "spectrogram": spectrogram, "clips": clips, "map": clip_map, "config": settings}

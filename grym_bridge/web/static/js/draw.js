@@ -161,7 +161,8 @@ const SOURCE_COLORS = { analyzed: "#4fc3c7", generated: "#f2a541", rendered: "#a
 /** Clips as points (x, y in -1..1); answers a function mapping a mouse position to the nearest point. */
 export function drawMap(canvas, points, selected = null) {
   const [ctx, width, height] = fit(canvas);
-  const pad = 24, px = (p) => pad + (p.x + 1) / 2 * (width - 2 * pad), py = (p) => pad + (1 - (p.y + 1) / 2) * (height - 2 * pad);
+  const pad = 24, k = 0.88;  // keep the outermost points (and their labels) off the edges
+  const px = (p) => pad + (p.x * k + 1) / 2 * (width - 2 * pad), py = (p) => pad + (1 - (p.y * k + 1) / 2) * (height - 2 * pad);
   ctx.strokeStyle = COLORS.grid;
   ctx.beginPath(); ctx.moveTo(width / 2, pad / 2); ctx.lineTo(width / 2, height - pad / 2); ctx.moveTo(pad / 2, height / 2); ctx.lineTo(width - pad / 2, height / 2); ctx.stroke();
   for (const p of points) {
@@ -170,8 +171,9 @@ export function drawMap(canvas, points, selected = null) {
     ctx.globalAlpha = 1;
     if (p.kept || p.id === selected) { ctx.lineWidth = 2; ctx.strokeStyle = p.id === selected ? "#ffffff" : "#62c370"; ctx.stroke(); }
     if (p.id === selected || points.length <= 20) {
-      ctx.fillStyle = "#e6e9ee"; ctx.font = "11px system-ui"; ctx.textAlign = "left";
-      ctx.fillText(p.path.split("/").pop().slice(0, 28), px(p) + 9, py(p) + 4);
+      const right = px(p) > width * 0.75;
+      ctx.fillStyle = "#e6e9ee"; ctx.font = "11px system-ui"; ctx.textAlign = right ? "right" : "left";
+      ctx.fillText(p.path.split("/").pop().slice(0, 28), px(p) + (right ? -9 : 9), py(p) + 4);
     }
   }
   canvas.dataset.points = points.length;

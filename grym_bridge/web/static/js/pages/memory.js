@@ -44,7 +44,7 @@ export async function render(root) {
       const rating = h("select", { id: "rating" }, ["", "0", "1", "2", "3", "4", "5"].map((v) => h("option", { value: v, selected: String(clip.feedback.rating ?? "") === v }, v === "" ? "—" : `${v} ★`)));
       const similar = h("ol", { id: "similar" });
       const playable = await downloadable(clip.path);
-      detail.replaceChildren(
+      detail.replaceChildren(...[
         h("h2", {}, `#${clip.id} ${basename(clip.path)}`),
         h("dl", { class: "kv" }, h("dt", {}, "path"), h("dd", { class: "mono" }, clip.path), h("dt", {}, "source"), h("dd", {}, clip.source),
           h("dt", {}, "length"), h("dd", {}, `${fmt(clip.duration_s, 1)} s`), h("dt", {}, "feedback"),
@@ -58,8 +58,10 @@ export async function render(root) {
           h("button", { type: "button", class: "keep", "aria-pressed": String(clip.feedback.kept), onclick: () => rate(clip.feedback.kept ? "clear" : "kept") }, "Keep"),
           h("button", { type: "button", class: "reject", "aria-pressed": String(clip.feedback.rejected), onclick: () => rate(clip.feedback.rejected ? "clear" : "rejected") }, "Reject"),
           h("button", { type: "button", id: "similar-btn", onclick: () => findSimilar(similar) }, "Find similar")),
-        bar.el, similar);
+        bar.el, similar].filter(Boolean));
       rating.addEventListener("change", () => rating.value !== "" && rate(rating.value));
+      detail.dataset.clip = clip.id;
+      detail.dataset.rating = clip.feedback.rating ?? "";
     } catch (err) { toast(err.message); }
   }
   async function tag(text, remove) {

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "models",
     "discover",
     "relay",
+    "open_page",
 )
 
 

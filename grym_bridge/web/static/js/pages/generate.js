@@ -5,6 +5,7 @@ import { argField, basename, fmt, h, progress, readFields, toast } from "../ui.j
 
 const MAIN = ["duration", "bars", "tempo", "n", "seed", "steps", "guidance"];
 const MORE = ["scheduler", "loop", "mono", "remember"];
+const LABELS = { n: "variations", duration: "duration (s)", tempo: "tempo (BPM)", remember: "remember in memory" };
 
 function candidate(file, index) {
   const state = { kept: false, rejected: false };
@@ -50,8 +51,8 @@ export async function render(root, { routes }) {
           h("small", {}, "like: the prompt grows from a clip's analysis and your kept clips")),
         h("div", { class: "field hidden", id: "like-field" }, h("label", { for: "like-source" }, "Clip id or path"),
           h("input", { type: "text", id: "like-source", name: "source" })))),
-    h("div", { class: "fields" }, MAIN.map((n) => argField(n === "tempo" ? tempoArg : opt(n)))),
-    h("details", {}, h("summary", { class: "dim" }, "More"), h("div", { class: "fields", style: "margin-top:10px" }, MORE.map((n) => argField(opt(n))))),
+    h("div", { class: "fields" }, MAIN.map((n) => argField(n === "tempo" ? tempoArg : opt(n), undefined, { label: LABELS[n] }))),
+    h("details", {}, h("summary", { class: "dim" }, "More"), h("div", { class: "fields", style: "margin-top:10px" }, MORE.map((n) => argField(opt(n), undefined, { label: LABELS[n] })))),
     h("div", { class: "row", style: "margin-top:8px" }, h("button", { class: "primary", type: "submit", id: "generate-btn" }, "Generate"),
       h("span", { class: "dim" }, session.tempo ? `session tempo ${session.tempo} BPM` : "no session tempo set: bars use generate.tempo_bpm")),
     bar.el);

@@ -2,6 +2,8 @@
 
 - `GET /api/web/peaks?path=&width=`: a waveform's min/max per column, for drawing.
 - `GET /api/web/spectrogram?path=&width=&height=`: a log-frequency spectrogram, dB as bytes.
+- `GET /api/web/balance?path=`: third-octave band levels against the fx target curve (what
+  fx/suggest measures, without planning and rendering a chain: a 3-minute clip in well under a second).
 - `GET /api/web/clips?q=&tag=&source=&limit=`: the memory's clips, searchable by path and tag.
 - `GET /api/web/map?space=`: every remembered clip placed in 2-D (PCA of its feature vector).
 - `GET /api/web/config`: the effective settings, and the loudness targets the meters draw.
@@ -87,6 +89,18 @@ def spectrogram(services: "Services", params: dict[str, str]) -> dict[str, Any]:
             "duration_s": len(mono) / sr, "data": base64.b64encode(scaled.T[::-1].tobytes()).decode()}
 
 
+def balance(services: "Services", params: dict[str, str]) -> dict[str, Any]:
+    """Each third-octave band's departure from the fx target curve, in dB (0: on the curve)."""
+    from grym_bridge.fx.spectrum import band_spectrum, deviation  # the capability's own measure
+
+    path = services.paths.check(params.get("path", ""))
+    audio = load_audio(path, max_duration_s=services.config.audio.max_duration_s,
+                       max_channels=services.config.audio.max_channels)
+    spectrum = band_spectrum(audio.samples, audio.sample_rate)
+    dev = deviation(spectrum)
+    return {"band_deviation_db": {f"{c:.0f}": round(float(d), 2) for c, d in zip(spectrum.centres, dev)}}
+
+
 def clips(services: "Services", params: dict[str, str]) -> dict[str, Any]:
     """Remembered clips, newest first; `q` keeps those whose path or tags contain it."""
     limit = _int(params, "limit", 200, 1, 5000)
@@ -137,4 +151,4 @@ def settings(services: "Services", params: dict[str, str]) -> dict[str, Any]:
             "fx_styles": list(STYLES), "fx_targets": list(DESTINATIONS)}
 
 
-VIEWS = {"peaks": peaks, "spectrogram": spectrogram, "clips": clips, "map": clip_map, "config": settings}
+VIEWS = {"peaks": peaks, "spectrogram": spectrogram, "balance": balance, "clips": clips, "map": clip_map, "config": settings}

@@ -59,9 +59,10 @@ export async function render(root) {
         view("spectrogram", { path, width: Math.min(800, width), height: 96 }),
       ]);
       bar.done(`analyzed ${basename(path)}`);
-      show(analysis, peaks, spec);
-      const suggestion = await runJob("fx/suggest", { path });
-      drawBands(root.querySelector("#bands"), suggestion.measured.band_deviation_db || {});
+      await show(analysis, peaks, spec);
+      // The band balance (a long-term spectrum, seconds on a long clip) comes after the first paint, not
+      // competing with the analysis for the CPU.
+      drawBands(root.querySelector("#bands"), (await view("balance", { path })).band_deviation_db);
     } catch (err) {
       bar.fail(err.message);
       toast(err.message);

@@ -36,12 +36,17 @@ def test_each_page_loads_without_console_errors(web_server: RunningServer, page:
     page.wait_for_timeout(400)  # requests a page makes after it renders (lists, subscriptions)
     assert page.title().startswith(name.capitalize())
     assert page.locator("nav a[aria-current='page']").inner_text() == name.capitalize()
-    assert page.locator("#conn").inner_text() == "connected"
+    page.wait_for_function("() => document.querySelector('#conn').textContent === 'connected'")
     # Every control has a label a screen reader reads.
     unlabelled = page.evaluate("""() => [...document.querySelectorAll('main input, main select, main textarea')]
         .filter(el => el.type !== 'hidden' && !el.classList.contains('hidden') && !el.labels?.length && !el.getAttribute('aria-label'))
         .map(el => el.outerHTML)""")
     assert unlabelled == []
+    # A tablet's width: nothing runs off the side of the page.
+    page.set_viewport_size({"width": 768, "height": 1024})
+    page.wait_for_timeout(200)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.set_viewport_size({"width": 1280, "height": 860})
     assert page.console.errors == []
 
 

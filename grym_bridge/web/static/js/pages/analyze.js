@@ -20,12 +20,12 @@ function setStat(root, id, value, unit, confidence, note) {
 }
 
 /** A horizontal meter from `lo` to `hi` with the value filled and each target marked. */
-function meter(label, value, unit, lo, hi, marks, id) {
+function meter(label, value, unit, lo, hi, marks, id, overAt = null) {
   const pos = (v) => `${Math.max(0, Math.min(100, (v - lo) / (hi - lo) * 100))}%`;
   return h("div", { class: "meter", id },
     h("div", { class: "head" }, h("span", {}, label), h("b", {}, `${fmt(value)} ${unit}`)),
     h("div", { class: "scale", role: "img", "aria-label": `${label} ${fmt(value)} ${unit}; ` + marks.map(([n, v]) => `${n} ${v} ${unit}`).join(", ") },
-      h("div", { class: "fill", style: `width:${pos(value)}` }),
+      h("div", { class: overAt !== null && value > overAt ? "fill over" : "fill", style: `width:${pos(value)}` }),
       marks.map(([name, v]) => h("div", { class: "mark", style: `left:${pos(v)}` }, h("span", {}, `${name} ${v}`)))),
     h("div", { class: "ticks" }));
 }
@@ -58,7 +58,7 @@ export async function render(root) {
         view("peaks", { path, width }),
         view("spectrogram", { path, width: Math.min(800, width), height: 96 }),
       ]);
-      bar.done(`analyzed ${basename(path)}`);
+      bar.done(`analyzed ${label || basename(path)}`);
       await show(analysis, peaks, spec);
       // The band balance (a long-term spectrum, seconds on a long clip) comes after the first paint, not
       // competing with the analysis for the CPU.
@@ -81,7 +81,7 @@ export async function render(root) {
     root.querySelector("#loudness").replaceChildren(h("h2", {}, "Loudness vs targets"),
       meter("Integrated loudness", a.lufs_integrated, "LUFS", -40, 0,
         [["broadcast", t.broadcast.lufs], ["streaming", t.streaming.lufs], ["club", t.club.lufs]], "meter-lufs"),
-      meter("True peak", a.true_peak_dbtp, "dBTP", -24, 3, [["ceiling", t.streaming.true_peak_dbtp]], "meter-peak"),
+      meter("True peak", a.true_peak_dbtp, "dBTP", -24, 3, [["ceiling", t.streaming.true_peak_dbtp]], "meter-peak", t.streaming.true_peak_dbtp),
       meter("Loudness range", a.loudness_range_lu, "LU", 0, 25, [["club", 4], ["streaming", 9], ["broadcast", 15]], "meter-lra"));
   }
 }

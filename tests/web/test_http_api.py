@@ -245,9 +245,25 @@ def test_clients_beyond_loopback_need_the_studio_token(web_server: RunningServer
 
 
 def test_grym_open_finds_the_page(web_server: RunningServer) -> None:
+    from grym_bridge.cli.serve import banner
+
     port = web_server.services.endpoints["http"]
+    assert f"  Web   http://127.0.0.1:{port}/  (grym open)" in banner(web_server.services).splitlines()
     result = CliRunner().invoke(cli, ["open", "--port", str(port), "--print-url"])
     assert result.exit_code == 0 and result.output.strip() == f"http://127.0.0.1:{port}/"
     web_server.stop()
     closed = CliRunner().invoke(cli, ["open", "--port", str(port), "--print-url"])
     assert closed.exit_code == 1 and "grym serve" in closed.output
+
+
+def test_the_page_can_be_switched_off(config: Config) -> None:
+    from tests.web.conftest import start_web_server
+
+    config.http.enabled = False
+    server = start_web_server(config)
+    try:
+        assert "http" not in server.services.endpoints and "web" not in server.services.endpoints
+        with server.client() as c:
+            assert c.request("/grym/system/ping")[0] == "/grym/system/ping"  # the rest serves as before
+    finally:
+        server.stop()

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from grym_bridge.errors import BadRequest, GrymError, error_code, error_message
-from grym_bridge.transports.http.peers import RequestPeer, SocketPeer, decode_values
+from grym_bridge.transports.http.peers import RequestPeer, decode_values
 from grym_bridge.transports.http.routes_api import ERROR_ADDRESS, REQUIRED, Arg, Route, Router
 
 if TYPE_CHECKING:

@@ -122,8 +122,7 @@ export async function render(root) {
       h("div", { class: "field" }, h("label", { for: "fx-style" }, "Style"), style),
       h("div", { class: "field" }, h("label", { for: "fx-target" }, "Loudness target"), target), suggestBtn), bar.el),
     h("div", { class: "grid" },
-      h("section", { class: "card span-6" }, h("h2", {}, "Why"), reasons),
-      h("section", { class: "card span-6" }, h("h2", {}, "Chain"), chainBox, renderBtn),
-      h("section", { class: "span-12" }, abBox)));
+      h("div", { class: "span-6" }, h("section", { class: "card", style: "margin-bottom:14px" }, h("h2", {}, "Why"), reasons), abBox),
+      h("section", { class: "card span-6" }, h("h2", {}, "Chain"), chainBox, renderBtn)));
   return () => player?.stop();
 }

@@ -45,8 +45,10 @@ def web_url(server: RunningServer) -> str:
     return str(server.services.endpoints["web"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context() -> Iterator[Any]:
+    """One Chromium per test module. Not per session: Playwright's sync API keeps an event loop running
+    in this thread while it is open, and later tests that call asyncio.run() would fail."""
     require_module("playwright")
     require(Path(CHROMIUM).exists(), "Debian's chromium at /usr/bin/chromium")
     from playwright.sync_api import sync_playwright

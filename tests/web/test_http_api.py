@@ -267,3 +267,13 @@ def test_the_page_can_be_switched_off(config: Config) -> None:
             assert c.request("/grym/system/ping")[0] == "/grym/system/ping"  # the rest serves as before
     finally:
         server.stop()
+
+
+def test_serving_beyond_loopback_answers_to_every_address_of_the_machine() -> None:
+    import ifaddr
+
+    from grym_bridge.transports.http.guard import machine_names
+
+    v4 = {ip.ip for adapter in ifaddr.get_adapters() for ip in adapter.ips if isinstance(ip.ip, str)}
+    assert v4 and v4 <= machine_names("0.0.0.0")
+    assert machine_names("127.0.0.1") == {"localhost", "127.0.0.1", "::1"}  # loopback: loopback names only

@@ -40,11 +40,11 @@ def machine_names(bind_host: str) -> set[str]:
             names.add(bind_host)
         hostname = socket.gethostname()
         names.update({hostname, f"{hostname}.local", socket.getfqdn()})
-        try:
-            for info in socket.getaddrinfo(hostname, None):
-                names.add(str(info[4][0]))
-        except OSError:
-            pass  # a machine whose own name does not resolve is reached by address (allowed_hosts)
+        import ifaddr  # every interface's addresses: the machine's name may resolve to 127.0.1.1 only
+
+        for adapter in ifaddr.get_adapters():
+            for ip in adapter.ips:
+                names.add(str(ip.ip[0] if isinstance(ip.ip, tuple) else ip.ip))
     return {n.lower() for n in names}
 
 

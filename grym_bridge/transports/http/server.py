@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import hmac
 import json
 import logging
 import socket
@@ -154,7 +155,7 @@ class HttpTransport:
     async def _index(self, request: Request) -> Response:
         response = FileResponse(STATIC_DIR / "index.html", media_type="text/html")
         token = request.query_params.get("token")
-        if token and self.token and token == self.token:  # the guard already checked it; keep it for the page's calls
+        if token and self.token and hmac.compare_digest(token.encode(), self.token.encode()):  # keep it for the page's calls
             response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
         return response
 

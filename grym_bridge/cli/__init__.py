@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "relay",
     "call",
     "install",
+    "open_page",
 )
 
 

@@ -4,7 +4,8 @@ A pipeline is loaded from a diffusers folder (one found by the registry: a
 folder from config or the Hugging Face cache) with safetensors only, in the
 dtype picked for the device, and placed by a memory mode:
 
-- `full`: every component on the GPU. Fastest.
+- `full`: every component on the GPU. Fastest: on a CUDA GPU every part is
+  replayed as CUDA graphs and the UNet compiled (`grym_bridge.models.fast`).
 - `model_offload`: components wait in CPU memory and move to the GPU one at a
   time, while they run (accelerate hooks). A little slower, peak VRAM is the
   largest component plus activations.
@@ -216,7 +217,10 @@ def replace(loaded: LoadedPipeline, mode: str) -> None:
 
 
 def release(loaded: LoadedPipeline) -> None:
-    """Drop a pipeline's weights from the GPU (called when the memory budget unloads it)."""
+    """Drop a pipeline's weights and CUDA graphs from the GPU (called when the memory budget unloads it)."""
+    from grym_bridge.models import fast
+
+    fast.uninstall(loaded.pipe)  # the graphs' inputs and memory pool go with their wrappers
     try:
         loaded.pipe.to("cpu")
     except Exception:  # offloaded pipelines may refuse; their weights are on the CPU already

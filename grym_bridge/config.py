@@ -144,7 +144,7 @@ class ModelsConfig:
     compile: str = setting(
         "auto", "Also compile the UNet with torch.compile under its CUDA graphs: auto (where a CUDA GPU and Triton "
         "are), on, or off. AudioLDM 2 runs about 1.3x faster; the first clip of a new length or batch size waits "
-        "about a minute once (kernels cached in <data dir>/cache/compile across runs).",
+        "for one more compile (kernels cached in <data dir>/cache/compile across runs).",
         choices=["auto", "on", "off"],
     )
 

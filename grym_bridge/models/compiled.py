@@ -10,8 +10,10 @@ Compiling is the slow part of a first run. Inductor's caches (the FX graph
 cache, the AOTAutograd cache and the Triton kernels) are pointed at a folder
 under grym's data directory, so a later `grym serve` on the same machine finds
 the kernels made before and pays only for tracing (`bench/generate.py`'s
-cold-start rows measure both). Each new audio length is one more compile (the
-latent shape changes); at most `MAX_SHAPES` stay in memory.
+cold-start rows measure both). A new audio length, batch size (variations) or,
+for AudioLDM 2, prompt length (the T5 states' length) is one more compile,
+cached like the first; at most `MAX_SHAPES` per function, then dynamo runs that
+function eagerly (still inside its CUDA graph).
 
 torch is imported only inside these functions.
 """
@@ -74,11 +76,7 @@ def compiler(cache: Path | None = None) -> Callable[[Callable[..., Any]], Callab
 
     def compile_one(fn: Callable[..., Any]) -> Callable[..., Any]:
         # cuda_graphs records the kernels itself; inductor's own graphs would nest inside ours.
-        return torch.compile(fn, mode="max-autotune-no-cudagraphs" if _autotune() else None, dynamic=False)
+        # Static shapes (what bench/generate.py measured): each new shape is compiled for itself.
+        return torch.compile(fn, dynamic=False)
 
     return compile_one
-
-
-def _autotune() -> bool:
-    """GEMM autotuning: slower first compile; opt in with GRYM_COMPILE_AUTOTUNE=1."""
-    return os.environ.get("GRYM_COMPILE_AUTOTUNE", "") == "1"

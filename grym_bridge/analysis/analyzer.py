@@ -55,7 +55,7 @@ class Analysis:
     tempo_confidence: float
     beats: list[float]
     onset_density: float
-    key: str
+    key: str | None  # None: no key (drums, noise, silence)
     key_confidence: float
     chords: list[dict[str, Any]]
     rhythm_pattern: list[list[float]]
@@ -151,14 +151,16 @@ def analyze(audio: Audio, *, progress: Progress | None = None) -> Analysis:
     tempo = rhythm.estimate_tempo(env, spec.frame_rate)
     density = rhythm.onset_density(env, spec.frame_rate)
 
-    # 4. one chromagram
+    # 4. one chromagram (and the bass chroma of a long window at a low rate)
     _notify(progress, 0.7, "key, chords and patterns")
     chroma = harmony.chromagram(spec)
-    key = harmony.estimate_key(chroma, active)
+    bass = harmony.bass_chromagram(audio.mono(), sr, spec)
     seg_chroma, seg_times = harmony.beat_chroma(chroma, spec.frame_rate, tempo.beats, chroma.shape[0])
+    seg_bass, _ = harmony.beat_chroma(bass, spec.frame_rate, tempo.beats, chroma.shape[0])
+    key = harmony.estimate_key(chroma, active, bass, harmony.edge_chroma(seg_chroma, seg_bass))
     seg_energy, _ = harmony.beat_chroma((frame_energy * active)[:, None], spec.frame_rate, tempo.beats,
                                         chroma.shape[0])
-    labels = harmony.label_chords(seg_chroma, seg_energy[:, 0])
+    labels = harmony.label_chords(seg_chroma, seg_energy[:, 0], seg_bass)
     # bars start where the harmony changes (and the kick lands)
     change = harmony.harmonic_change(seg_chroma)
     strength = rhythm.beat_strength(env, spec.frame_rate, tempo.beats)

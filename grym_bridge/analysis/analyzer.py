@@ -194,12 +194,9 @@ def analyze(audio: Audio, *, progress: Progress | None = None, time_signature: s
                                  fixed=_meter_class(time_signature))
     has_beats = tempo.beats.size >= 2
     bpm = tempo.bpm * found.quarter_per_beat
-    alternatives = [{"bpm": round(b * found.quarter_per_beat, 2), "confidence": c, "relation": _RELATIONS[f]}
-                    for (b, c), f in zip(rhythm.tempo_alternatives(env, spec.frame_rate, tempo.bpm),
+    alternatives = [{"bpm": b, "confidence": c, "relation": _RELATIONS[f]}
+                    for (b, c), f in zip(rhythm.tempo_alternatives(env, spec.frame_rate, bpm, tempo.bpm),
                                          rhythm.ALTERNATIVE_FACTORS)]
-    if found.quarter_per_beat != 1.0 and has_beats:
-        # the beat the tracker followed is itself a reading a DAW may want (the dotted quarter)
-        alternatives.insert(0, {"bpm": round(tempo.bpm, 2), "confidence": 1.0, "relation": "beat"})
     steps = 6 if found.name == "6/8" else 4  # sixteenths: 6 per dotted quarter, 4 per quarter
     pattern = rhythm.rhythm_pattern(env, spec.frame_rate, tempo.beats, found.phase, found.beats_per_bar, steps)
 

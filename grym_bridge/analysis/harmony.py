@@ -182,6 +182,9 @@ OPENING_WEIGHT, ENDING_WEIGHT = 1.5, 0.15
 #: Below this tonalness (energy-weighted spread of each frame's 12 chroma bins, std/mean) a clip
 #: has no key. Tune part: drums and noise 0.10..0.26, music 0.41 and up; the middle of the gap.
 MIN_TONALNESS = 0.33
+#: ... and the profile must look like a key at all: a click's one pitch class (correlation 0.29)
+#: is no key. Tune part: drums and noise up to 0.38, music from 0.46.
+MIN_KEY_CORRELATION = 0.4
 
 
 def key_scores(profile: np.ndarray) -> np.ndarray:
@@ -245,7 +248,8 @@ def estimate_key(chroma: np.ndarray, active: np.ndarray, bass: np.ndarray | None
         triads = _tonic_triads()
         score += OPENING_WEIGHT * (triads @ edges[0]) + ENDING_WEIGHT * (triads @ edges[1])
     best = int(np.argmax(score))
-    name = _key_templates()[1][best] if tonal >= MIN_TONALNESS else None
+    keyed = tonal >= MIN_TONALNESS and r[best] >= MIN_KEY_CORRELATION
+    name = _key_templates()[1][best] if keyed else None
     return Key(name, float(np.clip(r[best], 0.0, 1.0)), profile / profile.sum(), tonal)
 
 

@@ -128,12 +128,14 @@ def _comb_tempo(ac: np.ndarray, frame_rate: float) -> tuple[float, float]:
 ALTERNATIVE_FACTORS = (0.5, 2.0, 2.0 / 3.0, 1.5)
 
 
-def tempo_alternatives(env: np.ndarray, frame_rate: float, bpm: float) -> list[tuple[float, float]]:
-    """(bpm, strength relative to `bpm`'s comb score, 0..1) for each of `ALTERNATIVE_FACTORS`."""
+def tempo_alternatives(env: np.ndarray, frame_rate: float, bpm: float, pulse_bpm: float | None = None
+                       ) -> list[tuple[float, float]]:
+    """(bpm, strength 0..1) for each of `ALTERNATIVE_FACTORS` times `bpm`: the comb score of that
+    reading over the score of the pulse the beats follow (`pulse_bpm`, `bpm` unless a 6/8 beat)."""
     if bpm <= 0 or env.size < 8:
         return []
     ac = _autocorrelation(env)
-    cands = np.array([bpm * f for f in ALTERNATIVE_FACTORS] + [bpm])
+    cands = np.array([bpm * f for f in ALTERNATIVE_FACTORS] + [pulse_bpm or bpm])
     score = np.maximum(_comb(ac, frame_rate, np.clip(cands, 20.0, 400.0)), 0.0)
     ref = score[-1] if score[-1] > 0 else 1.0
     return [(round(float(c), 2), round(float(np.clip(v / ref, 0.0, 1.0)), 3)) for c, v in zip(cands[:-1], score[:-1])]

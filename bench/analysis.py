@@ -95,7 +95,8 @@ def librosa_pipeline(audio: Audio) -> Answer:
 
 
 def grym_same_things(audio: Audio) -> Answer:
-    """grym computing what the librosa pipeline computes (and nothing more), from the same modules analyze uses."""
+    """grym computing what the librosa pipeline computes (and nothing more), from the same modules analyze uses:
+    the key as analyze finds it (bass chroma and opening cue included), no loudness, chords, meter or vector."""
     spec = spectrum.stft_power(audio.mono(), audio.sample_rate)
     energy = spec.power.sum(axis=1)
     active = energy > max(float(energy.max()) * 1e-6, 1e-10)
@@ -103,7 +104,11 @@ def grym_same_things(audio: Audio) -> Answer:
     env = rhythm.onset_envelope(spec)
     tempo = rhythm.estimate_tempo(env, spec.frame_rate)
     rhythm.onset_density(env, spec.frame_rate)
-    key = harmony.estimate_key(harmony.chromagram(spec), active)
+    chroma = harmony.chromagram(spec)
+    bass = harmony.bass_chromagram(audio.mono(), audio.sample_rate, spec)
+    seg, _ = harmony.beat_chroma(chroma, spec.frame_rate, tempo.beats, chroma.shape[0])
+    seg_bass, _ = harmony.beat_chroma(bass, spec.frame_rate, tempo.beats, chroma.shape[0])
+    key = harmony.estimate_key(chroma, active, bass, harmony.edge_chroma(seg, seg_bass))
     return Answer(tempo.bpm, key.name)
 
 

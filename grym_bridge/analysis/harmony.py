@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import scipy.fft
 
 from grym_bridge.analysis.spectrum import Spectrogram
+from grym_bridge.audio_io import resample
 
 PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _ALIASES = {"Db": 1, "D#": 3, "Gb": 6, "G#": 8, "A#": 10, "Cb": 11, "B#": 0, "E#": 5, "Fb": 4}
@@ -99,9 +101,10 @@ def chromagram(spec: Spectrogram) -> np.ndarray:
     return np.sqrt(power) @ bank[lo:hi]
 
 
-#: The bass chroma: a 0.74 s window at 1/8 of the STFT's rate resolves semitones down to ~40 Hz,
-#: which the shared 93 ms STFT cannot (its bins are 10.8 Hz wide; an A2 root fell out of the chord).
-_BASS_DECIMATE, _BASS_NFFT = 8, 4096
+#: The bass chroma: a 0.74 s window at 1/32 of the STFT's rate (1.4 kHz: the bass range and its
+#: first harmonics) resolves semitones down to ~40 Hz, which the shared 93 ms STFT cannot (its bins
+#: are 10.8 Hz wide; an A2 root fell out of the chord). Small FFTs: about 10 ms per 30 s.
+_BASS_DECIMATE, _BASS_NFFT = 32, 1024
 _BASS_FMIN, _BASS_FMAX = 38.0, 270.0
 
 
@@ -126,11 +129,9 @@ def _bass_bank(sample_rate: float, n_fft: int) -> tuple[np.ndarray, int, int]:
 def bass_chromagram(mono: np.ndarray, sample_rate: int, spec: Spectrogram) -> np.ndarray:
     """Magnitude chroma of 38..270 Hz per frame of `spec`, shape (frames, 12).
 
-    Computed on the signal resampled to 1/8 of the STFT's rate with a long
+    Computed on the signal resampled to 1/32 of the STFT's rate with a long
     window (so low notes separate), then held over the shared STFT's frames.
     """
-    from grym_bridge.audio_io import resample
-
     rate = spec.sample_rate // _BASS_DECIMATE
     x = resample(np.asarray(mono, dtype=np.float32), sample_rate, rate, quality="LQ")
     hop = _BASS_NFFT // 8
@@ -138,8 +139,6 @@ def bass_chromagram(mono: np.ndarray, sample_rate: int, spec: Spectrogram) -> np
     frames = np.lib.stride_tricks.sliding_window_view(padded, _BASS_NFFT)[::hop][: x.shape[0] // hop + 1]
     bank, lo, hi = _bass_bank(float(rate), _BASS_NFFT)
     win = np.hanning(_BASS_NFFT + 1)[:-1].astype(np.float32)
-    import scipy.fft
-
     mag = np.abs(scipy.fft.rfft(frames * win, axis=1, workers=1)[:, lo:hi])
     bass = mag @ bank
     # each shared-STFT frame takes the bass frame nearest in time

@@ -263,7 +263,7 @@ def report(rows: list, names: list[str], split: str, listing: bool) -> None:
     keyless = [r for r in rows if not r[0].key]
     timed = [r for r in rows if r[0].bpm]
     metered = [r for r in rows if r[0].meter]
-    n_groups = {g: sum(r[0].group == g for r in rows) for g in ("generated", "corpus", "drums", "noise")}
+    n_groups = {g: sum(r[0].group == g for r in rows) for g in ("generated", "corpus", "composed", "drums", "noise")}
     print(f"split: {split}, {len(rows)} clips ({', '.join(f'{g} {n}' for g, n in n_groups.items())}); "
           f"{len(keyed)} with a key, {len(timed)} with a tempo, {len(metered)} with a meter")
     print(f"{'':<26}" + "".join(f"{s:>12}" for s in systems))

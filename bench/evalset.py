@@ -6,7 +6,7 @@ Every clip is rendered here with fluidsynth and Debian's FluidR3 General MIDI so
 this module writes (nothing large is committed); clips are cached under `bench/out/evalset/` by a
 hash of their recipe, so a second run only renders what changed.
 
-What is in it (at least 80 clips):
+What is in it (123 clips):
 - **generated songs** (48): every one of the 24 keys twice, in 4/4, 3/4 and 6/8, at 64..176 BPM
   (slow ballads without drums among them), minor keys with borrowed chords (bVI, bVII, iv, a major
   V), one-bar comping patterns that follow the meter (oom-pah-pah, 6/8 arpeggios), varied
@@ -15,12 +15,15 @@ What is in it (at least 80 clips):
   fiddle tunes from Ryan's Mammoth Collection (6/8 jigs, reels and hornpipes), transposed so the
   tonics spread over the circle of fifths, at chosen tempi. Truth: the key signature's major or
   relative minor, whichever the final bass note names (pieces that end elsewhere are left out);
+- **grym's own compositions** (24): chords, bass and drums from `grym_bridge.compose` in each of its
+  styles (lofi, house, pop, jazz, cinematic, trap), 16 bars at the style's tempo, keys around the
+  circle of fifths: the loops the issue saw misread (an F# minor house loop, lofi A minor chords);
 - **drum-only** loops in the three meters (a tempo and meter, no key) and **noise** (neither).
 
 Tempo truth is quarter notes per minute, as a DAW's tempo field reads (a 6/8 jig at dotted
 quarter = 100 is 150 BPM); meter truth is the class "4/4" (2/2, 2/4 and 4/4), "3/4" or "6/8".
 
-The split is fixed before any tuning: within each group (generated, corpus, drums, noise) in the
+The split is fixed before any tuning: within each group (generated, corpus, composed, drums, noise) in the
 order built, every third clip (index 2, 5, 8, ...) is measure-only; the rest is the tune part.
 """
 
@@ -320,6 +323,40 @@ def _corpus_midi(spec: dict[str, Any], path: Path) -> None:
     mid.save(str(path))
 
 
+# -- grym's own compositions -------------------------------------------------------------
+
+COMPOSE_STYLES = ("lofi", "house", "pop", "jazz", "cinematic", "trap")
+
+
+def _composed_specs() -> list[dict[str, Any]]:
+    """grym's compose (chords, bass and drums of one seed) in every style, keys around the circle."""
+    from grym_bridge.compose.styles import STYLES
+
+    specs = []
+    for i in range(24):
+        style = COMPOSE_STYLES[i % len(COMPOSE_STYLES)]
+        mode = "minor" if (i // len(COMPOSE_STYLES)) % 2 == 0 else "major"
+        tonic = (7 * i + 9 + 5 * (i // 12)) % 12
+        specs.append({"kind": "composed", "style": style, "key": f"{PITCH_CLASSES[tonic]} {mode}", "meter": "4/4",
+                      "bpm": float(STYLES[style].tempo), "seed": 5000 + i})
+    return specs
+
+
+def _composed_midi(spec: dict[str, Any], path: Path) -> None:
+    from grym_bridge.compose.api import ComposeRequest, compose
+
+    parts = []
+    for kind in ("chords", "bass", "drums"):
+        part = path.with_suffix(f".{kind}.mid")
+        compose(ComposeRequest(kind=kind, key=spec["key"], style=spec["style"], bars=16, seed=spec["seed"]), out=part)
+        parts.append(mido.MidiFile(str(part)))
+        part.unlink()
+    merged = mido.MidiFile(type=1, ticks_per_beat=parts[0].ticks_per_beat)
+    for m in parts:
+        merged.tracks.extend(m.tracks)
+    merged.save(str(path))
+
+
 # -- drums and noise ---------------------------------------------------------------------
 
 def _drum_specs() -> list[dict[str, Any]]:
@@ -387,7 +424,8 @@ def build(folder: Path = OUT, *, quiet: bool = False) -> list[EvalClip]:
     corpus_specs = json.loads(picked.read_text()) if picked.exists() else _corpus_specs()
     if corpus_specs and not picked.exists():
         picked.write_text(json.dumps(corpus_specs))
-    groups = {"generated": _generated_specs(), "corpus": corpus_specs, "drums": _drum_specs(),
+    groups = {"generated": _generated_specs(), "corpus": corpus_specs, "composed": _composed_specs(),
+              "drums": _drum_specs(),
               "noise": _noise_specs()}
     clips: list[EvalClip] = []
     for group, specs in groups.items():
@@ -401,11 +439,13 @@ def build(folder: Path = OUT, *, quiet: bool = False) -> list[EvalClip]:
                     audio = _noise(spec)
                 else:
                     mid = folder / f"{name}.mid"
-                    {"song": _song, "corpus": _corpus_midi, "drums": _drum_midi}[spec["kind"]](spec, mid)
+                    {"song": _song, "corpus": _corpus_midi, "composed": _composed_midi,
+                     "drums": _drum_midi}[spec["kind"]](spec, mid)
                     audio = _render(mid, folder / f"{name}.wav")
                     mid.unlink()
                 write_audio(target, audio, subtype="PCM_16")
-            label = spec.get("source", "").split("/")[-1] or f"{spec.get('meter', '')} {spec.get('bpm', '')}".strip()
+            label = spec.get("source", "").split("/")[-1] or spec.get("style", "") or \
+                f"{spec.get('meter', '')} {spec.get('bpm', '')}".strip()
             label += f" {spec.get('key') or spec.get('colour') or ''}"
             clips.append(EvalClip(name=f"{group} {label}"[:40], group=group, file=target.name,
                                   bpm=spec.get("bpm"), key=spec.get("key"), meter=spec.get("meter"),
@@ -418,6 +458,6 @@ if __name__ == "__main__":
     built = build()
     for split in ("tune", "measure"):
         part = [c for c in built if c.split == split]
-        by = {g: sum(c.group == g for c in part) for g in ("generated", "corpus", "drums", "noise")}
+        by = {g: sum(c.group == g for c in part) for g in ("generated", "corpus", "composed", "drums", "noise")}
         meters = {m: sum(c.meter == m for c in part) for m in ("4/4", "3/4", "6/8")}
         print(f"{split}: {len(part)} clips {by} meters {meters} keys {len({c.key for c in part if c.key})}")

@@ -191,7 +191,7 @@ def analyze(audio: Audio, *, progress: Progress | None = None, time_signature: s
     _notify(progress, 0.8, "meter and patterns")
     change = harmony.harmonic_change(seg_chroma)
     found = meter.estimate_meter(env, low_env, spec.frame_rate, tempo.beats, change, rhythm.ONSET_LAG_FRAMES,
-                                 fixed=_meter_class(time_signature))
+                                 fixed=_meter_class(time_signature), beat_bpm=tempo.bpm)
     has_beats = tempo.beats.size >= 2
     bpm = tempo.bpm * found.quarter_per_beat
     alternatives = [{"bpm": b, "confidence": c, "relation": _RELATIONS[f]}

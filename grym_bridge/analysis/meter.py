@@ -8,8 +8,8 @@ Two questions, each read off what the beat tracker found:
   and of 4 beats; the grouping whose best phase stands out most wins, and that phase is the first
   downbeat.
 
-A beat divided in three and grouped in twos is 6/8 (the beat a dotted quarter); divided in two and
-grouped in threes, 3/4; otherwise 4/4. The DAW's tempo counts quarter notes, so a 6/8 beat at 100
+A beat divided in three is 6/8 (the beat a dotted quarter), unless it is faster than any dotted
+quarter (then it is swing: 4/4); divided in two and grouped in threes, 3/4; otherwise 4/4. The DAW's tempo counts quarter notes, so a 6/8 beat at 100
 per minute is 150 BPM there.
 """
 
@@ -23,6 +23,9 @@ import numpy as np
 TERNARY_RATIO = 1.05  # thirds must beat halves by this much to call the beat compound
 TRIPLE_MARGIN = 1.05  # a 3-beat grouping must stand out this much more than a 4-beat one
 MIN_THIRDS = 0.1  # and be there at all: chords struck on the beat have neither thirds nor halves
+#: A beat divided in three this fast is a swung quarter note (jazz at 140: 4/4 felt in 12/8), not
+#: a dotted quarter: 6/8 beats on the tune part run at 64..112 per minute, swing at 140.
+MAX_COMPOUND_BEAT_BPM = 126.0
 LOW_WEIGHT = 1.0  # low-band (kick, bass) onset strength against harmonic change in the accent
 
 
@@ -75,11 +78,12 @@ def grouping(accent: np.ndarray, sizes: tuple[int, ...] = (3, 4)) -> dict[int, t
 
 
 def estimate_meter(env: np.ndarray, low_env: np.ndarray, frame_rate: float, beats: np.ndarray,
-                   harmonic_change: np.ndarray, lag_frames: float, fixed: str | None = None) -> Meter:
+                   harmonic_change: np.ndarray, lag_frames: float, fixed: str | None = None,
+                   beat_bpm: float = 0.0) -> Meter:
     """The meter of a clip from its onset envelopes, tracked beats and per-beat harmonic change.
 
     `fixed` ("4/4", "3/4", "6/8": the session's time signature) skips the choice and only finds
-    the first downbeat.
+    the first downbeat; `beat_bpm` is the tracked beat's tempo.
     """
     ratio, level = subdivision(env, frame_rate, beats, lag_frames)
     low = low_env / low_env.max() if low_env.size and low_env.max() > 0 else np.zeros_like(low_env)
@@ -90,7 +94,7 @@ def estimate_meter(env: np.ndarray, low_env: np.ndarray, frame_rate: float, beat
     (s3, p3), (s4, p4) = groups[3], groups[4]
     if fixed is not None:
         name = fixed
-    elif ratio >= TERNARY_RATIO and level >= MIN_THIRDS:
+    elif ratio >= TERNARY_RATIO and level >= MIN_THIRDS and beat_bpm < MAX_COMPOUND_BEAT_BPM:
         name = "6/8"
     elif s3 > TRIPLE_MARGIN * s4:
         name = "3/4"

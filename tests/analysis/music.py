@@ -5,6 +5,7 @@ decaying tones with a few harmonics, plus a kick and a hi-hat, so the answers ar
 
     waltz("D major", bpm=126, bars=8)   # bass on 1, chord on 2 and 3, one chord per bar
     jig("E minor", bpm=120, bars=8)     # 6/8: eighth-note arpeggios, bass on 1 and 4; 120 quarters/min
+    swing("Bb major", bpm=140)          # 4/4 with the ride on the beat and the swung "and"
     ballad("F major", bpm=76, bars=6)   # 4/4, chords on 1 and 3, an eighth-note line, no drums
 """
 
@@ -121,3 +122,21 @@ def ballad(key: str, *, bpm: float = 76.0, bars: int = 6) -> Audio:
         notes += [(p, t0 + beat, 0.95, 0.18 if beat else 0.24) for beat in range(4) for p in chord]
         notes += [(chord[e % 3] + 12, t0 + 0.5 * e, 0.45, 0.16) for e in range(8)]
     return render(notes, bpm, 4 * bars * 60 / bpm + 0.5)
+
+
+def swing(key: str, *, bpm: float = 140.0, bars: int = 8) -> Audio:
+    """4/4 jazz time: walking bass on every beat, the ride on the beat and the swung "and" (two
+    thirds through the beat), the chord on 2 and 4: a beat divided in three that is not 6/8."""
+    tonic, mode = parse_key(key)
+    notes, hits = [], []
+    for b in range(bars):
+        d, minor = CYCLES[mode][b % 4]
+        chord = _triad(tonic, d, minor)
+        for beat in range(4):
+            t0 = 4.0 * b + beat
+            notes.append((chord[beat % 3] - 24, t0, 0.9, 0.5))
+            hits += [("kick", t0)] if beat % 2 == 0 else []
+            hits += [("hat", t0), ("hat", t0 + 2 / 3)]
+            if beat % 2 == 1:
+                notes += [(p, t0, 0.6, 0.2) for p in chord]
+    return render(notes, bpm, 4 * bars * 60 / bpm + 0.5, hits)

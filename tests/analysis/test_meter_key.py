@@ -9,7 +9,7 @@ import pytest
 
 from grym_bridge.analysis import analyze
 from grym_bridge.audio_io import Audio
-from tests.analysis.music import ballad, bar_chords, jig, render, waltz
+from tests.analysis.music import ballad, bar_chords, jig, render, swing, waltz
 from tests.synth import click_track, drum_loop, pink_noise
 
 
@@ -34,6 +34,12 @@ def test_a_jig_is_six_eight_its_tempo_counts_quarter_notes_and_the_felt_beat_is_
     assert result.key == "E minor"
     assert result.harmonic_pattern == bar_chords("E minor", 8)
     assert all(len(bar) == 12 for bar in result.rhythm_pattern)
+
+
+@pytest.mark.parametrize("bpm", [132, 160])
+def test_swing_divides_the_beat_in_three_but_stays_four_four_at_its_tempo(bpm: float) -> None:
+    result = analyze(swing("Bb major", bpm=bpm, bars=8))
+    assert result.meter == "4/4" and result.tempo_bpm == pytest.approx(bpm, rel=0.02)
 
 
 @pytest.mark.parametrize("bpm", [72, 76, 84])

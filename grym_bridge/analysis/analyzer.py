@@ -163,7 +163,8 @@ def analyze(audio: Audio, *, progress: Progress | None = None, time_signature: s
 
     # 2. one STFT of the mono downmix
     _notify(progress, 0.25, "spectrum")
-    spec = spectrum.stft_power(audio.mono(), sr)
+    mono = audio.mono()
+    spec = spectrum.stft_power(mono, sr)
     frame_energy = spec.power.sum(axis=1)
     active = frame_energy > max(float(frame_energy.max()) * 1e-6, 1e-10)
     spectral = spectrum.spectral_features(spec, active)
@@ -177,7 +178,7 @@ def analyze(audio: Audio, *, progress: Progress | None = None, time_signature: s
     # 4. one chromagram (and the bass chroma of a long window at a low rate)
     _notify(progress, 0.65, "key and chords")
     chroma = harmony.chromagram(spec)
-    bass = harmony.bass_chromagram(audio.mono(), sr, spec)
+    bass = harmony.bass_chromagram(mono, sr, spec)
     seg_chroma, seg_times = harmony.beat_chroma(chroma, spec.frame_rate, tempo.beats, chroma.shape[0])
     seg_bass, _ = harmony.beat_chroma(bass, spec.frame_rate, tempo.beats, chroma.shape[0])
     key = harmony.estimate_key(chroma, active, bass, harmony.edge_chroma(seg_chroma, seg_bass))

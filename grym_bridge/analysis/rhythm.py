@@ -155,19 +155,18 @@ def _track_beats(env: np.ndarray, period: float) -> np.ndarray:
     penalty = -_TIGHTNESS * np.log(offsets / period) ** 2
     cum = local.copy()
     back = np.full(n, -1, dtype=np.int64)
-    for t in range(lo, n):
-        start = t - hi
-        if start < 0:
-            cand = cum[: t - lo + 1] + penalty[-start:]
-            j = int(np.argmax(cand))
-            prev = j
-        else:
-            cand = cum[start : t - lo + 1] + penalty
-            j = int(np.argmax(cand))
-            prev = start + j
-        if cand[j] > 0:
-            cum[t] = local[t] + cand[j]
-            back[t] = prev
+    # cum[t] depends only on cum[t - hi .. t - lo]: a block of `lo` frames needs nothing computed
+    # inside it, so each block is one vectorised step (12x fewer Python iterations, same result)
+    for t0 in range(lo, n, lo):
+        t = np.arange(t0, min(t0 + lo, n))
+        prev = t[:, None] - offsets[None, :]
+        cand = np.where(prev >= 0, cum[np.maximum(prev, 0)] + penalty[None, :], -np.inf)
+        j = np.argmax(cand, axis=1)
+        rows = np.arange(t.size)
+        best = cand[rows, j]
+        ok = best > 0
+        cum[t[ok]] = local[t[ok]] + best[ok]
+        back[t[ok]] = prev[rows, j][ok]
     # the last beat: the latest local maximum of the cumulative score that is strong enough
     peaks = np.flatnonzero((cum[1:-1] >= cum[:-2]) & (cum[1:-1] > cum[2:])) + 1
     if peaks.size == 0:

@@ -198,6 +198,22 @@ def verdict(clause: str) -> str | float | None:
     return None
 
 
+def answer(asked: list[str], measured: dict) -> str:
+    """The answers to `asked` (key, tempo, loudness) in words, from an analyze step's result."""
+    said = []
+    for q in asked:
+        if q == "key":
+            said.append(f"The key is {measured['key']}." if measured.get("key") else "No clear key was found.")
+        elif q == "tempo":
+            bpm = measured.get("tempo_bpm")
+            said.append(f"The tempo is {bpm:.0f} BPM." if bpm else "No steady tempo was found.")
+        elif q == "loudness":
+            lufs, tp = measured.get("lufs_integrated"), measured.get("true_peak_dbtp")
+            said.append(f"It measures {lufs:.1f} LUFS integrated, true peak {tp:.1f} dBTP."
+                        if lufs is not None and lufs > -70 else "It is silent (below -70 LUFS).")
+    return " ".join(said)
+
+
 # -- typos ----------------------------------------------------------------------------------
 
 #: Words a request turns on; a misspelling close to one of them is read as it.

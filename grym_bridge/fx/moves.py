@@ -1,0 +1,218 @@
+"""The moves of a suggestion as a list the engine can check, adjust, and drop from.
+
+Each `Planned` move knows why it is there (its `Reason`), what it promised
+(a direction such as brighter, a named problem such as mud, or a corrective
+fix the clip measurably needed) and how to push it further when its check
+fails. `settle` runs the whole chain on the clip, checks every promise,
+strengthens the moves that fell short and drops those that still fail, saying
+so in the reasons; `drop_conflicts` removes a move that would undo another
+(a boost and a cut of the same band, or a duplicate filter) before that.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from grym_bridge.fx.checks import Check, check_direction, check_fix, metrics
+from grym_bridge.fx.types import Reason
+from plugin_host import process_array
+
+_EQ = {"PeakFilter", "LowShelfFilter", "HighShelfFilter"}
+#: Which promise wins a conflict: what was asked beats what the engine found by itself.
+#: A fix the clip measurably needs beats a style's broad shelf over the same band.
+_PRIORITY = {"fix": 3, "corrective": 2, "direction": 1, "other": 0}
+
+
+@dataclass
+class Planned:
+    entries: list[dict[str, Any]]
+    reason: Reason
+    kind: str = "other"  # fix, direction, corrective, other (dynamics, advice)
+    name: str = ""  # the goal or problem it promises
+    band_hz: tuple[float, float] | None = None
+    check: Check | None = field(default=None, repr=False)
+    strengthened: int = 0
+
+    @property
+    def promises(self) -> bool:
+        return self.kind in ("fix", "direction", "corrective") and bool(self.entries)
+
+
+def chain_of(items: list[Planned]) -> list[dict[str, Any]]:
+    return [e for it in items for e in it.entries]
+
+
+def _eq_span(entry: dict[str, Any]) -> tuple[float, float, float] | None:
+    """(low Hz, high Hz, gain dB) an EQ entry acts on, or None for anything else."""
+    if entry["plugin"] not in _EQ:
+        return None
+    p = entry["params"]
+    f, g = float(p["cutoff_frequency_hz"]), float(p.get("gain_db", 0.0))
+    if entry["plugin"] == "LowShelfFilter":
+        return 20.0, f, g
+    if entry["plugin"] == "HighShelfFilter":
+        return f, 20000.0, g
+    half = 0.5 * math.log2(1 + 1 / max(float(p.get("q", 1.0)), 0.1)) + 0.25
+    return f / 2**half, f * 2**half, g
+
+
+def _cut_corner(entry: dict[str, Any]) -> tuple[str, float] | None:
+    """("high", corner) for a high-pass (it removes below the corner), ("low", corner) for a low-pass."""
+    p = entry["params"]
+    if entry["plugin"] in ("HighpassFilter", "LowpassFilter"):
+        return ("high" if entry["plugin"] == "HighpassFilter" else "low"), float(p["cutoff_frequency_hz"])
+    if entry["plugin"] == "LadderFilter" and str(p.get("mode", "")).startswith(("HPF", "LPF")):
+        return ("high" if str(p["mode"]).startswith("HPF") else "low"), float(p["cutoff_hz"])
+    return None
+
+
+def _fights(e: dict[str, Any], f: dict[str, Any]) -> bool:
+    """A boost of what a filter removes: a low boost under a high-pass's corner, a high boost over a low-pass's."""
+    for a, b in ((e, f), (f, e)):
+        corner, span = _cut_corner(a), _eq_span(b)
+        if corner and span and span[2] > 0:
+            centre = math.sqrt(span[0] * span[1]) if b["plugin"] == "PeakFilter" else (
+                span[1] / 2 if b["plugin"] == "LowShelfFilter" else span[0] * 2)  # a shelf lifts an octave past its corner
+            if (corner[0] == "high" and centre <= corner[1]) or (corner[0] == "low" and centre >= corner[1]):
+                return True
+    return False
+
+
+def _overlap_octaves(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    lo, hi = max(a[0], b[0]), min(a[1], b[1])
+    return math.log2(hi / lo) if hi > lo else 0.0
+
+
+def drop_conflicts(items: list[Planned]) -> list[Reason]:
+    """Remove moves that undo another (opposite EQ over the same band; an identical filter twice).
+
+    The move of lower priority goes (a named fix over a direction over a corrective move); the
+    reasons returned say which went and why.
+    """
+    notes: list[Reason] = []
+    ranked = sorted(range(len(items)), key=lambda i: -_PRIORITY[items[i].kind])
+    kept: list[int] = []
+    for i in ranked:
+        it = items[i]
+        clash = None
+        for j in kept:
+            for e in it.entries:
+                for f in items[j].entries:
+                    if e == f and e["plugin"] not in ("Gain",):
+                        clash = (items[j], "the same filter is in the chain already")
+                    if _fights(e, f):
+                        clash = (items[j], "it would boost what a filter in the chain removes")
+                    a, b = _eq_span(e), _eq_span(f)
+                    if a and b and a[2] * b[2] < 0 and _overlap_octaves(a, b) >= 1 / 3:
+                        clash = (items[j], f"it would {'boost' if a[2] > 0 else 'cut'} the band "
+                                           f"{max(a[0], b[0]):.0f}-{min(a[1], b[1]):.0f} Hz that the other "
+                                           f"{'cuts' if a[2] > 0 else 'boosts'}")
+        if clash is None:
+            kept.append(i)
+            continue
+        other, why = clash
+        notes.append(Reason("dropped", f"dropped '{it.reason.message[:60]}...': {why} ({other.kind} "
+                                       f"{other.name or other.reason.problem} wins)", None, None, ""))
+    kept_set = set(kept)
+    items[:] = [it for k, it in enumerate(items) if k in kept_set]
+    return notes
+
+
+def _strengthen(it: Planned) -> bool:
+    """Push a move that fell short further; False when it is already at its limit."""
+    changed = False
+    for e in it.entries:
+        p, name = e["params"], e["plugin"]
+        if name in _EQ:
+            g = float(p["gain_db"])
+            new = max(-18.0, g * 1.5) if g < 0 else min(9.0, g * 1.5)
+            changed |= abs(new - g) > 0.05
+            p["gain_db"] = round(new, 2)
+            if it.kind == "direction" and name == "HighShelfFilter":  # a clip with little top: reach lower
+                corner = max(1000.0, float(p["cutoff_frequency_hz"]) / 1.5)
+                changed |= corner != p["cutoff_frequency_hz"]
+                p["cutoff_frequency_hz"] = round(corner, 1)
+            elif it.kind == "direction" and name == "LowShelfFilter":
+                corner = min(600.0, float(p["cutoff_frequency_hz"]) * 1.3)
+                changed |= corner != p["cutoff_frequency_hz"]
+                p["cutoff_frequency_hz"] = round(corner, 1)
+        elif name == "StereoWidth" and it.name in ("wider",):
+            new = min(300.0, float(p["width_percent"]) + 40.0)
+            changed |= new != p["width_percent"]
+            p["width_percent"] = new
+        elif name == "StereoWidth" and it.name == "narrower":
+            new = max(0.0, float(p["width_percent"]) - 25.0)
+            changed |= new != p["width_percent"]
+            p["width_percent"] = new
+        elif name == "StereoWidth" and it.name == "mono":
+            new = min(250.0, float(p.get("crossover_hz", 120.0)) + 40.0)
+            changed |= new != p.get("crossover_hz")
+            p["crossover_hz"] = new
+        elif name == "Compressor" and it.name == "punchier":
+            # Punch is the transient over the body: hold the attack back longer, press the body harder.
+            changed |= p["attack_ms"] < 60.0 or p["ratio"] < 8.0
+            p["attack_ms"] = min(60.0, float(p["attack_ms"]) + 10.0)
+            p["ratio"] = min(8.0, float(p["ratio"]) * 1.5)
+            p["threshold_db"] = round(float(p["threshold_db"]) - 3.0, 1)
+        elif name == "LadderFilter" and it.name == "rumble":
+            new = min(80.0, float(p["cutoff_hz"]) + 10.0)
+            changed |= new != p["cutoff_hz"]
+            p["cutoff_hz"] = new
+    return changed
+
+
+def check(it: Planned, before: dict[str, Any], after: dict[str, Any]) -> Check | None:
+    if not it.promises:
+        return None
+    if it.kind == "direction":
+        return check_direction(it.name, before, after)
+    return check_fix(it.name, before, after, it.band_hz)
+
+
+def settle(items: list[Planned], samples: np.ndarray, sample_rate: int, before: dict[str, Any],
+           rounds: int = 3) -> tuple[list[Reason], dict[str, Any]]:
+    """Run the chain on the clip, strengthen what falls short, drop what still fails; the notes and the result."""
+    notes: list[Reason] = []
+    after = before
+    for attempt in range(rounds + 1):
+        chain = chain_of(items)
+        after = metrics(process_array(chain, samples, sample_rate), sample_rate) if chain else before
+        failed = []
+        for it in items:
+            it.check = check(it, before, after)
+            if it.check is not None and not it.check.passed:
+                failed.append(it)
+        if not failed:
+            break
+        last = attempt == rounds
+        for it in failed:
+            if not last and _strengthen(it):
+                it.strengthened += 1
+            else:
+                notes.append(Reason("dropped", f"dropped the {it.kind} move for {it.name}: on the clip "
+                                               f"{it.check.message() if it.check else ''}", None, None, ""))
+                items.remove(it)
+        if last:
+            chain = chain_of(items)
+            after = metrics(process_array(chain, samples, sample_rate), sample_rate) if chain else before
+            for it in items:
+                it.check = check(it, before, after)
+    for it in items:
+        if it.check is not None:
+            what = "; ".join(_describe(e) for e in it.entries)
+            adjusted = f"strengthened {it.strengthened}x on the clip to {what}; " if it.strengthened else ""
+            it.reason.message += f" [{adjusted}checked: {it.check.message()}]"
+    return notes, after
+
+
+def _describe(entry: dict[str, Any]) -> str:
+    return entry["plugin"] + "(" + ", ".join(f"{k}={v}" for k, v in entry["params"].items()) + ")"
+
+
+def copied(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return copy.deepcopy(entries)

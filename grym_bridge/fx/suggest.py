@@ -21,7 +21,7 @@ from grym_bridge.audio_io import Audio
 from grym_bridge.fx import corrective, reference as reference_eq
 from grym_bridge.fx.checks import metrics
 from grym_bridge.fx.corrective import NAMED_ZONES, Move
-from grym_bridge.fx.moves import Planned, chain_of, check, copied, drop_conflicts, settle
+from grym_bridge.fx.moves import Planned, chain_of, check, copied, drop_conflicts, settle, tune_punch
 from grym_bridge.fx.spectrum import band_spectrum, deviation, spectral_distance
 from grym_bridge.fx.styles import GOAL_STYLES, STYLE_GOALS, style_moves
 from grym_bridge.fx.types import LoudnessTarget, Reason, Suggestion
@@ -177,6 +177,11 @@ def suggest(audio: Audio, *, target: LoudnessTarget | None = None, style: str | 
     # 5. check on the clip: conflicts out, each promise measured, a short one strengthened or dropped
     _note(progress, 0.45, "checking the chain on the clip")
     notes += drop_conflicts(items)
+    for it in items:
+        if it.kind == "direction" and it.name == "punchier":
+            said = tune_punch(it, samples, sr, ceiling)
+            if said:
+                it.reason.message = f"style 'punchy': {said}"
     notes += settle(items, samples, sr, before)[0]
     chain = chain_of(items)
     pre = process_array(chain, samples, sr) if chain else samples
@@ -219,7 +224,12 @@ def _fit(chain: list[dict[str, Any]], reasons: list[Reason], pre: np.ndarray, sr
          measured: dict[str, Any], progress: Progress | None) -> tuple[list[dict[str, Any]], list[Reason], dict]:
     """Gain (and a true-peak limiter only where the peaks need one) to the target, checked on the clip."""
     if target.name == "matched":
+        # Gain alone where the peaks allow it: up to 1 LU short of the clip's loudness rather than a
+        # limiter, which would flatten the very transients a punchier chain brings out.
         gain = round(measured["lufs"] - loudness.integrated_lufs(pre, sr), 2)
+        peak = measure(pre, sr)["true_peak_dbtp"]
+        room = target.ceiling_dbtp - 0.15 - peak
+        gain = round(min(gain, room), 2) if gain - room <= 0.9 else gain
         trial = process_array([{"plugin": "Gain", "params": {"gain_db": gain}}], pre, sr)
         result = measure(trial, sr)
         if result["true_peak_dbtp"] <= target.ceiling_dbtp - 0.1:

@@ -103,6 +103,7 @@ _SAME_KEY_RE = re.compile(r"\b(?:same key|matching key|in key|fits? (?:this|it)|
                           r"under (?:this|it)|over (?:this|it)|with (?:this|it)|that (?:fits|matches))\b")
 
 _NUM = words.NUM
+_QUESTION_WORD_RE = re.compile(r"^(?:what|whats|what's|which|how|is|tell me|in what|do you know)\b")
 _BARS_RE = re.compile(rf"\b{_NUM}[- ]bars?\b")
 _SECONDS_RE = re.compile(rf"\b{_NUM} ?(?:s|sec|secs|seconds?)\b")
 _K_RE = re.compile(rf"\b(?:top )?{_NUM} (?:similar|matches|results|clips|sounds|samples|others|of them)\b|\btop {_NUM}\b")
@@ -197,7 +198,8 @@ class RulePlanner:
             b.add(Step("compose", self._music_args(clause, session, part="continue", b=b)))
             b.notes.append("continue your clip")
             return
-        if asked and not (goals or fixes or parts):
+        # "how loud is it?" asks about loudness; it does not ask for "louder".
+        if asked and not (fixes or parts) and (not goals or _QUESTION_WORD_RE.match(clause)):
             b.need_clip(clause, clause)
             b.analyzed = False  # a question is answered from a fresh measurement
             b.steps.append(Step("analyze", {"questions": asked}))
@@ -221,7 +223,7 @@ class RulePlanner:
         if generate_verb and not (refers and (goals or similar or fixes)) and (wants_sound or not (goals or fixes)):
             self._generate(clause, b, session)
             return
-        if similar and not goals and not fixes:
+        if similar and not goals and not fixes and verdict is None:
             b.need_clip(clause, clause)
             b.analyze()
             m = _K_RE.search(clause)

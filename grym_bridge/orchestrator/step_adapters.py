@@ -191,6 +191,7 @@ class Capabilities:
         result = api.compose(req, renders_dir=self.config.renders_dir(), progress=progress)
         ctx.outputs.append(Path(result.path))
         return {"path": result.path, "kind": result.kind, "key": result.key, "tempo": result.tempo,
+                "style": result.style,
                 "bars": result.bars, "chords": result.chords, "note_count": result.note_count, "seed": result.seed}
 
     def store(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:

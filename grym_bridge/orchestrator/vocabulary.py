@@ -156,11 +156,11 @@ def problems(clause: str) -> tuple[list[str], str]:
 # -- questions and verdicts -----------------------------------------------------------------
 
 _QUESTIONS: dict[str, str] = {
-    "key": r"what(?:'s| is)? (?:the )?(?:key|scale)|which (?:key|scale)|what key|key is (?:this|it)|"
+    "key": r"what(?:'?s| is)? (?:the )?(?:key|scale)|which (?:key|scale)|what key|key is (?:this|it)|"
            r"(?:tell me|find|detect|get)(?: me)? the key|in what key|key\?",
-    "tempo": r"what(?:'s| is)? (?:the )?(?:tempo|bpm|speed)|which (?:tempo|bpm)|how fast|how many bpm|"
+    "tempo": r"what(?:'?s| is)? (?:the )?(?:tempo|bpm|speed)|which (?:tempo|bpm)|how fast|how many bpm|"
              r"(?:tell me|find|detect|get)(?: me)? the (?:tempo|bpm)|tempo\?|bpm\?",
-    "loudness": r"how loud|what(?:'s| is)? (?:the )?(?:loudness|lufs|level)|how many lufs|is (?:it|this) loud enough|"
+    "loudness": r"how loud|what(?:'?s| is)? (?:the )?(?:loudness|lufs|level)|how many lufs|is (?:it|this) loud enough|"
                 r"(?:tell me|measure|get)(?: me)? the (?:loudness|lufs)|loudness\?|lufs\?",
 }
 _QUESTION_RES = [(re.compile(rf"\b(?:{words})"), name) for name, words in _QUESTIONS.items()]

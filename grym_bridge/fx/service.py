@@ -89,8 +89,11 @@ class FxService:
             raise translate(exc) from None
 
     def render(self, path: str | os.PathLike[str], chain: Any, *, output: str | os.PathLike[str] | None = None,
-               ab: bool = False, progress: Progress | None = None) -> RenderResult:
-        """Render the clip through `chain` under the data dir's renders/ (or `output`), with a provenance sidecar."""
+               ab: bool = False, progress: Progress | None = None, subtype: str | None = None) -> RenderResult:
+        """Render the clip through `chain` under the data dir's renders/ (or `output`), with a provenance sidecar.
+
+        The file's sample format follows the source's (PCM_16 dithered, PCM_24, FLOAT) unless `subtype` says.
+        """
         source = self._path(path)
         if not source.is_file():
             raise AudioFileError(f"{source}: no such file; check the path")
@@ -105,7 +108,7 @@ class FxService:
         spec = self.chain(chain)
         ensure_data_dir(self.config)
         out = self._path(output) if output else default_output_path(self.config.renders_dir(), source, spec)
-        options = RenderOptions(ab=ab, max_tail_s=self.config.fx.max_tail_s)
+        options = RenderOptions(ab=ab, max_tail_s=self.config.fx.max_tail_s, subtype=subtype)
         try:
             return render_file(source, spec, out, options=options, progress=progress, meter=analysis_meter,
                                provenance={"grym_bridge": __version__, "capability": "fx.render"})

@@ -88,36 +88,46 @@ def _overlap_octaves(a: tuple[float, float, float], b: tuple[float, float, float
     return math.log2(hi / lo) if hi > lo else 0.0
 
 
-def drop_conflicts(items: list[Planned]) -> list[Reason]:
-    """Remove moves that undo another (opposite EQ over the same band; an identical filter twice).
+def _clash(e: dict[str, Any], f: dict[str, Any]) -> str | None:
+    """Why entry `e` would undo entry `f`, or None."""
+    if e == f and e["plugin"] != "Gain":
+        return "the same filter is in the chain already"
+    if _fights(e, f):
+        return "it would boost what a filter in the chain removes"
+    a, b = _eq_span(e), _eq_span(f)
+    if a and b and a[2] * b[2] < 0 and _overlap_octaves(a, b) >= 1 / 3:
+        return (f"it would {'boost' if a[2] > 0 else 'cut'} the band {max(a[0], b[0]):.0f}-{min(a[1], b[1]):.0f} Hz "
+                f"that the other {'cuts' if a[2] > 0 else 'boosts'}")
+    return None
 
-    The move of lower priority goes (a named fix over a direction over a corrective move); the
-    reasons returned say which went and why.
+
+def drop_conflicts(items: list[Planned]) -> list[Reason]:
+    """Remove what would undo another move (opposite EQ over the same band, a boost of what a filter
+    removes, an identical filter twice).
+
+    The entry of the lower-priority move goes (a named fix over a corrective move over a direction);
+    the rest of that move stays (a punch compressor keeps working without its low boost), and a move
+    left with nothing is dropped. The reasons returned say what went and why.
     """
     notes: list[Reason] = []
     ranked = sorted(range(len(items)), key=lambda i: -_PRIORITY[items[i].kind])
     kept: list[int] = []
     for i in ranked:
         it = items[i]
-        clash = None
-        for j in kept:
-            for e in it.entries:
-                for f in items[j].entries:
-                    if e == f and e["plugin"] not in ("Gain",):
-                        clash = (items[j], "the same filter is in the chain already")
-                    if _fights(e, f):
-                        clash = (items[j], "it would boost what a filter in the chain removes")
-                    a, b = _eq_span(e), _eq_span(f)
-                    if a and b and a[2] * b[2] < 0 and _overlap_octaves(a, b) >= 1 / 3:
-                        clash = (items[j], f"it would {'boost' if a[2] > 0 else 'cut'} the band "
-                                           f"{max(a[0], b[0]):.0f}-{min(a[1], b[1]):.0f} Hz that the other "
-                                           f"{'cuts' if a[2] > 0 else 'boosts'}")
-        if clash is None:
+        keep_entries = []
+        for e in it.entries:
+            clash = next(((items[j], why) for j in kept for f in items[j].entries for why in [_clash(e, f)] if why),
+                         None)
+            if clash is None:
+                keep_entries.append(e)
+                continue
+            other, why = clash
+            notes.append(Reason("dropped", f"dropped {e['plugin']} from '{it.reason.message[:50]}...': {why} "
+                                           f"({other.kind} {other.name or other.reason.problem} wins)",
+                                None, None, ""))
+        if keep_entries or not it.entries:
+            it.entries[:] = keep_entries
             kept.append(i)
-            continue
-        other, why = clash
-        notes.append(Reason("dropped", f"dropped '{it.reason.message[:60]}...': {why} ({other.kind} "
-                                       f"{other.name or other.reason.problem} wins)", None, None, ""))
     kept_set = set(kept)
     items[:] = [it for k, it in enumerate(items) if k in kept_set]
     return notes

@@ -16,6 +16,7 @@ import re
 #: (words, the fx engine's loudness target name, how to say it)
 _DESTINATIONS: list[tuple[str, str, str]] = [
     (r"spotify|apple music|itunes|youtube|you tube|tidal|deezer|amazon music|soundcloud|bandcamp|streaming|"
+     r"tiktok|tik tok|instagram|reels|"
      r"(?:the )?streamers|dsps?", "streaming", "streaming"),
     (r"(?:the )?club|clubs|dj(?: set| sets)?|dance ?floor|festival|rave|sound ?system", "club", "the club"),
     (r"broadcast|tv|television|radio|ebu|r ?128", "broadcast", "broadcast"),
@@ -36,7 +37,7 @@ def destination(clause: str) -> tuple[str, str] | None:
 # -- composition styles ------------------------------------------------------------------
 
 _COMPOSE_STYLES: dict[str, str] = {
-    "lofi": r"lo-?fi|lo fi|low-?fi|chill-?hop|chill ?hop",
+    "lofi": r"lo-?fi|lo fi|low-?fi|chill-?hop|chill ?hop|hip-?hop|hip hop|boom ?bap",
     "house": r"(?:deep |tech |funky |disco )?house|four on the floor|garage|techno|disco|edm",
     "trap": r"trap|drill|808s?",
     "jazz": r"jazz(?:y|ier)?|bebop|swing(?:ing)?|neo-?soul",
@@ -125,7 +126,8 @@ _PROBLEMS: dict[str, str] = {
     "rumble": r"rumbl\w*|sub-?sonic|infrasonic|subsonics?|(?:low|sub)[- ]?(?:end )?(?:noise|hum)|handling noise|"
               r"wind noise|below 40 ?hz",
     "mud": r"mud(?:dy|diness)?|murk(?:y|iness)?|boxy|boxiness|cloudy|smeared low mids|low[- ]mids?",
-    "boom": r"boom(?:y|iness|ing)?|(?:too much|way too much|excess(?:ive)?|heavy|huge) (?:low[- ]?end|bass|bottom|lows)|"
+    "boom": r"boom(?:y|iness|ing)?|bassy|sub[- ]?heavy|(?:too much|way too much|excess(?:ive)?|heavy|huge) "
+            r"(?:low[- ]?end|bass|bottom|lows|sub|subs)|"
             r"low[- ]?end (?:is )?(?:too )?(?:heavy|big|much)|flabby|bloated|woofy",
     "harsh": r"harsh(?:ness)?|shrill|piercing|ear-?piercing|brittle|fatiguing|glassy|(?:hurts|hurting) (?:my|the) ears",
     "sibilant": r"sibilan(?:t|ce|ts)|(?:the |harsh |sharp |loud )?esses|ess(?:y|iness)|s sounds|hissy|hiss|de-?ess\w*",
@@ -164,10 +166,15 @@ _QUESTIONS: dict[str, str] = {
                 r"(?:tell me|measure|get)(?: me)? the (?:loudness|lufs)|loudness\?|lufs\?",
 }
 _QUESTION_RES = [(re.compile(rf"\b(?:{words})"), name) for name, words in _QUESTIONS.items()]
+# A clause that is only the word ("bpm?", "key?": the question mark is gone by now) asks it too.
+_BARE_QUESTION = {"key": "key", "scale": "key", "bpm": "tempo", "tempo": "tempo", "lufs": "loudness",
+                  "loudness": "loudness"}
 
 
 def questions(clause: str) -> list[str]:
     """What the clause asks about the clip (key, tempo, loudness), in order."""
+    if clause.strip() in _BARE_QUESTION:
+        return [_BARE_QUESTION[clause.strip()]]
     found = [(m.start(), name) for rx, name in _QUESTION_RES for m in [rx.search(clause)] if m]
     return [name for _, name in sorted(found)]
 

@@ -11,8 +11,9 @@ one measurement before and after with the amount the move promised:
 - punchier: the crest factor (peak over RMS) up by 0.5 dB;
 - lofi: the top (10-20 kHz against the mids) down by 6 dB;
 - rumble: energy below 40 Hz 12 dB lower against 100 Hz-5 kHz;
-- mud, boom, harsh, sibilant: the band's excess over the target curve at least halved;
-- thin, dull: the band's deficit under the target curve at least halved.
+- mud, boom, harsh, sibilant, thin, dull named by a request: the band, against the clip's own
+  spectral trend, moved back by the amount its reason states (`corrective.named_amount`);
+- a problem the engine found by itself: its excess over the target curve at least halved.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 from scipy import signal
 
-from grym_bridge.fx.spectrum import band_spectrum, deviation
+from grym_bridge.fx.spectrum import band_spectrum, deviation, trend_deviation
 
 
 def _band_power(f: np.ndarray, p: np.ndarray, lo: float, hi: float) -> float:
@@ -66,6 +67,7 @@ def metrics(samples: np.ndarray, sample_rate: int) -> dict[str, Any]:
         out["side_fraction"], out["low_side_db"] = 0.0, -120.0
     spectrum = band_spectrum(mono[None, :].astype(np.float32), sample_rate)
     out["spectrum"] = (spectrum.centres, deviation(spectrum))
+    out["bands"] = spectrum
     return out
 
 
@@ -120,14 +122,33 @@ def check_direction(goal: str, before: dict[str, Any], after: dict[str, Any]) ->
 
 
 def check_fix(problem: str, before: dict[str, Any], after: dict[str, Any],
-              band_hz: tuple[float, float] | None) -> Check:
-    """Whether the named problem was reduced by its stated amount."""
+              band_hz: tuple[float, float] | None, named: float | None = None) -> Check:
+    """Whether the problem was reduced by its stated amount.
+
+    A named problem (`named`: the dB its band must move, as its reason states) is measured against the
+    clip's own trend, as it was found, and must move by that much without overshooting past one and a
+    half times its excess; one the engine found by itself against the target curve of finished mixes,
+    its excess at least halved.
+    """
     if problem == "rumble":
         b, a = before["sub40_db"], after["sub40_db"]
         return Check("rumble", "energy below 40 Hz against 100 Hz-5 kHz", b, a, "-12 dB", a <= b - 12.0, "dB")
     lo, hi = band_hz or (20.0, 20000.0)
-    b, a = band_deviation(before, lo, hi), band_deviation(after, lo, hi)
-    where = f"deviation from the target curve, {lo:.0f}-{hi:.0f} Hz"
-    if b < 0:  # a deficit (thin, dull): at least halved
-        return Check(problem, where, b, a, "deficit halved", a >= b / 2, "dB")
-    return Check(problem, where, b, a, "excess halved", a <= b / 2, "dB")
+    if named is not None:
+        def trend(m: dict[str, Any]) -> float:
+            spectrum = m["bands"]
+            dev = trend_deviation(spectrum, exclude=(lo, hi))
+            sel = (spectrum.centres >= lo * 0.999) & (spectrum.centres <= hi * 1.001)
+            return float(dev[sel].mean()) if sel.any() else 0.0
+        b, a = trend(before), trend(after)
+        where = f"level against the clip's own trend, {lo:.0f}-{hi:.0f} Hz"
+        moved = (b - a) if b > 0 else (a - b)
+        return Check(problem, where, b, a, f"moved back by {named:g} dB", named - 0.05 <= moved <= max(
+            1.5 * abs(b), named + 1.5), "dB")
+    else:
+        b, a = band_deviation(before, lo, hi), band_deviation(after, lo, hi)
+        where = f"deviation from the target curve, {lo:.0f}-{hi:.0f} Hz"
+    # At least halved, and not overshot into the opposite problem by more than half of it either.
+    if b < 0:  # a deficit (thin, dull)
+        return Check(problem, where, b, a, "deficit halved", b / 2 <= a <= -b / 2, "dB")
+    return Check(problem, where, b, a, "excess halved", -b / 2 <= a <= b / 2, "dB")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from grym_bridge.fx.checks import sub40_db
-from grym_bridge.fx.spectrum import BandSpectrum, Region, deviation, q_for_octaves, regions
+from grym_bridge.fx.spectrum import BandSpectrum, Region, deviation, q_for_octaves, regions, trend_deviation
 from grym_bridge.fx.types import Reason
 from grym_bridge.fx.verify import eq_band_response
 from plugin_host import process_array
@@ -68,6 +68,61 @@ def _peak_move(region: Region, spectrum: BandSpectrum, dev: np.ndarray, sample_r
             break
         gain = max(-MAX_CUT_DB, gain - (left - region.excess_db / 4))
     return [entry]
+
+
+#: A problem a request names: the band it lives in and whether it is too much (+1) or too little (-1).
+NAMED_BANDS = {"mud": (150.0, 500.0, 1), "boom": (45.0, 150.0, 1), "harsh": (2000.0, 6000.0, 1),
+               "sibilant": (5000.0, 12000.0, 1), "thin": (45.0, 200.0, -1), "dull": (5000.0, 16000.0, -1)}
+NAMED_DB = 2.0  # a named problem needs this much bump (or dip) against the clip's own trend
+
+
+def named_amount(excess_db: float) -> float:
+    """How far a named problem's band must move (dB): 70 % of its measured excess or dip, 2 to 6 dB."""
+    return round(max(2.0, min(6.0, 0.7 * abs(excess_db))), 2)
+
+
+def named_move(spectrum: BandSpectrum, sample_rate: int, problem: str) -> list[Move]:
+    """The fix for a problem the request names, where the clip measurably has it.
+
+    The band is judged against the clip's own spectral trend (`trend_deviation`), not the mix target
+    curve: the strongest run of third octaves in the problem's band standing `NAMED_DB` above (or
+    below) the trend is moved back by `named_amount` (70 % of it, 2 to 6 dB; the reason states
+    it and the check holds the chain to it), with a peaking cut (or a shelf for a dip) sized by the
+    filters' own response.
+    """
+    lo, hi, sign = NAMED_BANDS[problem]
+    dev = trend_deviation(spectrum, exclude=(lo, hi))
+    found = sorted(regions(spectrum, dev, lo, hi, NAMED_DB, sign=sign), key=lambda r: -abs(r.excess_db) * r.octaves)
+    if not found:
+        sel = (spectrum.centres >= lo) & (spectrum.centres <= hi)
+        worst = float((sign * dev[sel]).max()) if sel.any() else 0.0
+        side = "above" if sign > 0 else "below"
+        where = f"stands at most {worst:.1f} dB {side}" if worst > 0 else f"does not stand {side}"
+        return [([], Reason(problem, f"asked to fix {problem}, but {_hz(lo)}-{_hz(hi)} {where} the clip's own "
+                                     f"spectral trend (it takes {NAMED_DB:g} dB to be {problem}): nothing to change "
+                                     "for it", round(worst, 2), NAMED_DB, "dB"))]
+    region = found[0]
+    amount = named_amount(region.excess_db)
+    sel = (spectrum.centres >= region.lo_hz) & (spectrum.centres <= region.hi_hz)
+    if sign > 0:
+        q = round(max(0.4, min(4.0, q_for_octaves(region.octaves))), 3)
+        entry = {"plugin": "PeakFilter", "params": {"cutoff_frequency_hz": round(region.centre_hz, 1),
+                                                    "gain_db": -(amount + 1.0), "q": q}}
+    else:
+        plugin, corner = ("LowShelfFilter", region.hi_hz) if problem == "thin" else ("HighShelfFilter", region.lo_hz)
+        entry = {"plugin": plugin, "params": {"cutoff_frequency_hz": round(corner, 1), "gain_db": amount + 1.0,
+                                              "q": 0.707}}
+    for _ in range(4):  # size the gain so the band moves by the amount (and a little more), by the response
+        moved = sign * -float(eq_band_response([entry], sample_rate, spectrum.centres[sel]).mean())
+        gain = float(entry["params"]["gain_db"]) * (amount + 1.0) / max(moved, 0.1)
+        entry["params"]["gain_db"] = round(max(-MAX_CUT_DB, min(MAX_BOOST_DB + 3.0, gain)), 2)
+    words = (f"a {entry['params']['gain_db']:+.1f} dB {'cut' if sign > 0 else 'shelf'} at "
+             f"{_hz(entry['params']['cutoff_frequency_hz'])}")
+    return [([entry], Reason(problem, f"{problem}: {_hz(region.lo_hz)}-{_hz(region.hi_hz)} stands "
+                                      f"{abs(region.excess_db):.1f} dB {'above' if sign > 0 else 'below'} the clip's "
+                                      f"own spectral trend; {words} moves it back by at least {amount:g} dB",
+                             round(region.excess_db, 2), amount, "dB",
+                             [round(region.lo_hz, 1), round(region.hi_hz, 1)]))]
 
 
 def is_broadband(spectrum: BandSpectrum, span_db: float = 30.0, min_bands: int = 10) -> bool:

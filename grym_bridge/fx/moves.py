@@ -140,7 +140,14 @@ def _strengthen(it: Planned) -> bool:
         p, name = e["params"], e["plugin"]
         if name in _EQ:
             g = float(p["gain_db"])
-            new = max(-18.0, g * 1.5) if g < 0 else min(9.0, g * 1.5)
+            c = it.check
+            if it.kind == "fix" and c is not None and it.reason.target is not None:  # a named problem's amount
+                moved = abs(c.before - c.after)
+                overshot = moved > it.reason.target + 0.5 and (c.after * c.before < 0 or moved > 1.5 * abs(c.before))
+            else:
+                overshot = c is not None and it.kind != "direction" and abs(c.after) > abs(c.before) / 2 \
+                    and c.after * c.before < 0
+            new = g * 0.7 if overshot else (max(-18.0, g * 1.4) if g < 0 else min(9.0, g * 1.4))
             changed |= abs(new - g) > 0.05
             p["gain_db"] = round(new, 2)
             if it.kind == "direction" and name == "HighShelfFilter":  # a clip with little top: reach lower
@@ -227,7 +234,8 @@ def check(it: Planned, before: dict[str, Any], after: dict[str, Any]) -> Check |
         return None
     if it.kind == "direction":
         return check_direction(it.name, before, after)
-    return check_fix(it.name, before, after, it.band_hz)
+    named = it.reason.target if it.kind == "fix" and it.name != "rumble" else None
+    return check_fix(it.name, before, after, it.band_hz, named=named)
 
 
 def settle(items: list[Planned], samples: np.ndarray, sample_rate: int, before: dict[str, Any],

@@ -141,16 +141,9 @@ def suggest(audio: Audio, *, target: LoudnessTarget | None = None, style: str | 
             target = LoudnessTarget("reference", round(ref_measured["lufs"], 2),
                                     target.ceiling_dbtp if target else -1.0)
     elif requested:
-        named = [n for n in fixes if n != "rumble"]
-        if named:
-            codes = {code for n in named for code in NAMED_ZONES[n]}
-            found = corrective.tonal_moves(spectrum, sr, only=codes)
-            add(found, "fix")
-            for n in named:
-                if not any(it.name == n for it in items):
-                    notes.append(Reason(n, f"asked to fix {n}, but the clip measures within "
-                                           f"{corrective.EXCESS_DB:g} dB of the target curve there: nothing to "
-                                           "change for it", None, corrective.EXCESS_DB, "dB"))
+        for n in fixes:
+            if n != "rumble":
+                add(corrective.named_move(spectrum, sr, n), "fix", n)
     elif corrective.is_broadband(spectrum):
         add(corrective.tonal_moves(spectrum, sr), "corrective")
     else:

@@ -124,3 +124,20 @@ def test_destinations_land_within_half_a_lu_under_the_ceiling(fx: FxService, tmp
         assert measure.lufs(y) == pytest.approx(lufs, abs=0.5)
     else:  # the reason is honest: the file is indeed short of the target
         assert abs(measure.lufs(y) - lufs) > 0.5
+
+
+@pytest.mark.parametrize("problem", ["mud", "boom", "harsh", "sibilant", "thin", "dull"])
+def test_named_problems_on_rendered_music_are_at_least_halved(fx: FxService, tmp_path: Path, problem: str) -> None:
+    """Planted on the fluidsynth band: the planted band's excess (against the clean render) at least halved,
+    without overshooting into the opposite problem, and the loudness kept."""
+    from tests.fx.material import BANDS
+
+    clean = np.array(gm_song(SECONDS))
+    x = plant_on(clean, problem).samples
+    s, y = _render(fx, tmp_path, problem, x, fix=[problem])
+    lo, hi, _ = BANDS[problem]
+    before, after = measure.band_excess_db(x, clean, lo, hi), measure.band_excess_db(y, clean, lo, hi)
+    assert abs(after) <= abs(before) / 2, (before, after, [r.message for r in s.reasons])
+    assert measure.lufs(y) == pytest.approx(measure.lufs(x), abs=1.0)
+    reason = next(r for r in s.reasons if r.problem == problem)
+    assert f"by at least {reason.target:g} dB" in reason.message and [c["passed"] for c in s.checks] == [True]

@@ -29,6 +29,9 @@ from grym_bridge.fx.verify import fit_loudness, measure, short_term_percentiles
 from plugin_host import process_array
 
 Progress = Callable[[float, str], None]
+#: Gain alone (no limiter) keeps this far under the ceiling: true-peak meters differ by a few tenths
+#: of a dB on sharp transients (drum hits), and the true-peak limiter is not there to catch them.
+GAIN_ONLY_MARGIN_DB = 0.5
 
 
 def _note(progress: Progress | None, fraction: float, message: str) -> None:
@@ -221,11 +224,11 @@ def _fit(chain: list[dict[str, Any]], reasons: list[Reason], pre: np.ndarray, sr
         # limiter, which would flatten the very transients a punchier chain brings out.
         gain = round(measured["lufs"] - loudness.integrated_lufs(pre, sr), 2)
         peak = measure(pre, sr)["true_peak_dbtp"]
-        room = target.ceiling_dbtp - 0.15 - peak
+        room = target.ceiling_dbtp - GAIN_ONLY_MARGIN_DB - peak
         gain = round(min(gain, room), 2) if gain - room <= 0.9 else gain
         trial = process_array([{"plugin": "Gain", "params": {"gain_db": gain}}], pre, sr)
         result = measure(trial, sr)
-        if result["true_peak_dbtp"] <= target.ceiling_dbtp - 0.1:
+        if result["true_peak_dbtp"] <= target.ceiling_dbtp - GAIN_ONLY_MARGIN_DB + 0.05:
             if abs(gain) >= 0.05:
                 reasons.append(Reason("loudness_matched", f"{gain:+.1f} dB brings the result back to the clip's "
                                                           f"{measured['lufs']:.1f} LUFS, so the change is heard, "

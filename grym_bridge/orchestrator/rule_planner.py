@@ -12,6 +12,9 @@ session context. It reads a request in three passes:
    and from the session context (its tempo and key), and chain the steps
    each intent needs, analyzing the current clip once before whatever reads
    its analysis and storing new audio once at the end.
+
+Typos are forgiven first; destinations, compose styles, tempos, keys (as
+written), problem words, questions and verdicts are read by `vocabulary`.
 """
 
 from __future__ import annotations

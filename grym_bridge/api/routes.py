@@ -108,7 +108,7 @@ def _coerce(arg: Arg, value: Any) -> Any:
         try:
             return coerce(value, t)
         except ValueError:
-            raise BadRequest(f"argument '{arg.name}' must be {_TYPE_WORDS.get(t, t.__name__)}; got {value!r}") from None
+            raise BadRequest(f"argument '{arg.name}' must be {_TYPE_WORDS.get(t, t.__name__)}; got {_shown(value)}") from None
     if t is dict:
         if isinstance(value, dict):
             return value
@@ -499,6 +499,14 @@ def _valid_id(req_id: Any) -> bool:
     if isinstance(req_id, int):
         return INT64_MIN <= req_id <= INT64_MAX
     return isinstance(req_id, str) or (isinstance(req_id, float) and math.isfinite(req_id))
+
+
+def _shown(value: Any) -> str:
+    """A value as an error message shows it: blobs by size, long text cut."""
+    if isinstance(value, (bytes, bytearray)):
+        return f"a blob of {len(value)} bytes"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _kind(value: Any) -> str:

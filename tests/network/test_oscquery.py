@@ -29,7 +29,7 @@ def test_tree_lists_every_registered_address_with_types_and_docs(bridge: Running
     assert set(found) == set(bridge.services.router.routes)
     hello = found["/grym/system/hello"]
     assert hello["TYPE"] == "sis" and hello["ACCESS"] == 2
-    assert hello["RANGE"][1] == {"MIN": 1, "MAX": 65535} and hello["RANGE"][0] is None
+    assert hello["RANGE"][1] == {"MIN": 0, "MAX": 65535} and hello["RANGE"][0] is None
     assert [a["name"] for a in hello["GRYM_ARGS"]] == ["req_id", "reply_port", "token"]
     assert hello["DESCRIPTION"] == bridge.services.router.routes["/grym/system/hello"].doc
     bars = next(o for o in found["/grym/compose/chords"]["GRYM_OPTIONS"] if o["name"] == "bars")

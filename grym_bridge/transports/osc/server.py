@@ -154,7 +154,8 @@ class UdpPeer:
         self.transport.sendto(packet, self.destination)
 
     def set_reply_port(self, port: int) -> None:
-        self.ports.register(self.ip, self.src_port, port)
+        """Replies of this socket go to `port` from now on (0: back to its source port)."""
+        self.ports.register(self.ip, self.src_port, port or self.src_port)
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):

@@ -27,8 +27,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from grym_bridge import cancel
 from grym_bridge.config import JobsConfig
-from grym_bridge.errors import Busy, Cancelled, GrymError, JobTimeout, NotFound, error_code, error_message
+from grym_bridge.errors import Busy, Cancelled, GrymError, JobTimeout, NotFound, error_code, error_message, is_disk_full
 from grym_bridge.results import to_jsonable
 
 log = logging.getLogger(__name__)
@@ -278,7 +279,9 @@ class JobQueue:
                 if isinstance(exc, Cancelled) or job.cancel_event.is_set():
                     self._finish(job, JobState.CANCELLED, error=Cancelled(f"job {job.id} was cancelled"))
                 else:
-                    if not isinstance(exc, GrymError):
+                    if is_disk_full(exc):
+                        log.warning("job %s (%s): the disk is full (%s)", job.id, job.name, exc)
+                    elif not isinstance(exc, GrymError):
                         log.error("job %s (%s) failed", job.id, job.name, exc_info=exc)
                     self._finish(job, JobState.ERROR, error=exc)
                 continue
@@ -289,8 +292,11 @@ class JobQueue:
 
     @staticmethod
     def _run(job: Job, ctx: JobContext) -> Any:
-        # Convert in the worker thread: a large result must not stall the event loop.
-        return to_jsonable(job.work(ctx))
+        # The scope lets deep loops (hashing, decoding, scans) stop at `cancel.checkpoint()` once the
+        # job is cancelled or timed out, and gives back the decoded-audio budget the job took.
+        with cancel.scope(ctx.check_cancelled):
+            # Convert in the worker thread: a large result must not stall the event loop.
+            return to_jsonable(job.work(ctx))
 
     def _finish(self, job: Job, state: JobState, *, result: Any = None, error: BaseException | None = None) -> None:
         if job.state in FINISHED:

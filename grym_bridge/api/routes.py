@@ -367,11 +367,15 @@ class Router:
         for peer in ([owner] if owner is not None else []) + [
             p for k, p in self.subscribers.get("/grym/job/progress", {}).items() if owner is None or k != owner.key
         ]:
-            out = list(values)
+            out, where = list(values), address
             if event == "done":
-                out[1] = self.json_payload(peer, job.result, name=f"job-{job.id}")
+                try:
+                    out[1] = self.json_payload(peer, job.result, name=f"job-{job.id}")
+                except Exception as exc:  # noqa: BLE001 - the result file could not be written: say so, never go quiet
+                    log.warning("job %s: its result could not be written for %s (%s)", job.id, peer.key, exc)
+                    where, out = "/grym/job/error", [job.id, error_code(exc), error_message(exc)]
             try:
-                peer.send(address, out)
+                peer.send(where, out)
             except Exception:  # noqa: BLE001
                 log.info("could not deliver %s for job %s to %s", address, job.id, peer.key)
 

@@ -22,6 +22,7 @@ clobber each other. A missing output folder is created only with
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -42,7 +43,7 @@ import pedalboard
 import soundfile as sf
 
 from plugin_host.chain import parse_chain
-from plugin_host.errors import AudioError, OutputError
+from plugin_host.errors import AudioError, OutputError, PluginHostError
 from plugin_host.loudness import MeterFactory, StreamingLoudness
 from plugin_host.pipeline import Consumer, prefetch
 from plugin_host.processor import Processor
@@ -202,6 +203,15 @@ def _check_target(final: Path, source: Path, opts: RenderOptions) -> None:
                           "name under renders/), or ask to overwrite it")
 
 
+def _no_space(folder: Path) -> bool:
+    """Whether the filesystem of `folder` has (next to) no room left for an ordinary user."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024
+
+
 def _commit(temp: Path, final: Path, opts: RenderOptions) -> None:
     """Move a finished temporary file to its name: a no-clobber link unless overwriting was asked."""
     if opts.overwrite:
@@ -282,9 +292,13 @@ def render_file(source: str | os.PathLike[str], chain: Any, output: str | os.Pat
             if progress:
                 progress(1.0, "rendered")
             return result
-        except BaseException:
+        except BaseException as exc:
             for tmp in temps:
                 tmp.unlink(missing_ok=True)
+            if isinstance(exc, (OSError, RuntimeError)) and not isinstance(exc, PluginHostError) \
+                    and _no_space(output.parent):
+                # libsndfile reports a full disk as "System error.": say what it was
+                raise OSError(errno.ENOSPC, "No space left on device", str(output)) from exc
             raise
 
 

@@ -88,3 +88,16 @@ def test_default_renders_get_new_names_under_renders(server: Serve) -> None:
     for result in (first, second):
         path = Path(result["path"])
         assert path.parent == renders and path.is_file() and Path(result["sidecar"]).is_file()
+
+
+def test_composed_midi_never_replaces_a_file_unasked(server: Serve) -> None:
+    target = server.root / "song.mid"
+    target.write_bytes(b"not yours to replace")
+    with server.client() as c:
+        address, args = c.request("/grym/compose/chords", "out", str(target))
+        assert address == "/grym/error" and args[2] == "bad_output" and "already exists" in args[3]
+        address, args = c.request("/grym/compose/chords", "out", str(server.root / "nowhere" / "x.mid"))
+        assert address == "/grym/error" and args[2] == "bad_output"
+        assert target.read_bytes() == b"not yours to replace" and not (server.root / "nowhere").exists()
+        c.wait_job(c.start_job("/grym/compose/chords", "out", str(target), "overwrite", 1), 30)
+    assert target.read_bytes().startswith(b"MThd")

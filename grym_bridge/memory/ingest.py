@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from grym_bridge.cancel import checkpoint
-from grym_bridge.errors import BadRequest, GrymError, NotFound, error_message, is_disk_full
+from grym_bridge.errors import BadRequest, Cancelled, GrymError, NotFound, error_message, is_disk_full
 from grym_bridge.memory.analyzer import Analyzer
 from grym_bridge.memory.checks import content_hash_of
 from grym_bridge.memory.features import detect_patterns
@@ -109,6 +109,8 @@ def add_paths(store: MemoryStore, paths: Iterable[str | os.PathLike[str]], *, an
                 analysis = analyzer.analyze(file)
             clip = store.add_clip(file, analysis=analysis, source=source, tags=tags, provenance=provenance,
                                   content_hash=content_hash if analysis is not None else None)
+        except Cancelled:
+            raise  # the job stops here; it is not one bad file
         except GrymError as exc:
             report.failed.append({"path": str(file), "code": exc.code, "message": exc.message})
             continue

@@ -120,6 +120,13 @@ class JobContext:
 Listener = Callable[[str, Job], None]
 
 
+def _retrieve(future: "asyncio.Future[Any]") -> None:
+    """Take the outcome of a job thread nobody awaits any more (timed out, or the server stopping),
+    so asyncio does not log it as a "Future exception was never retrieved" traceback."""
+    if not future.cancelled():
+        future.exception()
+
+
 class JobQueue:
     """A bounded queue of jobs with a worker pool per resource class."""
 
@@ -268,12 +275,16 @@ class JobQueue:
                 result = await asyncio.wait_for(asyncio.shield(future), job.timeout_s)
             except asyncio.TimeoutError:
                 job.cancel_event.set()
+                future.add_done_callback(_retrieve)  # the thread stops at its next checkpoint
                 self._finish(job, JobState.ERROR, error=JobTimeout(
                     f"job {job.id} ({job.name}) ran longer than {job.timeout_s:g} s and was stopped; "
                     "raise jobs.timeout_s in the config for longer work"))
                 continue
             except asyncio.CancelledError:
                 job.cancel_event.set()
+                # The thread ends on its own (with Cancelled, at its next checkpoint); take its outcome
+                # so asyncio does not log it as a "Future exception was never retrieved" at shutdown.
+                future.add_done_callback(_retrieve)
                 raise
             except BaseException as exc:  # noqa: BLE001 - every failure is reported to the client
                 if isinstance(exc, Cancelled) or job.cancel_event.is_set():

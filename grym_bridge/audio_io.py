@@ -22,7 +22,7 @@ import soundfile as sf
 import soxr
 
 from grym_bridge import cancel
-from grym_bridge.errors import AudioFileError, BadRequest, Busy, GrymError
+from grym_bridge.errors import AudioFileError, BadRequest, Busy, NotFound
 from grym_bridge.files import atomic_path, open_regular
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ def load_audio(
     with contextlib.ExitStack() as stack:
         try:
             raw = stack.enter_context(open_regular(p, "audio file"))
-        except GrymError as exc:  # a FIFO, a device, unreadable: the audio file's error
+        except (NotFound, BadRequest) as exc:  # a FIFO, a device, unreadable: the audio file's error
             raise AudioFileError(exc.message) from None
         if os.fstat(raw.fileno()).st_size == 0:
             raise _fail(p, "the file is empty (0 bytes)", "re-export or re-record it")

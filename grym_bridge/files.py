@@ -15,6 +15,7 @@ cancellation point between chunks. Call them in a worker, never on the event loo
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any, Iterator
 
 from grym_bridge.cancel import checkpoint
-from grym_bridge.errors import BadRequest, MessageTooLarge, NotFound
+from grym_bridge.errors import BadRequest, Busy, MessageTooLarge, NotFound
 
 CHUNK = 1024 * 1024
 
@@ -104,6 +105,9 @@ def open_regular(path: str | os.PathLike[str], what: str = "file") -> Iterator[I
     except FileNotFoundError:
         raise NotFound(f"the {what} {path} does not exist; check the path") from None
     except OSError as exc:
+        if exc.errno in (errno.EMFILE, errno.ENFILE):  # the server's fault, not the file's: say so
+            raise Busy(f"the server has run out of file descriptors and cannot open the {what} {path} now; "
+                       "retry in a moment (or raise `ulimit -n`)", retry_after_s=2.0) from None
         raise BadRequest(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):

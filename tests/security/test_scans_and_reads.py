@@ -23,7 +23,10 @@ from tests.security.serve import Serve, start, write_clip
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
-    s = start(tmp_path_factory.mktemp("scans"), {"paths": {"max_read_bytes": 65536}, "jobs": {"timeout_s": 30.0}})
+    tmp = tmp_path_factory.mktemp("scans")
+    # /dev among the roots: a link to /dev/zero must then be refused for what it is, not where it is
+    s = start(tmp, {"paths": {"allowed_roots": [str(tmp / "music"), "/dev"], "max_read_bytes": 65536},
+                    "jobs": {"timeout_s": 30.0}})
     yield s
     s.stop()
 
@@ -44,7 +47,7 @@ def test_folder_scan_refuses_links_out_of_the_roots_fifos_and_devices(server: Se
     assert len(result["added"]) == 1, result
     failed = {Path(f["path"]).name: f["code"] for f in result["failed"]}
     assert failed == {"secret.wav": "path_not_allowed", "passwd.wav": "path_not_allowed",
-                      "zero.wav": "path_not_allowed", "pipe.wav": "bad_args"}, result
+                      "zero.wav": "bad_args", "pipe.wav": "bad_args"}, result
     assert took < 30
     with server.client() as c:  # only the good clip was stored
         _, (clip,) = c.request("/grym/memory/get", result["added"][0])
@@ -53,6 +56,18 @@ def test_folder_scan_refuses_links_out_of_the_roots_fifos_and_devices(server: Se
     assert server.ping_ms() < 1000
     with server.client() as c:
         c.wait_job(c.start_job("/grym/fx/map", json.dumps([{"plugin": "Gain", "params": {}}]), "reaper"), 10)
+
+
+def test_devices_and_fifos_named_directly_are_refused_at_once(server: Serve) -> None:
+    fifo = server.root / "direct.wav"
+    os.mkfifo(fifo)
+    with server.client() as c:
+        for path in ("/dev/zero", str(fifo)):
+            started = time.monotonic()
+            with pytest.raises(JobFailed) as info:
+                c.wait_job(c.start_job("/grym/analyze/file", path), 10)
+            assert info.value.code == "bad_audio" and ("device" in info.value.message or "FIFO" in info.value.message)
+            assert time.monotonic() - started < 5
 
 
 def test_a_fifo_chain_file_never_freezes_the_server(server: Serve) -> None:

@@ -67,8 +67,6 @@ class RenderOptions:
     #: Refuse a source longer than this (seconds) or with more channels than `max_channels`; None: no limit.
     max_duration_s: float | None = None
     max_channels: int | None = None
-    #: Refuse a source whose decoded size (frames x channels x 4 bytes) exceeds this; None: no limit.
-    max_decoded_bytes: int | None = None
     #: Replace an existing regular file at the output (and its .B and .json companions).
     overwrite: bool = False
     #: Create the output's missing folders (the CLI on the user's own disk); servers pass False.
@@ -139,10 +137,7 @@ def _open_source(source: Path) -> sf.SoundFile:
 
 
 def _check_limits(source: Path, src: sf.SoundFile, opts: RenderOptions) -> None:
-    """The caller's duration, channel and size limits, checked on the file already open (it is opened once)."""
-    if opts.max_decoded_bytes is not None and src.frames * src.channels * 4 > opts.max_decoded_bytes:
-        raise AudioError(f"{source}: decodes to {src.frames * src.channels * 4} bytes ({src.channels} channels), "
-                         f"more than the limit of {opts.max_decoded_bytes}; trim or mix it down, or raise the limit")
+    """The caller's duration and channel limits, checked on the file already open (it is opened once)."""
     duration = src.frames / src.samplerate
     if opts.max_duration_s is not None and duration > opts.max_duration_s:
         raise AudioError(f"{source}: is {duration:.0f} s long, more than the limit of {opts.max_duration_s:g} s; "

@@ -73,8 +73,12 @@ class Serve:
         return self.proc.returncode
 
 
-def start(tmp: Path, settings: dict[str, dict[str, Any]] | None = None, *, data: Path | None = None) -> Serve:
-    """Start `grym serve` with `settings` ({table: {key: value}}) and wait until it answers a ping."""
+def start(tmp: Path, settings: dict[str, dict[str, Any]] | None = None, *, data: Path | None = None,
+          max_files: int | None = None) -> Serve:
+    """Start `grym serve` with `settings` ({table: {key: value}}) and wait until it answers a ping.
+
+    `max_files` lowers the process's file-descriptor limit (RLIMIT_NOFILE), as a busy machine would.
+    """
     root = tmp / "music"
     root.mkdir(parents=True, exist_ok=True)
     data = data or tmp / "data"
@@ -98,7 +102,8 @@ def start(tmp: Path, settings: dict[str, dict[str, Any]] | None = None, *, data:
     env.pop("GRYM_DATA_DIR", None)
     with open(log, "w") as err:
         proc = subprocess.Popen([sys.executable, "-m", "grym_bridge", "serve"], stdout=subprocess.DEVNULL,
-                                stderr=err, env=env, cwd=REPO)
+                                stderr=err, env=env, cwd=REPO,
+                                preexec_fn=None if max_files is None else lambda: _limit_files(max_files))
     server = Serve(proc, port, rpc, root, data, log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -111,6 +116,12 @@ def start(tmp: Path, settings: dict[str, dict[str, Any]] | None = None, *, data:
             time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"grym serve did not answer within 30 s: {server.stderr()}")
+
+
+def _limit_files(n: int) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
 
 
 def write_clip(path: Path, seconds: float = 1.0, channels: int = 2, rate: int = 44100) -> Path:

@@ -98,3 +98,32 @@ def test_uploads_stay_under_the_total_cap_oldest_first(server: Serve, tmp_path: 
     assert not Path(stored[0]).exists()  # 3 x 120 kB > 300 kB: the oldest made room
     assert Path(stored[1]).read_bytes() == files[1].read_bytes()
     assert Path(stored[2]).read_bytes() == files[2].read_bytes()
+
+
+def test_running_out_of_descriptors_is_logged_once_and_the_server_recovers(tmp_path: Path) -> None:
+    """The accept loop meets EMFILE (a low RLIMIT_NOFILE and 200 connections): asyncio backs off and
+    retries each second; the log says so once, not once per retry, and a token holder gets in afterwards."""
+    server = start(tmp_path, {"network": {"token": TOKEN, "max_preauth_connections": 1000,
+                                          "hello_timeout_s": 60.0}}, max_files=160)
+    socks = []
+    try:
+        for _ in range(200):
+            socks.append(socket.create_connection(("127.0.0.1", server.rpc_port), timeout=5))
+        time.sleep(3.5)  # three or four retries of the accept loop
+        assert server.ping_ms() < 1000  # UDP needs no new descriptor: the server still answers
+        assert server.stderr().count("could not accept a connection") == 1
+        for sock in socks:
+            sock.close()
+        socks.clear()
+        deadline = time.monotonic() + 10
+        while True:  # the server closes what the accept loop took in once descriptors are free
+            try:
+                assert asyncio.run(ping_over_rpc(server.rpc_port))[-1] == __version__
+                break
+            except GrymError:
+                assert time.monotonic() < deadline
+                time.sleep(0.5)
+    finally:
+        for sock in socks:
+            sock.close()
+        server.stop()

@@ -106,3 +106,16 @@ def test_links_in_a_stems_folder_are_checked_after_resolution(server: Serve, tmp
     with server.client() as c:
         address, args = c.request("/grym/mix/suggest", str(stems))
     assert address == "/grym/error" and args[2] == "path_not_allowed", args
+
+
+def test_impulse_responses_are_checked_after_resolution_and_must_be_regular(server: Serve, tmp_path: Path) -> None:
+    fifo = server.root / "room.wav"
+    os.mkfifo(fifo)
+    link = server.root / "hall.wav"
+    link.symlink_to(write_clip(tmp_path / "outside" / "hall.wav"))
+    with server.client() as c:
+        for ir, code in ((fifo, "bad_args"), (link, "path_not_allowed")):
+            chain = json.dumps([{"plugin": "Convolution", "params": {"impulse_response_filename": str(ir)}}])
+            address, args = c.request("/grym/fx/map", chain, "reaper")
+            assert address == "/grym/error" and args[2] == code, args
+    assert server.ping_ms() < 1000

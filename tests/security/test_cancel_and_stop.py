@@ -37,9 +37,9 @@ def start_hashing(server: Serve, c: OscClient) -> int:
     return job
 
 
-def seconds_until_quick_job_done(c: OscClient) -> float:
+def seconds_until_quick_job_done(c: OscClient, timeout: float = 10.0) -> float:
     started = time.monotonic()
-    c.wait_job(c.start_job("/grym/fx/map", QUICK, "reaper"), 10)
+    c.wait_job(c.start_job("/grym/fx/map", QUICK, "reaper"), timeout)
     return time.monotonic() - started
 
 
@@ -47,7 +47,7 @@ def seconds_until_quick_job_done(c: OscClient) -> float:
 def server(tmp_path: Path):  # type: ignore[no-untyped-def]
     s = start(tmp_path, {"jobs": {"cpu_workers": 1, "timeout_s": 3.0}})
     with s.client() as c:
-        seconds_until_quick_job_done(c)  # imports the fx capability once, so the timings below are the worker's
+        seconds_until_quick_job_done(c, 60)  # imports the fx capability once, so the timings below are the worker's
     yield s
     s.stop()
 

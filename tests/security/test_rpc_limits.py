@@ -108,7 +108,11 @@ def test_running_out_of_descriptors_is_logged_once_and_the_server_recovers(tmp_p
     socks = []
     try:
         for _ in range(200):
-            socks.append(socket.create_connection(("127.0.0.1", server.rpc_port), timeout=5))
+            try:
+                socks.append(socket.create_connection(("127.0.0.1", server.rpc_port), timeout=2))
+            except OSError:  # the listen backlog is full too: the server has stopped accepting, as meant
+                break
+        assert len(socks) > 50  # (the log line below shows the server did run out)
         time.sleep(3.5)  # three or four retries of the accept loop
         assert server.ping_ms() < 1000  # UDP needs no new descriptor: the server still answers
         assert server.stderr().count("could not accept a connection") == 1

@@ -31,7 +31,9 @@ COMMAND_MODULES = (
     "models",
     "discover",
     "relay",
+    "call",
     "install",
+    "open_page",
 )
 
 

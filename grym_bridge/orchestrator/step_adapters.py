@@ -151,7 +151,8 @@ class ChainSteps:
         api = import_capability("grym_bridge.compose", "composition")
         key = args.get("key")
         if key == "from_clip":
-            key = getattr(self._analysis(ctx, progress), "key", None)
+            # drums and noise have no key (None): the session's key, else compose's default
+            key = getattr(self._analysis(ctx, progress), "key", None) or ctx.session.key
         source = None
         if args.get("part") == "continue":
             source = _need_clip(ctx, "compose")

@@ -1,0 +1,25 @@
+-- @description grym-bridge actions
+-- @author grym-bridge developers
+-- @version 0.1.0
+-- @metapackage
+-- @changelog First release: analyze, suggest FX, render as takes, generate, compose, ask, find similar, sync, settings.
+-- @about
+--   grym-bridge's REAPER actions. They talk to a running `grym serve` through `grym call`
+--   (install grym-bridge, then run `grym install reaper` once so the actions know where grym is,
+--   or set the grym command in "grym: Settings").
+-- @provides
+--   [main] grym_analyze_selected_item.lua
+--   [main] grym_ask.lua
+--   [main] grym_compose_bass_at_edit_cursor.lua
+--   [main] grym_compose_chords_at_edit_cursor.lua
+--   [main] grym_compose_drums_at_edit_cursor.lua
+--   [main] grym_compose_melody_at_edit_cursor.lua
+--   [main] grym_find_similar_to_selected_item.lua
+--   [main] grym_generate_at_edit_cursor.lua
+--   [main] grym_render_suggestion_as_new_take.lua
+--   [main] grym_settings.lua
+--   [main] grym_suggest_fx_for_selected_track.lua
+--   [main] grym_sync_project.lua
+--   lib/fx.lua
+--   lib/grym.lua
+--   lib/json.lua

@@ -449,13 +449,17 @@ class Router:
         for peer in ([owner] if owner is not None else []) + [
             p for k, p in self._live("/grym/job/progress") if owner is None or k != owner.key
         ]:
-            out = list(values)
+            out, where = list(values), address
             if event == "done":
-                out[1] = self.json_payload(peer, job.result, kind="job")
+                try:
+                    out[1] = self.json_payload(peer, job.result, kind="job")
+                except Exception as exc:  # noqa: BLE001 - the result file could not be written: say so, never go quiet
+                    log.warning("job %s: its result could not be written for %s (%s)", job.id, peer.key, exc)
+                    where, out = "/grym/job/error", [job.id, error_code(exc), error_message(exc)]
             elif address == "/grym/job/error":
                 out[2] = self.text_payload(peer, str(out[2]), kind="job-error")
             try:
-                peer.send(address, out)
+                peer.send(where, out)
             except Exception:  # noqa: BLE001
                 log.info("could not deliver %s for job %s to %s", address, job.id, peer.key)
 

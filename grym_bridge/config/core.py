@@ -56,6 +56,10 @@ class PathsConfig:
         ["~"],
         "Folders whose files clients may name in requests (the data directory is always allowed).",
     )
+    max_read_bytes: int = setting(
+        4 * 1024 * 1024, "Largest text file (a chain file, a JSON file) a request may name; read in a worker.",
+        min=1024, max=1024**3,
+    )
 
 
 @dataclass
@@ -71,6 +75,14 @@ class JobsConfig:
 class AudioConfig:
     max_duration_s: float = setting(1200.0, "Longest audio file accepted, in seconds.", min=0.1)
     max_channels: int = setting(8, "Most channels accepted in an audio file.", min=1, max=64)
+    max_decoded_bytes: int = setting(
+        1024**3, "Most decoded audio one job may hold (frames x channels x 4 bytes); a file over it is refused "
+        "before decoding.", min=1024, max=1024**4,
+    )
+    max_decoded_total_bytes: int = setting(
+        2 * 1024**3, "Most decoded audio all running jobs may hold together; a job over it gets a busy error.",
+        min=1024, max=1024**4,
+    )
 
 
 @dataclass
@@ -103,10 +115,18 @@ class NetworkConfig:
     max_frame_bytes: int = setting(4 * 1024 * 1024, "Largest RPC frame accepted.", min=1024, max=256 * 1024 * 1024)
     max_upload_bytes: int = setting(2 * 1024**3, "Largest file one RPC upload may carry.", min=1, max=1024**4)
     max_connections: int = setting(32, "RPC connections served at once; more are closed with a busy error.", min=1, max=10_000)
+    max_preauth_connections: int = setting(
+        16, "RPC connections that have not said hello yet, kept apart from max_connections; when full, the oldest "
+        "silent one is closed for a newcomer.", min=1, max=10_000,
+    )
+    hello_timeout_s: float = setting(5.0, "An RPC connection that has not said hello (with the token) this long is closed.", min=0.1)
     idle_timeout_s: float = setting(600.0, "An RPC connection that sends nothing this long is closed.", min=0.1)
     frame_timeout_s: float = setting(30.0, "A started frame (or an open upload) that stalls this long closes the connection.", min=0.1)
     oscquery_max_connections: int = setting(32, "OSCQuery HTTP connections served at once; more are answered 503.",
                                             min=1, max=10_000)
     oscquery_timeout_s: float = setting(10.0, "An OSCQuery connection that sends nothing this long is closed.", min=0.1)
     upload_ttl_s: float = setting(86400.0, "Uploaded files older than this are deleted.", min=0.0)
+    max_uploads_total_bytes: int = setting(
+        8 * 1024**3, "Most bytes all stored uploads may take; the oldest are deleted to make room.", min=1, max=1024**5,
+    )
     relay_dir: str = setting("", "Where `grym relay` keeps downloaded results (empty: <data dir>/relay).")

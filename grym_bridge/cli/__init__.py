@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "call",
     "install",
     "open_page",
+    "mcp",
 )
 
 

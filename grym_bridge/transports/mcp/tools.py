@@ -209,8 +209,9 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("remember", "Remember clips", (
         "Analyze an audio file (or every file in a folder) and store it in the feature memory with tags, so "
         "find_similar and generation can use it later. Known content is not analyzed twice."),
-        "/grym/memory/add", summary=_added),
-    ToolSpec("tag_clip", "Tag a clip", "Add (or with remove, take off) tags on a remembered clip.",
+        "/grym/memory/add", summary=_added, json_args=("tags",)),
+    ToolSpec("tag_clip", "Tag a clip", (
+        "Add tags to a remembered clip (or take them off with remove); tags teach the memory's classification."),
              "/grym/memory/tag", summary=lambda r: f"clip {r['clip_id']} tags: {', '.join(r['tags']) or 'none'}",
              reply_names=("clip_id", "tags"), json_args=("tags",)),
     ToolSpec("rate_clip", "Rate a clip", (
@@ -260,7 +261,9 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("job_status", "Job status", (
         "State, progress, result or error of a job: poll it with the job id a long tool call returned."),
         "/grym/job/status", summary=_job, read_only=True),
-    ToolSpec("cancel_job", "Cancel a job", "Stop a queued or running job.", "/grym/job/cancel",
+    ToolSpec("cancel_job", "Cancel a job", (
+        "Stop a queued or running job (a generation or analysis you no longer need); it ends in the state "
+        "cancelled."), "/grym/job/cancel",
              summary=lambda r: f"job {r['job_id']} {r['state']}", reply_names=("job_id", "state"), destructive=True),
 )
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
 
-from grym_bridge.config import Config
 from tests.mcp.conftest import run, write_progression
 from tests.osc_client import RunningServer
-from tests.web.conftest import start_web_server
+from tests.web.conftest import web_server  # noqa: F401
 
 INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
               "params": {"protocolVersion": "2025-06-18", "capabilities": {},
@@ -21,12 +20,9 @@ ACCEPT = {"accept": "application/json, text/event-stream", "content-type": "appl
 
 
 @pytest.fixture
-def server(config: Config) -> Iterator[RunningServer]:
-    running = start_web_server(config)
-    try:
-        yield running
-    finally:
-        running.stop()
+def server(web_server: RunningServer) -> RunningServer:
+    """A real `grym serve` in this thread's test with the HTTP transport on a free loopback port."""
+    return web_server
 
 
 def _mcp_url(server: RunningServer) -> str:

@@ -139,6 +139,7 @@ def test_past_the_deadline_the_tool_returns_the_job_and_the_model_polls_it(confi
     async def body() -> dict[str, Any]:
         async with mcp_session(config, deadline_s=0.2) as s:
             first = await s.client.call_tool("analyze", {"path": str(clip)})
+            assert not first.is_error and "job_id" in first.structured_content, first.content
             job_id = first.structured_content["job_id"]
             polls = []
             for _ in range(300):

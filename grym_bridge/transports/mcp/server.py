@@ -92,6 +92,9 @@ class McpBridge:
             return await self._follow(ctx, tool, reply.job_id)
         except GrymError as exc:
             return error_result(error_code(exc), error_message(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug answers this call as an error; the server keeps serving
+            log.exception("MCP tool %s failed", params.name)
+            return error_result(error_code(exc), error_message(exc))
 
     async def _follow(self, ctx: Any, tool: ToolSpec, job_id: int) -> types.CallToolResult:
         """Wait for a job until the deadline, sending its progress on; cancel it when the call is cancelled."""

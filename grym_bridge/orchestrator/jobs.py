@@ -267,12 +267,14 @@ class JobQueue:
                 result = await asyncio.wait_for(asyncio.shield(future), job.timeout_s)
             except asyncio.TimeoutError:
                 job.cancel_event.set()
+                future.add_done_callback(_ignore_outcome)
                 self._finish(job, JobState.ERROR, error=JobTimeout(
                     f"job {job.id} ({job.name}) ran longer than {job.timeout_s:g} s and was stopped; "
                     "raise jobs.timeout_s in the config for longer work"))
                 continue
             except asyncio.CancelledError:
                 job.cancel_event.set()
+                future.add_done_callback(_ignore_outcome)  # the thread ends later, with Cancelled: not an error
                 raise
             except BaseException as exc:  # noqa: BLE001 - every failure is reported to the client
                 if isinstance(exc, Cancelled) or job.cancel_event.is_set():
@@ -324,3 +326,9 @@ class JobQueue:
                 listener(event, job)
             except Exception:  # noqa: BLE001 - one bad listener must not starve the others
                 log.exception("job listener failed on %s for job %s", event, job.id)
+
+
+def _ignore_outcome(future: "asyncio.Future[Any]") -> None:
+    """Retrieve the outcome of work nobody waits for any more (no "exception was never retrieved" log)."""
+    if not future.cancelled():
+        future.exception()

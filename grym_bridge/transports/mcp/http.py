@@ -33,6 +33,9 @@ def _load_sdk() -> None:
     import mcp.server.streamable_http_manager  # noqa: F401
     import grym_bridge.transports.mcp.server  # noqa: F401
 
+    # Its "session manager started / shutting down" lines tell a producer nothing; warnings still show.
+    logging.getLogger("mcp.server.streamable_http_manager").setLevel(logging.WARNING)
+
 
 class McpHttpEndpoint:
     """The `/mcp` endpoint of one `grym serve`: `await start()`, mount it, `await close()`."""

@@ -11,7 +11,8 @@ import click
 from grym_bridge import __version__
 from grym_bridge.cli.common import CliState
 
-STATE_MARK = {"ready": "ready", "needs_weights": "waits for model weights", "unavailable": "unavailable"}
+STATE_MARK = {"ready": "ready", "needs_weights": "waits for model weights", "unavailable": "unavailable",
+              "off": "off"}
 
 
 def banner(services: "object") -> str:

@@ -83,8 +83,9 @@ async def _remote(config: Config, host: str, port: int, token: str | None, deadl
         client = await RpcClient.connect(host, port, token=token or load_token(config, create=False),
                                          client_name="grym mcp", max_payload=None, on_osc=link.deliver)
     except ConnectionLost:
-        raise GrymError(f"no grym bridge is running at {host}:{port} (RPC): start `grym serve` first, "
-                        "or run `grym mcp --standalone` to start one in this process") from None
+        raise GrymError(f"no grym bridge is running at {host}:{port} (RPC): start `grym serve` first "
+                        "(if its banner shows another RPC port, pass it with --port), or run "
+                        "`grym mcp --standalone` to start one in this process") from None
     link.attach(client.send_osc)
 
     async def watch_connection() -> None:

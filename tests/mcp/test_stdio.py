@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -26,8 +27,8 @@ def _config_file(tmp_path: Path, rpc_port: int) -> Path:
 
 
 @pytest.fixture
-def serving(tmp_path: Path) -> Iterator[tuple[Path, int, int]]:
-    """A real `grym serve` process: (its config file, OSC port, RPC port)."""
+def serving(tmp_path: Path) -> Iterator[tuple[Path, int, int, subprocess.Popen[str]]]:
+    """A real `grym serve` process: (its config file, OSC port, RPC port, the process)."""
     osc_port, rpc_port = free_port(), free_port()
     config = _config_file(tmp_path, rpc_port)
     proc = subprocess.Popen([sys.executable, "-m", "grym_bridge", "--config", str(config), "serve",
@@ -46,7 +47,7 @@ def serving(tmp_path: Path) -> Iterator[tuple[Path, int, int]]:
     threading.Thread(target=read, daemon=True).start()
     try:
         assert ready.wait(30), "grym serve did not start: " + "".join(lines)
-        yield config, osc_port, rpc_port
+        yield config, osc_port, rpc_port, proc
     finally:
         proc.terminate()
         proc.wait(15)
@@ -59,8 +60,9 @@ def _client(config: Path, *extra: str) -> Any:
                                         args=["-m", "grym_bridge", "--config", str(config), "mcp", *extra]))
 
 
-def test_grym_mcp_shares_the_running_bridges_session_and_jobs(serving: tuple[Path, int, int], tmp_path: Path) -> None:
-    config, osc_port, _ = serving
+def test_grym_mcp_shares_the_running_bridges_session_and_jobs(serving: tuple[Path, int, int, Any],
+                                                              tmp_path: Path) -> None:
+    config, osc_port, _, _ = serving
     clip = write_progression(tmp_path / "prog.wav", "E minor", bpm=110, bars=4)
     progress: list[str | None] = []
 
@@ -83,6 +85,23 @@ def test_grym_mcp_shares_the_running_bridges_session_and_jobs(serving: tuple[Pat
     assert address == "/grym/session/get" and json.loads(values[0])["key"] == "E minor"
     assert r["analyzed"].structured_content["key"] == "E minor" and "tempo" in progress
     assert r["refused"].is_error and r["refused"].structured_content["error"]["code"] == "path_not_allowed"
+
+
+def test_a_bridge_that_stops_is_a_clear_tool_error(serving: tuple[Path, int, int, Any]) -> None:
+    config, _, _, bridge = serving
+
+    async def body() -> tuple[Any, Any]:
+        async with _client(config) as client:
+            before = await client.call_tool("session_get", {})
+            bridge.terminate()
+            bridge.wait(15)
+            await asyncio.sleep(0.2)  # the RPC connection's close reaches grym mcp
+            return before, await client.call_tool("session_get", {})
+
+    before, after = run(body())
+    assert not before.is_error
+    assert after.is_error and after.structured_content["error"]["code"] == "connection_lost"
+    assert "closed the connection" in after.content[0].text and "restart `grym serve`" in after.content[0].text
 
 
 def test_standalone_starts_a_bridge_in_the_process(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ from grym_bridge.api.routes import Route
 from grym_bridge.errors import GrymError, error_code, error_message
 from grym_bridge.results import dumps
 from grym_bridge.transports.mcp import DEFAULT_DEADLINE_S, resources
-from grym_bridge.transports.mcp.link import BridgeLink, JobWatch
+from grym_bridge.transports.mcp.link import BridgeLink, JobWatch, decode
 from grym_bridge.transports.mcp.tools import ToolSpec, tool_table
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,14 @@ class McpBridge:
             current = _first_json(status.values)
             state.update({k: current[k] for k in ("state", "progress", "message") if k in current})
         except GrymError:
-            pass  # the last progress we saw is still a fair answer
+            current = {}  # the last progress we saw is still a fair answer
+        # It may have ended between the deadline and the status: then that is the answer.
+        if current.get("state") == "done":
+            return ok_result(tool, current.get("result"), job_id=watch.job_id)
+        if current.get("state") in ("error", "cancelled"):
+            error = current.get("error") or {}
+            return error_result(str(error.get("code", current["state"])), str(error.get("message", "")),
+                                job_id=watch.job_id)
         state["poll"] = f"the job is still {state['state']}: call job_status with job_id {watch.job_id}"
         text = (f"{tool.name} is still {state['state']} after {self.deadline_s:g} s "
                 f"({round(100 * float(state['progress']))}%{', ' + state['message'] if state['message'] else ''}); "
@@ -158,8 +165,6 @@ class McpBridge:
 
 
 def _first_json(values: list[Any]) -> dict[str, Any]:
-    from grym_bridge.transports.mcp.link import decode
-
     value = decode(values[0]) if values else {}
     return value if isinstance(value, dict) else {}
 

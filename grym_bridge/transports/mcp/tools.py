@@ -17,6 +17,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 from grym_bridge.api.routes import Route
 from grym_bridge.errors import BadRequest
+from grym_bridge.results import dumps
+from grym_bridge.transports.mcp.link import decode
 
 Summary = Callable[[Any], str]
 #: Arguments that carry JSON in a string over OSC; a model may send them as JSON values instead.
@@ -84,8 +86,6 @@ class ToolSpec:
 
     def request_values(self, route: Route, arguments: Mapping[str, Any]) -> list[Any]:
         """Named arguments as the route's request values (JSON values of `json_args` sent as JSON text)."""
-        from grym_bridge.results import dumps
-
         given = {k: dumps(v) if isinstance(v, (list, dict)) and k in self.json_args else v
                  for k, v in arguments.items() if k != self.selector}
         caller = f"{self.name} ({self.selector} {arguments[self.selector]})" if self.selector else self.name
@@ -99,8 +99,6 @@ class ToolSpec:
 
     def reply_result(self, values: Sequence[Any]) -> Any:
         """A direct reply's values as data: a JSON reply as its object, plain values by name."""
-        from grym_bridge.transports.mcp.link import decode
-
         if len(values) == 1 and not self.reply_names:
             return decode(values[0])
         names = self.reply_names or tuple(f"value{i}" for i in range(len(values)))

@@ -1,6 +1,6 @@
 """What MCP costs on top of the bridge: `grym mcp` (stdio, over the RPC) against the RPC client alone.
 
-Run:  .venv/bin/python bench/mcp_overhead.py [--repeats 30] [--jobs 5]
+Run:  .venv/bin/python bench/mcp_overhead.py [--repeats 50] [--jobs 20]
 
 Starts a real `grym serve` in a temporary data folder, then times, in the same
 run and alternating, the two ways a tool reaches the same bridge:
@@ -100,8 +100,8 @@ async def bench(config: Path, rpc_port: int, clip: Path, repeats: int, jobs: int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=30, help="plain requests per peer")
-    parser.add_argument("--jobs", type=int, default=5, help="analysis jobs per peer")
+    parser.add_argument("--repeats", type=int, default=50, help="plain requests per peer")
+    parser.add_argument("--jobs", type=int, default=20, help="analysis jobs per peer")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

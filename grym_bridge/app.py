@@ -82,6 +82,7 @@ async def serve(
     """
     # Imported here, not at module top: tools that only build services (tests, the CLI) skip them.
     from grym_bridge.transports.http import start_http
+    from grym_bridge.transports.mcp import McpHttpEndpoint
     from grym_bridge.transports.midi import start_midi
     from grym_bridge.transports.network import StudioNetwork
     from grym_bridge.transports.osc.server import OscServer
@@ -108,7 +109,12 @@ async def serve(
                                      models_ready=lambda: _ready(services), models=services.model_share)
     osc.gate = services.network.gate
     await services.network.start()
-    web = await start_http(config, router, services.endpoints)  # None when [http] enabled is off
+    # MCP over streamable HTTP at /mcp, behind the web page's guard (the SDK loads in a thread meanwhile).
+    mcp = McpHttpEndpoint(router) if config.http.enabled else None
+    if mcp is not None:
+        await mcp.start()
+    web = await start_http(config, router, services.endpoints,  # None when [http] enabled is off
+                           apps={"/mcp": mcp} if mcp is not None else None)
     # Health samples, loop-lag probe and cleanup; health transitions go to /grym/health/state subscribers.
     orchestration = asyncio.create_task(services.orchestrator.run(on_transition=publisher(router)))
     services.midi = start_midi(config, router, services.endpoints)  # None (with a logged reason) when MIDI is off or unavailable
@@ -125,6 +131,8 @@ async def serve(
         await asyncio.sleep(0)  # let the cancellation replies leave before the sockets close
         if services.midi is not None:
             services.midi.close()
+        if mcp is not None:
+            await mcp.close()
         if web is not None:
             await web.close()
         await services.network.close()

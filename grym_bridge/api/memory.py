@@ -1,4 +1,4 @@
-"""`/grym/memory/*`: remember clips, find similar ones, tag, rate, read and forget them.
+"""`/grym/memory/*`: remember clips, find similar ones, list, tag, rate, read and forget them.
 
 Adding (analysis) and searching (which may build the index on a large memory)
 run as jobs; reading, tagging, rating and forgetting are one small SQLite
@@ -77,6 +77,12 @@ def get(req: Request, clip_id: int, features: bool) -> None:
     req.reply_json(clip)
 
 
+def list_clips(req: Request, q: str, tag: str, source: str, limit: int) -> None:
+    from grym_bridge.api.views import clips  # the page's clip list, one filter for both
+
+    req.reply_json(clips(req.services, {"q": q, "tag": tag, "source": source, "limit": str(limit)}))
+
+
 def tag(req: Request, clip_id: int, tags: str, remove: bool) -> tuple[Any, ...]:
     words = _tags(tags)
     store = _store(req)
@@ -118,6 +124,14 @@ ROUTES = [
           options=[Arg("features", bool, False, help="include the full analysis")],
           reply="<req_id> <json clip>",
           doc="One clip: path, source, tags, provenance, feedback, duration, sample rate (and features)."),
+    Route("/grym/memory/list", list_clips,
+          options=[Arg("q", str, "", help="only clips whose path or tags contain this text"),
+                   Arg("tag", str, "", help="only clips with this tag"),
+                   Arg("source", str, "", choices=("", "analyzed", "generated", "rendered", "imported"),
+                       help="only clips from this source (empty: all)"),
+                   Arg("limit", int, 200, min=1, max=5000, help="at most this many, newest first")],
+          reply="<req_id> <json {clips: [{id, path, source, tags, rating, kept, rejected, ...}]}>",
+          doc="The remembered clips, newest first, filtered by text, tag or source."),
     Route("/grym/memory/tag", tag, args=[_CLIP, Arg("tags", str, help="'dark,pad' or a JSON list")],
           options=[Arg("remove", bool, False, help="remove these tags instead of adding them")],
           reply="<req_id> <clip_id> <json tags>", doc="Add or remove tags on a clip; tags teach classification."),

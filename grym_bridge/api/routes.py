@@ -174,6 +174,28 @@ class Route:
                           "required": [a.name for a in self.args if a.required], "additionalProperties": False},
         }
 
+    def named_values(self, named: dict[str, Any], *, caller: str = "") -> list[Any]:
+        """Arguments by name (HTTP bodies, MCP tool calls) as this route's request values:
+        positional arguments in order, then the options given, as name/value pairs."""
+        caller = caller or self.address
+        known = [a.name for a in (*self.args, *self.options)]
+        unknown = [name for name in named if name not in known]
+        if unknown:
+            raise BadRequest(f"{caller}: unknown argument(s) {', '.join(map(repr, unknown))}; "
+                             f"it takes {', '.join(known) or 'none'}")
+        values: list[Any] = []
+        for arg in self.args:
+            if arg.name in named:
+                values.append(named[arg.name])
+            elif arg.required:
+                raise BadRequest(f"{caller} needs '{arg.name}' ({arg.help or arg.type.__name__})")
+            else:
+                values.append(arg.default)
+        for option in self.options:
+            if option.name in named:
+                values += [option.name, named[option.name]]
+        return values
+
     def signature(self) -> str:
         parts = ["<req_id>", *(a.describe() for a in self.args)]
         if self.options:

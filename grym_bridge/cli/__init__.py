@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "call",
     "install",
     "open_page",
+    "mcp",
 )
 
 

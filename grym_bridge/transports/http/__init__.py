@@ -14,13 +14,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def start_http(config: "Config", router: "Router", endpoints: dict[str, Any]) -> "HttpTransport | None":
-    """Start the web page's server when `[http] enabled`; None (logged) when it is off."""
+async def start_http(config: "Config", router: "Router", endpoints: dict[str, Any],
+                     apps: dict[str, Any] | None = None) -> "HttpTransport | None":
+    """Start the web page's server when `[http] enabled` (with more ASGI `apps` by path); None (logged) when off."""
     if not config.http.enabled:
         log.info("the web page is off ([http] enabled = false)")
         return None
     from grym_bridge.transports.http.server import HttpTransport
 
-    transport = HttpTransport(config, router, endpoints)
+    transport = HttpTransport(config, router, endpoints, apps)
     await transport.start()
     return transport

@@ -66,23 +66,7 @@ def describe_routes(router: Router) -> dict[str, Any]:
 
 def osc_arguments(route: Route, body: dict[str, Any]) -> list[Any]:
     """Named JSON values as the route's OSC arguments: positional args in order, then option pairs."""
-    known = [a.name for a in route.args] + [o.name for o in route.options]
-    unknown = [name for name in body if name not in known]
-    if unknown:
-        raise BadRequest(f"{api_path(route.address)}: unknown argument(s) {', '.join(map(repr, unknown))}; "
-                         f"it takes {', '.join(known) or 'none'}")
-    values: list[Any] = []
-    for arg in route.args:
-        if arg.name in body:
-            values.append(body[arg.name])
-        elif arg.required:
-            raise BadRequest(f"{api_path(route.address)} needs '{arg.name}' ({arg.help or arg.type.__name__})")
-        else:
-            values.append(arg.default)
-    for option in route.options:
-        if option.name in body:
-            values += [option.name, body[option.name]]
-    return values
+    return route.named_values(body, caller=api_path(route.address))
 
 
 def error_response(code: str, message: str, address: str = "", retry_after: Any = None) -> JSONResponse:

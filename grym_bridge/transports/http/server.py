@@ -96,8 +96,11 @@ def bind_socket(host: str, port: int) -> socket.socket:
 class HttpTransport:
     """One web server for one `grym serve`: start it, read `url`, close it."""
 
-    def __init__(self, config: "Config", router: Router, endpoints: dict[str, Any]) -> None:
+    def __init__(self, config: "Config", router: Router, endpoints: dict[str, Any],
+                 apps: dict[str, Any] | None = None) -> None:
+        """`apps`: more ASGI apps by path (the root's MCP endpoint at /mcp), behind the same guard."""
         self.config = config
+        self.apps = dict(apps or {})
         self.endpoints = endpoints
         self.router = router
         self.host = config.server.host
@@ -117,6 +120,7 @@ class HttpTransport:
     def app(self) -> Any:
         endpoint = make_endpoint(self)
         routes = [
+            *(Route(path, app) for path, app in self.apps.items()),
             Route("/", self._index),
             Route("/api/routes", self._routes),
             Route("/api/upload", self._upload, methods=["POST"]),

@@ -28,6 +28,7 @@ from grym_bridge.memory.features import AnalysisRecord, unpack_analysis
 from grym_bridge.memory.index_files import IndexKeeper
 from grym_bridge.memory.sqlite_search import SqliteSearch
 from grym_bridge.memory.store import MemoryStore
+from grym_bridge.memory.vector_log import SqliteVectorLog
 from grym_bridge.memory.types import SOURCES, Clip, ClipSummary, Feedback, MemoryStats
 from grym_bridge.memory.vectors import as_unit_vector, to_blob
 
@@ -53,7 +54,7 @@ class SqliteMemory(SqliteSearch, MemoryStore):
         self._cache: LruCache[Clip] = LruCache(cache_size)
         self._data_version = self.db.data_version()
         directory = Path(index_dir) if index_dir else self.path.with_name(self.path.stem + "-index")
-        self.indexes = IndexKeeper(self.db, directory, exact_below=exact_below, ef_search=ef_search)
+        self.indexes = IndexKeeper(SqliteVectorLog(self.db), directory, exact_below=exact_below, ef_search=ef_search)
         self.analyzer = analyzer
 
     @classmethod

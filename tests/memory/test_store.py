@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from grym_bridge.errors import AudioFileError, BadRequest, NotFound
-from grym_bridge.memory.sqlite_store import SqliteMemory, content_hash_of
+from grym_bridge.memory.checks import content_hash_of
+from grym_bridge.memory.sqlite_store import SqliteMemory
 
 
 def test_add_reads_format_and_get_returns_what_was_stored(memory: SqliteMemory, wav) -> None:

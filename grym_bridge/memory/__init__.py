@@ -1,7 +1,8 @@
 """Feature memory: every clip the bridge analyzed, generated or rendered, searchable by similarity.
 
-`open_memory(config)` gives the configured `MemoryStore` (the embedded SQLite
-backend); `PatternRecognizer` works on top of any store. Nothing here imports
+`open_memory(config)` gives the configured `MemoryStore`: the embedded SQLite
+backend, or a PostgreSQL database a studio's bridges share (`memory.backend`;
+psycopg is imported only then); `PatternRecognizer` works on top of any store. Nothing here imports
 torch, and opening the store imports no vector library until a large
 collection needs its HNSW index.
 """
@@ -22,6 +23,10 @@ __all__ = [
 
 def open_memory(config: Config) -> MemoryStore:
     """The memory the config names, opened (and migrated) now."""
+    if config.memory.backend == "postgresql":
+        from grym_bridge.memory.pg_store import PostgresMemory
+
+        return PostgresMemory.from_config(config)
     from grym_bridge.memory.sqlite_store import SqliteMemory
 
     return SqliteMemory.from_config(config)

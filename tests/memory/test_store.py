@@ -100,7 +100,8 @@ def test_forget_removes_everything_and_ids_are_never_reused(memory: SqliteMemory
     assert (stats.clips, stats.kept, stats.tags) == (1, 0, 0)
 
 
-def test_cache_serves_reads_and_is_invalidated_by_writes(memory: SqliteMemory, wav, config) -> None:
+def test_cache_serves_reads_and_is_invalidated_by_writes(sqlite_memory: SqliteMemory, wav, config) -> None:
+    memory = sqlite_memory
     a = memory.add_clip(wav("a.wav"))
     memory.get(a.id)
     hits = memory._cache.hits

@@ -29,8 +29,10 @@ from grym_bridge.memory.schema import MemoryCorrupt, MemoryUnavailable
 log = logging.getLogger(__name__)
 
 CHANNEL = "grym_memory"
-#: Seconds to wait for a connection before a request is refused.
-CONNECT_TIMEOUT = 5.0
+#: Seconds to wait for a new connection (a host that does not answer at all).
+CONNECT_TIMEOUT = 3.0
+#: Seconds a request waits for a pooled connection while the server is away, before it is refused.
+CHECKOUT_TIMEOUT = 2.0
 
 
 def dsn_host(dsn: str) -> str:
@@ -53,14 +55,26 @@ class PgDatabase:
         if not dsn.strip():
             raise BadRequest("memory.backend is postgresql but memory.dsn is empty; set GRYM_MEMORY_DSN "
                              "(postgresql://user:password@host:5432/db)")
-        import psycopg
-        from psycopg_pool import ConnectionPool
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool
+        except ImportError:
+            raise MemoryUnavailable("memory.backend is postgresql but psycopg is not installed; "
+                                    "`pip install 'grym-bridge[postgres]'`") from None
 
         self._psycopg = psycopg
         self.dsn = dsn
         self.where = dsn_host(dsn)
         self.closed = False
         self.writes = 0
+        # One plain connection first: a refused or unknown host fails at once with libpq's own reason,
+        # where the pool would retry until its timeout.
+        try:
+            psycopg.connect(dsn, connect_timeout=int(CONNECT_TIMEOUT), prepare_threshold=None).close()
+        except psycopg.Error as exc:
+            raise self.unreachable(exc) from None
+        # The pool logs every failed reconnection attempt; the store reports unavailability itself.
+        logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
         self.pool = ConnectionPool(
             dsn, min_size=1, max_size=pool_size, open=False, check=ConnectionPool.check_connection,
             kwargs={"prepare_threshold": None, "autocommit": False, "connect_timeout": int(CONNECT_TIMEOUT)},
@@ -101,7 +115,7 @@ class PgDatabase:
         from psycopg_pool import PoolTimeout
 
         try:
-            with self.pool.connection(timeout=CONNECT_TIMEOUT) as conn:
+            with self.pool.connection(timeout=CHECKOUT_TIMEOUT) as conn:
                 yield conn
         except PoolTimeout as exc:
             raise self.unreachable(exc) from None
@@ -143,7 +157,7 @@ class PgDatabase:
                     self._seen = self._read_sequence(conn)
                     self._listening = True
                     while not self._stop.is_set():
-                        for note in conn.notifies(timeout=0.5):
+                        for note in conn.notifies(timeout=0.1):  # short: close() waits for it
                             self._seen = max(self._seen, int(note.payload or 0))
             except psycopg.Error as exc:
                 if self._listening:

@@ -128,7 +128,9 @@ class PgSearch:
             with self.db.read() as conn:
                 paths = dict(conn.execute("SELECT id, path FROM clips WHERE id = ANY(%s)",
                                           ([int(i) for i in ids],)).fetchall())
-            found = [(int(i), float(s), paths.get(int(i), "")) for i, s in zip(ids, scores)]
+            # A clip another bridge forgot a moment ago may still be in this index until its notification
+            # arrives: it has no row any more, so it is left out.
+            found = [(int(i), float(s), paths[int(i)]) for i, s in zip(ids, scores) if int(i) in paths]
         if threshold is not None:
             found = [f for f in found if f[1] >= float(np.float32(threshold))]
         where = self._locations([c for c, _, _ in found])

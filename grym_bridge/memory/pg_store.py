@@ -315,10 +315,16 @@ class PostgresMemory(PgSearch, MemoryStore):
                 size_bytes=size, index={},
             )
         if self.indexes is None:
-            index = {space: {"space": space, "mode": "pgvector-hnsw", "count": n} for space, n in stats.vectors.items()}
+            index = {space: {"space": space, "mode": "pgvector-hnsw", "count": n,
+                             "dim": self._dim(space)} for space, n in stats.vectors.items()}
         else:
             index = {space: vars(self.indexes.index(space).info()) for space in stats.vectors}
         return dataclasses.replace(stats, index=index)
+
+    def _dim(self, space: str) -> int | None:
+        with self.db.read() as conn:
+            row = conn.execute("SELECT vector_dims(v) FROM vectors WHERE space = %s LIMIT 1", (space,)).fetchone()
+        return None if row is None else int(row[0])
 
     def generation(self) -> tuple[int, int]:
         return self.db.generation()

@@ -8,7 +8,7 @@
 - Debian's PgBouncer in transaction mode (the mode of Supabase's pooler) in front of the first.
 
 initdb, postgres and pgbouncer refuse to run as root (CI runs as root), so they run as the
-`postgres` user through `runuser`; the data folders are made outside pytest's (root-only) tmp folder.
+`postgres` user (subprocess's `user=`); the data folders are made outside pytest's (root-only) tmp folder.
 Each server listens on a free loopback port only, and is stopped at the end.
 """
 
@@ -40,8 +40,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _as_postgres(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+def _user() -> dict[str, str]:
+    """subprocess arguments that run a command as `postgres` when we are root."""
+    return {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
 
 
 def _own(path: Path) -> None:
@@ -72,20 +73,20 @@ class PgCluster:
         _own(self.data)
         self.port = free_port()
         self._n = 0
-        subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                                     "-E", "UTF8", "--no-sync"]), check=True, capture_output=True)
+        subprocess.run([str(bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                        "--no-sync"], check=True, capture_output=True, cwd=self.root, **_user())
         self.start()
 
     def start(self) -> None:
         opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off "
                 "-c max_connections=200 -c shared_buffers=64MB")
-        subprocess.run(_as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", opts, "-w", "-l",
-                                     str(self.data / "log"), "start"]), check=True, capture_output=True)
+        subprocess.run([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", opts, "-w", "-l",
+                        str(self.data / "log"), "start"], check=True, capture_output=True, cwd=self.root, **_user())
         wait_port(self.port)
 
     def stop(self, mode: str = "fast") -> None:
-        subprocess.run(_as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"]),
-                       capture_output=True)
+        subprocess.run([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"],
+                       capture_output=True, cwd=self.root, **_user())
 
     def dsn(self, db: str = "postgres", port: int | None = None) -> str:
         return f"postgresql://postgres:not-a-secret@127.0.0.1:{port or self.port}/{db}"
@@ -123,8 +124,8 @@ class PgBouncer:
             f"logfile = {self.root / 'pgbouncer.log'}\n"
         )
         _own(self.root)
-        self.proc = subprocess.Popen(_as_postgres([shutil.which("pgbouncer") or "/usr/sbin/pgbouncer", str(ini)]),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([shutil.which("pgbouncer") or "/usr/sbin/pgbouncer", str(ini)], cwd=self.root,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **_user())
         wait_port(self.port)
 
     def close(self) -> None:

@@ -77,7 +77,7 @@ class PgDatabase:
         logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
         self.pool = ConnectionPool(
             dsn, min_size=1, max_size=pool_size, open=False, check=ConnectionPool.check_connection,
-            kwargs={"prepare_threshold": None, "autocommit": False, "connect_timeout": int(CONNECT_TIMEOUT)},
+            kwargs={"prepare_threshold": None, "autocommit": True, "connect_timeout": int(CONNECT_TIMEOUT)},
             name="grym-memory",
         )
         try:
@@ -87,7 +87,6 @@ class PgDatabase:
             raise self.unreachable(exc) from None
         with self.guard() as conn:
             migrate(conn, self.where)
-            conn.commit()
         self._seen = -1  # the newest grym_writes value a notification announced
         self._listening = False
         self._stop = threading.Event()
@@ -108,7 +107,7 @@ class PgDatabase:
     def guard(self) -> Iterator[Any]:
         """A pooled connection with psycopg's errors turned into ones a user can act on.
 
-        The connection's transaction is rolled back on the way out unless the caller committed."""
+        Connections are in autocommit mode; `write()` and multi-statement reads open a transaction."""
         if self.closed:
             raise BadRequest(f"the memory {self.where} is closed")
         psycopg = self._psycopg
@@ -130,10 +129,10 @@ class PgDatabase:
 
     @contextmanager
     def read(self) -> Iterator[Any]:
-        """One read-only transaction."""
+        """A connection in autocommit mode: each read statement is one round trip (no BEGIN/COMMIT);
+        a read that needs several statements to agree opens `conn.transaction()` itself."""
         with self.guard() as conn:
-            with conn.transaction():
-                yield conn
+            yield conn
 
     @contextmanager
     def write(self) -> Iterator[Any]:

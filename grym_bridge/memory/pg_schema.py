@@ -112,7 +112,7 @@ def schema_version(conn: Any) -> int:
 def migrate(conn: Any, where: str, target: int = SCHEMA_VERSION) -> int:
     """Bring the database up to `target`, one transaction per migration; returns the version reached.
 
-    `conn` is an autocommit-off psycopg connection; `where` names the database in errors.
+    `conn` is a psycopg connection in autocommit mode; `where` names the database in errors.
     """
     with conn.transaction():
         version = schema_version(conn)

@@ -18,7 +18,7 @@ import numpy as np
 from grym_bridge.memory.checks import check_space
 from grym_bridge.memory.clip_input import (check_pattern_kind, check_search, clean_patterns, dim_mismatch,
                                            group_feedback, is_clip_id, no_vector)
-from grym_bridge.memory.index import DEFAULT_EF, HNSW_EF_CONSTRUCTION, HNSW_M
+from grym_bridge.memory.index import HNSW_EF_CONSTRUCTION, HNSW_M
 from grym_bridge.memory.index_files import IndexKeeper
 from grym_bridge.memory.pg_database import PgDatabase
 from grym_bridge.memory.pg_schema import LOCK_KEY
@@ -93,13 +93,16 @@ class PgSearch:
         # matches the partial index's predicate.
         expr = f"v::vector({dim}) <=> %(q)s::vector({dim})"
         with self.db.read() as conn:
-            conn.execute(f"SET LOCAL hnsw.ef_search = {max(int(self.ef_search), n, DEFAULT_EF // 4)}")
-            rows = conn.execute(
-                f"SELECT s.clip_id, s.d, c.path FROM (SELECT clip_id, {expr} AS d FROM vectors"
-                f" WHERE space = '{space}' AND vector_dims(v) = {dim} ORDER BY {expr} LIMIT %(n)s) s"
-                " JOIN clips c ON c.id = s.clip_id ORDER BY s.d",
-                {"q": vector_text(vec), "n": n},
-            ).fetchall()
+            # One round trip: BEGIN, SET LOCAL (search breadth for this query only), SELECT, COMMIT pipelined.
+            with conn.pipeline(), conn.transaction():
+                conn.execute(f"SET LOCAL hnsw.ef_search = {max(int(self.ef_search), n)}")
+                cur = conn.execute(
+                    f"SELECT s.clip_id, s.d, c.path FROM (SELECT clip_id, {expr} AS d FROM vectors"
+                    f" WHERE space = '{space}' AND vector_dims(v) = {dim} ORDER BY {expr} LIMIT %(n)s) s"
+                    " JOIN clips c ON c.id = s.clip_id ORDER BY s.d",
+                    {"q": vector_text(vec), "n": n},
+                )
+            rows = cur.fetchall()
             if not rows:
                 other = conn.execute("SELECT vector_dims(v) FROM vectors WHERE space = %s LIMIT 1", (space,)).fetchone()
                 if other is not None and int(other[0]) != dim:
@@ -125,26 +128,30 @@ class PgSearch:
             if len(idx) and vec.shape[0] != idx.dim:
                 raise dim_mismatch(vec.shape[0], space, idx.dim)
             ids, scores = idx.search(vec, int(k), frozenset(skip))
-            with self.db.read() as conn:
-                paths = dict(conn.execute("SELECT id, path FROM clips WHERE id = ANY(%s)",
-                                          ([int(i) for i in ids],)).fetchall())
+            paths, where = self._paths_and_locations([int(i) for i in ids])
             # A clip another bridge forgot a moment ago may still be in this index until its notification
             # arrives: it has no row any more, so it is left out.
             found = [(int(i), float(s), paths[int(i)]) for i, s in zip(ids, scores) if int(i) in paths]
         if threshold is not None:
             found = [f for f in found if f[1] >= float(np.float32(threshold))]
-        where = self._locations([c for c, _, _ in found])
+        if self.indexes is None:
+            where = self._paths_and_locations([c for c, _, _ in found])[1]
         return [Match(id=c, path=p, score=round(s, 6), locations=where.get(c, {})) for c, s, p in found]
 
-    def _locations(self, ids: list[int]) -> dict[int, dict[str, str]]:
+    def _paths_and_locations(self, ids: list[int]) -> tuple[dict[int, str], dict[int, dict[str, str]]]:
+        """Each clip's path, and which machine holds it where, in one query."""
+        paths: dict[int, str] = {}
+        where: dict[int, dict[str, str]] = {}
         if not ids:
-            return {}
-        out: dict[int, dict[str, str]] = {}
+            return paths, where
         with self.db.read() as conn:
-            for clip_id, machine, path in conn.execute(
-                    "SELECT clip_id, machine, path FROM locations WHERE clip_id = ANY(%s) ORDER BY machine", (ids,)):
-                out.setdefault(int(clip_id), {})[machine] = path
-        return out
+            for clip_id, path, machine, there in conn.execute(
+                    "SELECT c.id, c.path, l.machine, l.path FROM clips c LEFT JOIN locations l ON l.clip_id = c.id"
+                    " WHERE c.id = ANY(%s) ORDER BY c.id, l.machine", (ids,)):
+                paths[int(clip_id)] = path
+                if machine is not None:
+                    where.setdefault(int(clip_id), {})[machine] = there
+        return paths, where
 
     def vector(self, clip_id: int, space: str = "features") -> np.ndarray | None:
         check_space(space)

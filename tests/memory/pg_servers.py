@@ -64,8 +64,10 @@ def wait_port(port: int, timeout: float = 30.0) -> None:
 class PgCluster:
     """One PostgreSQL server in a temporary folder; `dsn(db)` for each database a test makes."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
+        """`durable`: fsync as PostgreSQL does by default (the bench); else fsync off (fast tests)."""
         self.bindir = bindir
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="grym-pg-"))
         self.root.chmod(0o755)
         self.data = self.root / "data"
@@ -78,8 +80,8 @@ class PgCluster:
         self.start()
 
     def start(self) -> None:
-        opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off "
-                "-c max_connections=200 -c shared_buffers=64MB")
+        opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
+                f"-c fsync={'on' if self.durable else 'off'} -c max_connections=200 -c shared_buffers=128MB")
         subprocess.run([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", opts, "-w", "-l",
                         str(self.data / "log"), "start"], check=True, capture_output=True, cwd=self.root, **_user())
         wait_port(self.port)

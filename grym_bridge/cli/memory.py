@@ -305,6 +305,39 @@ def migrate(config: Config, to: str, from_: str | None) -> None:
                f"{result.sessions} sessions); verified: {result.clips} clips, digest {result.digest[:16]}")
 
 
+@memory_group.command("fetch")
+@click.argument("clip_id", type=int)
+@click.option("--from", "host", required=True, help="The bridge that has the clip: HOST or HOST:PORT (its RPC port).")
+@click.option("--to", "dest", type=click.Path(file_okay=False), default=None,
+              help="Folder for the copy (default: fetched/ in the data folder).")
+@click.option("--token", default=None, help="That bridge's studio token (default: network.token, GRYM_NETWORK_TOKEN "
+              "or this machine's token file).")
+@pass_config
+def fetch(config: Config, clip_id: int, host: str, dest: str | None, token: str | None) -> None:
+    """Copy a clip of the shared memory from the bridge that holds it (checked against its content hash)."""
+    import asyncio
+
+    from grym_bridge.cli.models import _host_port
+    from grym_bridge.memory.fetch import fetch_clip
+    from grym_bridge.transports.auth import load_token
+    from grym_bridge.transports.rpc.client import RpcClient
+
+    address, rpc_port = _host_port(host, config.network.rpc_port)
+    secret = token or load_token(config, create=False)
+    folder = dest or str(config.data_dir / "fetched")
+
+    async def run() -> Any:
+        client = await RpcClient.connect(address, rpc_port, token=secret, client_name="grym memory fetch")
+        try:
+            return await fetch_clip(store, clip_id, client, folder)
+        finally:
+            await client.close()
+
+    with _store(config) as store:
+        clip = asyncio.run(run())
+    click.echo(f"fetched clip {clip.id} to {clip.path}")
+
+
 @memory_group.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 @pass_config

@@ -226,3 +226,40 @@ def test_migrate_sqlite_to_postgresql_and_back_resumes_and_verifies(pg_cluster: 
         assert {c.tags for c in again.list_clips()} == {("tones",)}
     finally:
         again.close()
+
+
+def test_a_bridge_fetches_a_clip_it_lacks_from_the_bridge_that_has_it(pg_cluster: PgCluster, config, tmp_path: Path,
+                                                                        wav) -> None:
+    """The GPU box (a real server) made a clip in its renders folder; the laptop fetches it over RPC."""
+    import asyncio
+    import shutil
+
+    from grym_bridge.memory.fetch import fetch_clip
+    from grym_bridge.transports.rpc.client import RpcClient
+    from tests.osc_client import start_server
+
+    dsn = pg_cluster.dsn(pg_cluster.new_database())
+    config.memory.backend, config.memory.dsn, config.memory.machine = "postgresql", dsn, "gpu-box"
+    config.network.rpc_port = config.network.oscquery_port = 0
+    renders = config.renders_dir()
+    renders.mkdir(parents=True, exist_ok=True)
+    made = renders / "pad.wav"
+    shutil.copy(wav("pad.wav", 330.0), made)
+    server = start_server(config)
+    laptop = _bridge(dsn, tmp_path, "laptop", listen=False)
+    try:
+        clip = server.services.capabilities.memory().add_clip(made, source="generated", tags=["pad"])
+
+        async def fetch() -> object:
+            client = await RpcClient.connect("127.0.0.1", int(server.services.endpoints["rpc"]))
+            try:
+                return await fetch_clip(laptop, clip.id, client, tmp_path / "laptop-audio")
+            finally:
+                await client.close()
+
+        got = asyncio.run(fetch())
+        assert got.id == clip.id and Path(got.path).read_bytes() == made.read_bytes()
+        assert laptop.locations(clip.id) == {"gpu-box": str(made), "laptop": got.path}
+    finally:
+        laptop.close()
+        server.stop()

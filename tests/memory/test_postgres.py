@@ -263,3 +263,22 @@ def test_a_bridge_fetches_a_clip_it_lacks_from_the_bridge_that_has_it(pg_cluster
     finally:
         laptop.close()
         server.stop()
+
+
+def test_serving_on_sqlite_never_imports_psycopg(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from grym_bridge.config import load_config\n"
+        "from grym_bridge.app import build_services\n"
+        "from grym_bridge.api import build_router\n"
+        "cfg = load_config(None, {'data_dir': sys.argv[1]}, environ={})\n"
+        "s = build_services(cfg); build_router(s); s.capabilities.memory().stats(); s.capabilities.close()\n"
+        "print([m for m in sys.modules if m.startswith('psycopg')])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -33,6 +34,8 @@ CHANNEL = "grym_memory"
 CONNECT_TIMEOUT = 3.0
 #: Seconds a request waits for a pooled connection while the server is away, before it is refused.
 CHECKOUT_TIMEOUT = 2.0
+#: A pooled connection idle longer than this is checked before use.
+IDLE_CHECK_S = 2.0
 
 
 def dsn_host(dsn: str) -> str:
@@ -75,8 +78,9 @@ class PgDatabase:
             raise self.unreachable(exc) from None
         # The pool logs every failed reconnection attempt; the store reports unavailability itself.
         logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+        self._returned: dict[int, float] = {}  # id(connection) -> when it went back to the pool
         self.pool = ConnectionPool(
-            dsn, min_size=1, max_size=pool_size, open=False, check=ConnectionPool.check_connection,
+            dsn, min_size=1, max_size=pool_size, open=False, check=self._check_if_idle,
             kwargs={"prepare_threshold": None, "autocommit": True, "connect_timeout": int(CONNECT_TIMEOUT)},
             name="grym-memory",
         )
@@ -85,8 +89,12 @@ class PgDatabase:
         except Exception as exc:
             self.pool.close()
             raise self.unreachable(exc) from None
-        with self.guard() as conn:
-            migrate(conn, self.where)
+        try:
+            with self.guard() as conn:
+                migrate(conn, self.where)
+        except BaseException:
+            self.pool.close()
+            raise
         self._seen = -1  # the newest grym_writes value a notification announced
         self._listening = False
         self._stop = threading.Event()
@@ -94,6 +102,12 @@ class PgDatabase:
         if listen:
             self._listener = threading.Thread(target=self._listen, name="grym-memory-listen", daemon=True)
             self._listener.start()
+
+    def _check_if_idle(self, conn: Any) -> None:
+        """Ping a pooled connection before use only when it sat idle (the server may have restarted
+        meanwhile); one in steady use costs no extra round trip."""
+        if time.monotonic() - self._returned.get(id(conn), 0.0) > IDLE_CHECK_S:
+            conn.execute("")
 
     # -- errors --------------------------------------------------------------------------------
 
@@ -115,7 +129,10 @@ class PgDatabase:
 
         try:
             with self.pool.connection(timeout=CHECKOUT_TIMEOUT) as conn:
-                yield conn
+                try:
+                    yield conn
+                finally:
+                    self._returned[id(conn)] = time.monotonic()
         except PoolTimeout as exc:
             raise self.unreachable(exc) from None
         except psycopg.errors.IntegrityError as exc:

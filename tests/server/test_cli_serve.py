@@ -60,6 +60,9 @@ def test_serve_answers_ping_fast_and_stops_cleanly(tmp_path: Path, sig: signal.S
     assert "Traceback" not in err
     assert f"grym-bridge {__version__}" in out and f"udp://127.0.0.1:{port}" in out and f"tcp://127.0.0.1:{port}" in out
     assert str(tmp_path / "data") in out and "Stopped" in out
+    # MIDI is off by default: the banner says so (and how to turn it on) instead of "ready".
+    midi_line = next(line for line in out.splitlines() if line.split()[:1] == ["midi"])
+    assert midi_line.split()[1] == "off" and "[midi] enabled" in midi_line
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", port))  # the port was released
 
@@ -170,3 +173,21 @@ def test_a_file_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(f"error: {target.parent}")
     assert "check that the folder exists" in result.stderr
+
+
+@pytest.mark.parametrize("args", [("memory", "list"), ("render", "--list-plugins")])
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """`grym memory list | head -1`: the pipe closes under the command; no 'Broken pipe' error, exit 0."""
+    env = {**os.environ, "GRYM_DATA_DIR": str(tmp_path / "data")}
+    if args[0] == "memory":  # one clip, so the listing has a line to write
+        import numpy as np
+        import soundfile as sf
+
+        sf.write(str(tmp_path / "a.wav"), 0.1 * np.sin(np.arange(22050) / 10.0), 22050)
+        assert grym("memory", "add", str(tmp_path / "a.wav"), env=env).returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "grym_bridge", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=REPO)
+    proc.stdout.close()  # the reader is gone before the command writes its first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert err == ""

@@ -1,6 +1,7 @@
 """grym's feature memory at 100,000 clips, against numpy brute force and the ANN libraries, in one run.
 
 Run:  .venv/bin/python bench/memory.py [--n 100000] [--dim 48] [--queries 500] [--full-tail 3000]
+                                      [--pg-writes 2000] [--no-pg]
 
 What it measures, on the same vectors in the same process:
 1. writes: `SqliteMemory.add_clip` (one committed transaction per clip, with its vector and the
@@ -14,6 +15,10 @@ What it measures, on the same vectors in the same process:
    scan in SQL); for each, build time, single-insert p95, query p95, recall@10 and whether it
    can delete. (Installability, the tie-breaker, is not timed: hnswlib has no wheels on PyPI.)
 4. open: loading the persisted index against rebuilding it from the store.
+5. PostgreSQL (`bench/memory_pg.py`, skipped with --no-pg): the shared memory on a real server,
+   with pgvector (search in PostgreSQL, HNSW) and with each bridge's local usearch index fed
+   from the change log: write p95 (--pg-writes clips through `add_clip` on a store of n),
+   read p95, similar p95 and recall@10 against the same numpy truth as above.
 
 The vectors are unit length, drawn around 500 cluster centres (real libraries cluster: kicks
 with kicks, pads with pads); queries are held-out vectors with noise. FEATURE_DIM of the
@@ -222,13 +227,31 @@ def _queries(search: Callable[[np.ndarray], np.ndarray], queries: np.ndarray) ->
     return times, found
 
 
+def postgres_rows(tmp: Path, x: np.ndarray, queries: np.ndarray, truth_rows: list[set[int]], writes: int,
+                  w: dict[str, list[float]], cold: list[float], g_t: list[float]) -> dict[str, Any]:
+    """The PostgreSQL rows, each with its ratio to SQLite's figure of this same run."""
+    from bench.memory_pg import bench_postgres
+
+    rows = bench_postgres(tmp, x, queries, truth_rows, writes, ms, recall, K)
+    print(f"\nPostgreSQL at {len(x)} clips (ms)   load s  1st q s  write p95  read p95  q p50  q p95  recall@10")
+    for name, r in rows.items():
+        print(f"  {name:<28}{r['load_s']:7.1f}  {r['first_query_s']:7.2f}  {ms(r['write'], 95):9.3f}"
+              f"  {ms(r['read'], 95):8.3f}  {ms(r['query'], 50):5.2f}  {ms(r['query'], 95):5.2f}  {r['recall']:9.3f}")
+        print(f"    ratio to SQLite (p95): write {ms(r['write'], 95) / ms(w['grym normal'], 95):.2f}, "
+              f"read {ms(r['read'], 95) / ms(cold, 95):.2f}, similar {ms(r['query'], 95) / ms(g_t, 95):.2f}")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--dim", type=int, default=48)
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--full-tail", type=int, default=3000, help="the last writes, made with synchronous=FULL")
+    parser.add_argument("--pg-writes", type=int, default=2000, help="writes timed through the PostgreSQL store")
+    parser.add_argument("--no-pg", action="store_true", help="leave out the PostgreSQL rows")
     args = parser.parse_args()
+    started = time.perf_counter()
     x, queries = dataset(args.n, args.dim, args.queries)
     rng = np.random.default_rng(1)
     tmp = Path(tempfile.mkdtemp(prefix="grym-bench-memory-"))
@@ -283,6 +306,8 @@ def main() -> None:
         rebuild_s, _ = timed(lambda: rebuilt.similar(queries[1], k=K))
         rebuilt.db.close()
         print(f"\nopen + first query: persisted index {load_s + first_s:.2f} s, rebuilt from the store {rebuild_s:.2f} s")
+        # 5. PostgreSQL, against the SQLite figures above
+        pg_rows = {} if args.no_pg else postgres_rows(tmp, x, queries, truth_rows, args.pg_writes, w, cold, g_t)
         def verdict(ok: bool) -> str:
             return "met" if ok else "MISSED"
 
@@ -290,6 +315,10 @@ def main() -> None:
               f"{verdict(ms(w['grym full'], 95) < 2)} with full (bare SQLite's fsync alone: "
               f"{ms(w['bare full'], 95):.2f} ms); read p95 < 1 ms: {verdict(ms(cold, 95) < 1)}; "
               f"similar p95 < 5 ms: {verdict(ms(g_t, 95) < 5)}; recall@10 >= 0.95: {verdict(recall(g_found, truth) >= 0.95)}")
+        for name, r in pg_rows.items():
+            print(f"  PostgreSQL, {name}: similar p95 < 5 ms: {verdict(ms(r['query'], 95) < 5)}; "
+                  f"recall@10 >= 0.95: {verdict(r['recall'] >= 0.95)}")
+        print(f"\nthe whole run took {time.perf_counter() - started:.0f} s")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

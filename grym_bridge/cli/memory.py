@@ -31,7 +31,8 @@ def memory_group() -> None:
     """The feature memory: every clip analyzed, generated or rendered, searchable by similarity.
 
     It lives in one SQLite file in the data folder (memory.sqlite3), shared by the
-    server and these commands. Feedback (`rate`) teaches it your taste.
+    server and these commands, or in a PostgreSQL database a studio's bridges share
+    (memory.backend = "postgresql", GRYM_MEMORY_DSN). Feedback (`rate`) teaches it your taste.
     """
 
 
@@ -123,7 +124,8 @@ def show(config: Config, clip_id: int, as_json: bool) -> None:
 @click.option("--space", type=click.Choice(["features", "embedding"]), default="features", show_default=True,
               help="Compare analyzer features or neural embeddings.")
 @click.option("--taste", is_flag=True, help="Re-rank by your feedback; with no FILE_OR_ID: more like the clips you kept.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {id, path, score}.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list of {id, path, score, locations} (locations: machine -> path, shared memory).")
 @pass_config
 def similar(config: Config, file_or_id: str | None, k: int, threshold: float | None, space: str, taste: bool,
             as_json: bool) -> None:
@@ -148,7 +150,8 @@ def similar(config: Config, file_or_id: str | None, k: int, threshold: float | N
     if not matches:
         click.echo("no matches" + (f" at or above {threshold}" if threshold is not None else ""))
     for m in matches:
-        click.echo(f"{m.score:7.4f}  {m.id:>7}  {m.path}")
+        where = "  (" + ", ".join(f"{machine}: {p}" for machine, p in m.locations.items()) + ")" if m.locations else ""
+        click.echo(f"{m.score:7.4f}  {m.id:>7}  {m.path}{where}")
 
 
 _AXES = ["features", "embedding", "rhythm", "harmony", "spectral"]
@@ -271,6 +274,68 @@ def import_(config: Config, file: str) -> None:
     with _store(config) as store, progress_bar("importing") as progress:
         result = import_memory(store, file, progress)
     click.echo(f"imported {result.clips} clips from {result.path} ({result.new} new)")
+
+
+@memory_group.command("migrate")
+@click.option("--to", "to", required=True, help="Where to copy: a PostgreSQL DSN, or an SQLite file path.")
+@click.option("--from", "from_", default=None,
+              help="What to copy (a DSN or an SQLite file); default: the configured memory.")
+@pass_config
+def migrate(config: Config, to: str, from_: str | None) -> None:
+    """Copy a whole memory to another backend (SQLite to PostgreSQL, and back), verified by counts and hashes.
+
+    Resumable: run it again after an interruption and it copies only what differs.
+    """
+    from grym_bridge.config.secrets import redact_dsn
+    from grym_bridge.memory import open_memory, open_memory_at
+    from grym_bridge.memory.migrate import migrate_memory
+
+    ensure_data_dir(config)
+    source = open_memory_at(from_, config) if from_ else open_memory(config)
+    try:
+        target = open_memory_at(to, config)
+        try:
+            with progress_bar("migrating") as progress:
+                result = migrate_memory(source, target, progress)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    click.echo(f"copied {result.copied} clips to {redact_dsn(to)} ({result.skipped} already there, "
+               f"{result.sessions} sessions); verified: {result.clips} clips, digest {result.digest[:16]}")
+
+
+@memory_group.command("fetch")
+@click.argument("clip_id", type=int)
+@click.option("--from", "host", required=True, help="The bridge that has the clip: HOST or HOST:PORT (its RPC port).")
+@click.option("--to", "dest", type=click.Path(file_okay=False), default=None,
+              help="Folder for the copy (default: fetched/ in the data folder).")
+@click.option("--token", default=None, help="That bridge's studio token (default: network.token, GRYM_NETWORK_TOKEN "
+              "or this machine's token file).")
+@pass_config
+def fetch(config: Config, clip_id: int, host: str, dest: str | None, token: str | None) -> None:
+    """Copy a clip of the shared memory from the bridge that holds it (checked against its content hash)."""
+    import asyncio
+
+    from grym_bridge.cli.models import _host_port
+    from grym_bridge.memory.fetch import fetch_clip
+    from grym_bridge.transports.auth import load_token
+    from grym_bridge.transports.rpc.client import RpcClient
+
+    address, rpc_port = _host_port(host, config.network.rpc_port)
+    secret = token or load_token(config, create=False)
+    folder = dest or str(config.data_dir / "fetched")
+
+    async def run() -> Any:
+        client = await RpcClient.connect(address, rpc_port, token=secret, client_name="grym memory fetch")
+        try:
+            return await fetch_clip(store, clip_id, client, folder)
+        finally:
+            await client.close()
+
+    with _store(config) as store:
+        clip = asyncio.run(run())
+    click.echo(f"fetched clip {clip.id} to {clip.path}")
 
 
 @memory_group.command("stats")

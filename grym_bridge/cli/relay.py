@@ -16,7 +16,8 @@ from grym_bridge.config import Config
 @click.command()
 @click.option("--to", "to", metavar="NAME_OR_HOST", default=None,
               help="The bridge to use: its zeroconf name or address (see `grym discover`), or HOST:RPC_PORT "
-                   "to skip discovery. Default: the healthiest bridge with the shortest queue.")
+                   "to skip discovery (several, comma-separated: jobs are spread over them). Default: the "
+                   "healthiest bridge with the shortest queue, each job to the least busy one.")
 @click.option("--port", type=click.IntRange(0, 65535), default=None,
               help="Local UDP port the DAW sends to [default: server.osc_port, 9130].")
 @click.option("--host", default="127.0.0.1", show_default=True,

@@ -51,8 +51,31 @@ class GenerateConfig:
 
 @dataclass
 class MemoryConfig:
-    """The feature memory: an SQLite file under the data directory and its vector index."""
+    """The feature memory: an SQLite file under the data directory (or a shared PostgreSQL database) and its
+    vector index."""
 
+    backend: str = setting(
+        "sqlite", "sqlite: one file in the data directory; postgresql: a database shared by a studio's bridges "
+        "(memory.dsn).", choices=["sqlite", "postgresql"],
+    )
+    dsn: str = setting(
+        "", "PostgreSQL connection string (postgresql://user:password@host:5432/db, or key=value form) when "
+        "memory.backend is postgresql; set it with GRYM_MEMORY_DSN to keep the password out of files. Never "
+        "shown with its password.",
+    )
+    machine: str = setting(
+        "", "This bridge's name in the shared memory's locations table (which machine holds which file); "
+        "empty: the host name.",
+    )
+    listen: bool = setting(
+        True, "Hear other bridges' writes at once through LISTEN on a direct connection. Set false when memory.dsn "
+        "goes through a pooler in transaction mode (PgBouncer, Supabase's pooler), which does not deliver "
+        "notifications; then each search checks the shared write counter instead.",
+    )
+    pgvector: str = setting(
+        "auto", "auto: search in PostgreSQL with the vector extension when the database has it, else in a local "
+        "index fed by the change log; off: always the local index.", choices=["auto", "off"],
+    )
     file: str = setting("memory.sqlite3", "The memory database, relative to the data directory (or absolute).")
     synchronous: str = setting(
         "full", "full: every acknowledged write survives power loss (an fsync per write); "

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, get_args, get_origin, get_type_hints
 
+from grym_bridge.config.secrets import shown
 from grym_bridge.config.capabilities import (AnalysisConfig, FxConfig, GenerateConfig, MemoryConfig, MidiConfig,
                                              ModelsConfig)
 from grym_bridge.config.core import AudioConfig, HttpConfig, JobsConfig, NetworkConfig, PathsConfig, ServerConfig
@@ -65,10 +66,12 @@ class Config:
     file: Path | None = field(default=None, compare=False, metadata={"internal": True})
 
     def items(self) -> list[tuple[str, Any, str, str]]:
-        """(dotted key, value, source, help) for every setting, in schema order."""
+        """(dotted key, value, source, help) for every setting, in schema order, secrets hidden."""
         rows = []
         for key, (obj, f) in _walk(self).items():
-            rows.append((key, getattr(obj, f.name), self.sources.get(key, "default"), f.metadata.get("help", "")))
+            # A DSN's password is never shown (`config show`, the web page's settings view).
+            value = shown(key, getattr(obj, f.name))
+            rows.append((key, value, self.sources.get(key, "default"), f.metadata.get("help", "")))
         return rows
 
     def renders_dir(self) -> Path:

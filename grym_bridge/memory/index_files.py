@@ -6,7 +6,9 @@ HNSW graph, when there is one) and `<space>.json` (format version, the store's i
 change-log position covered, and the SHA-256 of the other two). Opening checks
 all of that; a missing, damaged or foreign index is rebuilt from the store and
 saved again. Between saves, the store's `vector_changes` log is replayed from
-the position the index covers, which is also how a server sees clips a CLI added.
+the position the index covers, which is also how a server sees clips a CLI added
+(or, with a shared PostgreSQL store, clips another bridge added). The keeper reads
+the store only through a `VectorLog` (`vector_log`).
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from grym_bridge.memory.database import Database
 from grym_bridge.memory.index import VectorIndex
+from grym_bridge.memory.vector_log import VectorLog
 from grym_bridge.memory.vectors import from_blob, stack_blobs
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ SAVE_EVERY = 10_000
 class IndexKeeper:
     """Loads, catches up, rebuilds and saves the indexes of one store."""
 
-    def __init__(self, db: Database, directory: Path, *, exact_below: int, ef_search: int) -> None:
+    def __init__(self, db: VectorLog, directory: Path, *, exact_below: int, ef_search: int) -> None:
         self._db = db
         # Its own lock, not the database's: building a graph takes seconds, and reads and writes
         # of clips must not wait for it. Order: this lock, then the database's, never the reverse.
@@ -48,16 +50,6 @@ class IndexKeeper:
         self._graph_saved: dict[str, bool] = {}
         self._caught_up: dict[str, object] = {}  # the store's generation each index last caught up to
         self.rebuilt: list[tuple[str, str]] = []  # (space, why): what the last opens had to rebuild
-
-    def _meta(self, key: str) -> str:
-        with self._db.guard() as conn:
-            return str(conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
-
-    def _last_seq(self) -> int:
-        """The newest change ever logged (compaction may have emptied the log; the counter stays)."""
-        with self._db.guard() as conn:
-            row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'vector_changes'").fetchone()
-        return int(row[0]) if row else 0
 
     def index(self, space: str) -> VectorIndex:
         """The index of `space`, caught up with every committed change."""
@@ -89,33 +81,15 @@ class IndexKeeper:
 
     def _catch_up(self, idx: VectorIndex) -> bool:
         """Apply the logged changes newer than `idx.seq`; False when the log no longer reaches back."""
-        if idx.seq < int(self._meta("vector_log_floor")):
+        if idx.seq < self._db.log_floor():
             return False
-        with self._db.guard() as conn:
-            rows = conn.execute(
-                "SELECT seq, clip_id, op FROM vector_changes WHERE seq > ? AND space = ? ORDER BY seq",
-                (idx.seq, idx.space),
-            ).fetchall()
-            if not rows:
-                return True
-            last_op: dict[int, str] = {}
-            for _, clip_id, op in rows:
-                last_op[clip_id] = op
-            puts = [c for c, op in last_op.items() if op == "put"]
-            vectors: dict[int, bytes] = {}
-            for start in range(0, len(puts), 500):
-                chunk = puts[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                vectors.update(conn.execute(
-                    f"SELECT clip_id, vec FROM vectors WHERE space = ? AND clip_id IN ({marks})", (idx.space, *chunk)
-                ).fetchall())
-        for clip_id, op in last_op.items():
-            blob = vectors.get(clip_id) if op == "put" else None
+        seq, changes = self._db.changes_since(idx.space, idx.seq)
+        for clip_id, blob in changes.items():
             if blob is None:
                 idx.delete(clip_id)
             else:
                 idx.put(clip_id, from_blob(blob))
-        idx.seq = int(rows[-1][0])
+        idx.seq = seq
         return True
 
     def _rebuild(self, space: str, why: str | None = None) -> VectorIndex:
@@ -123,13 +97,7 @@ class IndexKeeper:
             log.warning("memory: rebuilding the %s index from the store: %s", space, why)
             self.rebuilt.append((space, why))
         idx = VectorIndex(space, exact_below=self.exact_below, ef=self.ef_search)
-        with self._db.guard() as conn:
-            conn.execute("BEGIN")  # one snapshot: the vectors and the log position agree
-            try:
-                seq = self._last_seq()
-                rows = conn.execute("SELECT clip_id, vec FROM vectors WHERE space = ? ORDER BY clip_id", (space,)).fetchall()
-            finally:
-                conn.execute("COMMIT")
+        seq, rows = self._db.snapshot(space)
         if rows:
             # Vectors of another dimension come from an older analyzer: leave them out until refreshed.
             dim = Counter(len(blob) // 4 for _, blob in rows).most_common(1)[0][0]
@@ -149,13 +117,12 @@ class IndexKeeper:
     def _load(self, space: str) -> VectorIndex | None:
         meta_path, data_path, graph_path = self._files(space)
         if not meta_path.exists():
-            with self._db.guard() as conn:
-                if conn.execute("SELECT 1 FROM vectors WHERE space = ? LIMIT 1", (space,)).fetchone():
-                    self.rebuilt.append((space, "no index file"))
+            if self._db.has_vectors(space):
+                self.rebuilt.append((space, "no index file"))
             return None
         try:
             meta = json.loads(meta_path.read_text())
-            if meta.get("format") != FORMAT_VERSION or meta.get("store_id") != self._meta("store_id"):
+            if meta.get("format") != FORMAT_VERSION or meta.get("store_id") != self._db.store_id():
                 raise ValueError("it belongs to another store or format")
             if _sha256(data_path) != meta["npz_sha256"]:
                 raise ValueError(f"{data_path.name} does not match its checksum")
@@ -163,7 +130,7 @@ class IndexKeeper:
                 ids, matrix = data["ids"].astype(np.int64), data["matrix"].astype(np.float32)
             if matrix.ndim != 2 or len(ids) != len(matrix):
                 raise ValueError("its vectors and ids disagree")
-            max_seq = self._last_seq()
+            max_seq = self._db.last_seq()
             if int(meta["seq"]) > max_seq:
                 raise ValueError("it is newer than the store (was the database replaced?)")
             idx = VectorIndex(space, exact_below=self.exact_below, ef=self.ef_search)
@@ -193,7 +160,7 @@ class IndexKeeper:
                 with open(tmp_data, "wb") as fh:
                     np.savez(fh, ids=idx.ids(), matrix=idx.matrix())
                 os.replace(tmp_data, data_path)
-                meta = {"format": FORMAT_VERSION, "store_id": self._meta("store_id"), "space": space,
+                meta = {"format": FORMAT_VERSION, "store_id": self._db.store_id(), "space": space,
                         "seq": idx.seq, "dim": idx.dim, "count": len(idx), "npz_sha256": _sha256(data_path),
                         "hnsw_sha256": None}
                 if idx.has_graph:
@@ -212,16 +179,7 @@ class IndexKeeper:
         with self._lock:
             if not self._saved_seq or set(self._saved_seq) != set(self._indexes):
                 return 0
-            floor = min(self._saved_seq.values())
-            with self._db.guard() as conn:
-                live = conn.execute("SELECT count(*) FROM vectors").fetchone()[0]
-                logged = conn.execute("SELECT count(*) FROM vector_changes WHERE seq <= ?", (floor,)).fetchone()[0]
-            if logged < 2 * live + 50_000:
-                return 0  # a short log costs nothing and lets other processes catch up cheaply
-            with self._db.write() as conn:
-                conn.execute("DELETE FROM vector_changes WHERE seq <= ?", (floor,))
-                conn.execute("UPDATE meta SET value = ? WHERE key = 'vector_log_floor'", (str(floor),))
-            return int(logged)
+            return self._db.compact(min(self._saved_seq.values()))
 
     def loaded(self) -> dict[str, VectorIndex]:
         return dict(self._indexes)

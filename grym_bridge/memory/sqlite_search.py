@@ -11,15 +11,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from grym_bridge.errors import BadRequest
 from grym_bridge.memory.checks import check_space
+from grym_bridge.memory.clip_input import (MAX_K, check_pattern_kind, check_search, clean_patterns, dim_mismatch,
+                                           group_feedback, is_clip_id, no_vector)
 from grym_bridge.memory.database import Database
-from grym_bridge.memory.features import centred_unit
 from grym_bridge.memory.index_files import IndexKeeper
-from grym_bridge.memory.types import PATTERN_KINDS, Match
+from grym_bridge.memory.types import Match
 from grym_bridge.memory.vectors import as_unit_vector, from_blob, stack_blobs
 
-MAX_K = 1000
+__all__ = ["MAX_K", "SqliteSearch"]
 
 
 class SqliteSearch:
@@ -33,23 +33,18 @@ class SqliteSearch:
     _write_patterns: Callable[[sqlite3.Connection, int, dict[str, np.ndarray]], None]
 
     def similar(self, query, k=10, threshold=None, *, space="features", exclude=()) -> list[Match]:
-        check_space(space)
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= MAX_K:
-            raise BadRequest(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
-        if threshold is not None and not -1.0 <= float(threshold) <= 1.0:
-            raise BadRequest(f"threshold is a cosine similarity from -1 to 1, got {threshold!r}")
+        check_search(k, threshold, space)
         skip = {int(i) for i in exclude}
-        if isinstance(query, (int, np.integer)) and not isinstance(query, bool):
+        if is_clip_id(query):
             vec = self.vector(int(query), space)
             if vec is None:
-                raise BadRequest(f"clip {query} has no {space} vector; analyze it first (`grym memory add` analyzes)")
+                raise no_vector(query, space)
             skip.add(int(query))
         else:
             vec = as_unit_vector(query, "query vector")
         idx = self.indexes.index(space)
         if len(idx) and vec.shape[0] != idx.dim:
-            raise BadRequest(f"the query has {vec.shape[0]} dimensions but the stored {space} vectors have "
-                             f"{idx.dim}; compare vectors from the same analyzer")
+            raise dim_mismatch(vec.shape[0], space, idx.dim)
         ids, scores = idx.search(vec, int(k), frozenset(skip))
         if threshold is not None:
             keep = scores >= np.float32(threshold)
@@ -78,8 +73,7 @@ class SqliteSearch:
         return idx.ids(), idx.matrix()
 
     def patterns(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
-        if kind not in PATTERN_KINDS:
-            raise BadRequest(f"unknown pattern kind {kind!r}; use one of: {', '.join(PATTERN_KINDS)}")
+        check_pattern_kind(kind)
         with self._guard() as conn:
             rows = conn.execute("SELECT clip_id, vec FROM patterns WHERE kind = ? ORDER BY clip_id", (kind,)).fetchall()
         if not rows:
@@ -95,14 +89,7 @@ class SqliteSearch:
         return {kind: from_blob(blob) for kind, blob in rows}
 
     def store_patterns(self, clip_id: int, patterns: dict[str, Any]) -> None:
-        clean: dict[str, np.ndarray] = {}
-        for kind, vec in patterns.items():
-            if kind not in PATTERN_KINDS:
-                raise BadRequest(f"unknown pattern kind {kind!r}; use one of: {', '.join(PATTERN_KINDS)}")
-            unit = centred_unit(as_unit_vector(vec, f"{kind} pattern"))
-            if unit is None:
-                raise BadRequest(f"the {kind} pattern is flat (all values equal); there is nothing to compare")
-            clean[kind] = unit
+        clean = clean_patterns(patterns)
         with self._write() as conn:
             clip_id = self._require(conn, clip_id)
             self._write_patterns(conn, clip_id, clean)
@@ -110,11 +97,7 @@ class SqliteSearch:
     def feedback_ids(self) -> dict[str, list[tuple[int, float | None]]]:
         with self._guard() as conn:
             rows = conn.execute("SELECT clip_id, rating, kept, rejected FROM feedback ORDER BY updated_at, clip_id").fetchall()
-        return {
-            "kept": [(r[0], r[1]) for r in rows if r[2]],
-            "rejected": [(r[0], r[1]) for r in rows if r[3]],
-            "rated": [(r[0], r[1]) for r in rows if r[1] is not None],
-        }
+        return group_feedback(rows)
 
     def tagged(self) -> dict[int, tuple[str, ...]]:
         out: dict[int, list[str]] = {}

@@ -22,14 +22,17 @@ from grym_bridge.config import Config
 from grym_bridge.errors import BadRequest, NotFound
 from grym_bridge.memory.analyzer import Analyzer, default_analyzer
 from grym_bridge.memory.cache import LruCache
-from grym_bridge.memory.checks import content_hash_of, normalize_tags, parse_feedback, probe_audio, session_name
+from grym_bridge.memory.checks import normalize_tags, parse_feedback, session_name
+from grym_bridge.memory.clip_input import (check_clip_id, check_source, merged_provenance, next_feedback, prepare_clip,
+                                           refresh_features, session_json, unknown_clip)
 from grym_bridge.memory.database import Database
 from grym_bridge.memory.features import AnalysisRecord, unpack_analysis
 from grym_bridge.memory.index_files import IndexKeeper
 from grym_bridge.memory.sqlite_search import SqliteSearch
 from grym_bridge.memory.store import MemoryStore
-from grym_bridge.memory.types import SOURCES, Clip, ClipSummary, Feedback, MemoryStats
-from grym_bridge.memory.vectors import as_unit_vector, to_blob
+from grym_bridge.memory.vector_log import SqliteVectorLog
+from grym_bridge.memory.types import Clip, ClipSummary, Feedback, MemoryStats
+from grym_bridge.memory.vectors import to_blob
 
 class SqliteMemory(SqliteSearch, MemoryStore):
     """The feature memory in one SQLite file (see the module docstring)."""
@@ -53,7 +56,7 @@ class SqliteMemory(SqliteSearch, MemoryStore):
         self._cache: LruCache[Clip] = LruCache(cache_size)
         self._data_version = self.db.data_version()
         directory = Path(index_dir) if index_dir else self.path.with_name(self.path.stem + "-index")
-        self.indexes = IndexKeeper(self.db, directory, exact_below=exact_below, ef_search=ef_search)
+        self.indexes = IndexKeeper(SqliteVectorLog(self.db), directory, exact_below=exact_below, ef_search=ef_search)
         self.analyzer = analyzer
 
     @classmethod
@@ -74,66 +77,43 @@ class SqliteMemory(SqliteSearch, MemoryStore):
             self._cache.clear()
 
     def _require(self, conn: sqlite3.Connection, clip_id: Any) -> int:
-        if isinstance(clip_id, bool) or not isinstance(clip_id, (int, np.integer)):
-            raise BadRequest(f"clip id must be an integer, got {clip_id!r}")
-        if not conn.execute("SELECT 1 FROM clips WHERE id = ?", (int(clip_id),)).fetchone():
-            raise NotFound(f"no clip with id {clip_id} in the memory; `grym memory list` shows the ids")
-        return int(clip_id)
+        clip_id = check_clip_id(clip_id)
+        if not conn.execute("SELECT 1 FROM clips WHERE id = ?", (clip_id,)).fetchone():
+            raise unknown_clip(clip_id)
+        return clip_id
 
     # -- clips ---------------------------------------------------------------------------------
 
     def add_clip(self, path, *, analysis=None, source="analyzed", provenance=None, tags=(), vector=None,
                  embedding=None, content_hash=None) -> Clip:
-        # 1. check the arguments before touching the file or the database
-        if source not in SOURCES:
-            raise BadRequest(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
-        provenance = dict(provenance or {})
-        try:
-            provenance_json = json.dumps(provenance, sort_keys=True)
-        except (TypeError, ValueError):
-            raise BadRequest("provenance must be a JSON object of plain values (text, numbers, lists)") from None
-        tag_list = normalize_tags(tags)
-        record = unpack_analysis(analysis) if analysis is not None else None
-        vec = as_unit_vector(vector, "vector") if vector is not None else (record.vector if record else None)
-        emb = as_unit_vector(embedding, "embedding") if embedding is not None else (record.embedding if record else None)
-        # 2. identify the content (and its format when no analysis says)
-        file = Path(os.fspath(path)).expanduser()
-        duration = record.duration_s if record else None
-        sample_rate = record.sample_rate if record else None
-        if content_hash is None:
-            if not file.exists():
-                raise NotFound(f"no file at {file}; check the path")
-            if not file.is_file():
-                raise BadRequest(f"{file} is not a file; `grym memory add` takes folders, this call takes one file")
-            content_hash = content_hash_of(file)
-            if duration is None or sample_rate is None:
-                duration, sample_rate = probe_audio(file)
+        # 1. check the arguments and identify the content before touching the database
+        new = prepare_clip(path, analysis=analysis, source=source, provenance=provenance, tags=tags, vector=vector,
+                           embedding=embedding, content_hash=content_hash)
+        record, content_hash, duration, sample_rate = new.record, new.content_hash, new.duration_s, new.sample_rate
         now = time.time()
-        # 3. one transaction: insert or merge, then features, vectors, patterns, tags
+        # 2. one transaction: insert or merge, then features, vectors, patterns, tags
         with self._write() as conn:
             row = conn.execute("SELECT id, provenance FROM clips WHERE content_hash = ?", (content_hash,)).fetchone()
             if row is None:
                 clip_id = conn.execute(
                     "INSERT INTO clips (path, content_hash, source, duration_s, sample_rate, provenance, created_at,"
                     " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (str(file), content_hash, source, duration, sample_rate, provenance_json, now, now),
+                    (new.path, content_hash, new.source, duration, sample_rate, new.provenance_json, now, now),
                 ).lastrowid
             else:
                 # Same content again: the latest path wins (the file may have moved), provenance merges.
                 clip_id = int(row[0])
-                merged = {**json.loads(row[1]), **provenance}
                 conn.execute(
                     "UPDATE clips SET path = ?, provenance = ?, updated_at = ?,"
                     " duration_s = coalesce(?, duration_s), sample_rate = coalesce(?, sample_rate) WHERE id = ?",
-                    (str(file), json.dumps(merged, sort_keys=True), now, duration, sample_rate, clip_id),
+                    (new.path, merged_provenance(row[1], new.provenance), now, duration, sample_rate, clip_id),
                 )
             if record is not None:
                 self._write_analysis(conn, clip_id, record)
-            for space, v in (("features", vec), ("embedding", emb)):
-                if v is not None:
-                    self._put_vector(conn, clip_id, space, v)
+            for space, v in new.vectors.items():
+                self._put_vector(conn, clip_id, space, v)
             conn.executemany("INSERT OR IGNORE INTO clip_tags (clip_id, tag) VALUES (?, ?)",
-                             [(clip_id, t) for t in tag_list])
+                             [(clip_id, t) for t in new.tags])
         self._cache.invalidate(clip_id)
         return self.get(clip_id)
 
@@ -203,8 +183,7 @@ class SqliteMemory(SqliteSearch, MemoryStore):
         return None if row is None else self.get(int(row[0]))
 
     def list_clips(self, *, tag=None, source=None, limit=100, offset=0) -> list[ClipSummary]:
-        if source is not None and source not in SOURCES:
-            raise BadRequest(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+        check_source(source)
         where, args = [], []
         if tag is not None:
             where.append("c.id IN (SELECT clip_id FROM clip_tags WHERE tag = ?)")
@@ -233,17 +212,12 @@ class SqliteMemory(SqliteSearch, MemoryStore):
         return self.get(clip_id)
 
     def rate(self, clip_id: int, value: float | str) -> Clip:
-        rating, kept, rejected = parse_feedback(value)
+        parsed = parse_feedback(value)
         with self._write() as conn:
             clip_id = self._require(conn, clip_id)
             old = conn.execute("SELECT rating, kept, rejected FROM feedback WHERE clip_id = ?", (clip_id,)).fetchone()
-            old_rating, old_kept, old_rejected = old if old else (None, 0, 0)
-            if value == "clear":
-                new = (None, 0, 0)
-            elif rating is not None:
-                new = (rating, old_kept, old_rejected)
-            else:
-                new = (old_rating, int(kept), int(rejected))
+            rating, kept, rejected = next_feedback(value, parsed, old)
+            new = (rating, int(kept), int(rejected))
             conn.execute(
                 "INSERT INTO feedback (clip_id, rating, kept, rejected, updated_at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (clip_id) DO UPDATE SET rating = excluded.rating, kept = excluded.kept,"
@@ -265,14 +239,7 @@ class SqliteMemory(SqliteSearch, MemoryStore):
     # -- stale features ------------------------------------------------------------------------
 
     def features(self, clip_id: int, *, refresh: bool = True) -> dict[str, Any] | None:
-        clip = self.get(clip_id)
-        if refresh and self.analyzer is not None and clip.analyzer_version != self.analyzer.version:
-            file = Path(clip.path)
-            if not file.is_file():
-                raise NotFound(f"clip {clip_id}'s features are from another analyzer version and its file {file} "
-                               "is gone; add the file again to re-analyze it")
-            clip = self.set_analysis(clip.id, self.analyzer.analyze(file))
-        return clip.features
+        return refresh_features(self, clip_id, refresh)
 
     def stale_ids(self) -> list[int]:
         """Clips whose features came from another analyzer version (or were never computed)."""
@@ -286,13 +253,7 @@ class SqliteMemory(SqliteSearch, MemoryStore):
     # -- DAW sessions --------------------------------------------------------------------------
 
     def save_session(self, name: str, values: dict[str, Any]) -> None:
-        name = session_name(name)
-        if not isinstance(values, dict):
-            raise BadRequest(f"session values must be a JSON object, got {type(values).__name__}")
-        try:
-            data = json.dumps(values, sort_keys=True, allow_nan=False)
-        except (TypeError, ValueError):
-            raise BadRequest("session values must be plain JSON (text, numbers, lists, objects)") from None
+        name, data = session_name(name), session_json(values)
         with self._write() as conn:
             conn.execute("INSERT INTO sessions (name, data, updated_at) VALUES (?, ?, ?) ON CONFLICT (name)"
                          " DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at", (name, data, time.time()))

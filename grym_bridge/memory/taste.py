@@ -101,5 +101,5 @@ def personalize(store: MemoryStore, matches: list[Match], *, space: str = "featu
                 bonus += float(vec @ taste.liked_centroid)
             if taste.disliked_centroid is not None:
                 bonus -= float(vec @ taste.disliked_centroid)
-        rescored.append(Match(m.id, m.path, round(m.score + weight * bonus, 6)))
+        rescored.append(Match(m.id, m.path, round(m.score + weight * bonus, 6), m.locations))
     return sorted(rescored, key=lambda m: -m.score)

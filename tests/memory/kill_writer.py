@@ -4,7 +4,7 @@ Prints `<clip id> <content hash>` (or `tag <id>` / `rate <id>`) on a line of its
 own right after each write returns, that is, after its COMMIT: every printed
 line is an acknowledged write that must survive a SIGKILL.
 
-Usage: python kill_writer.py DB_PATH SEED
+Usage: python kill_writer.py DB_PATH_OR_DSN SEED  (a DSN: the shared PostgreSQL memory, index in DB_INDEX_DIR)
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 
+from grym_bridge.memory.pg_store import PostgresMemory
 from grym_bridge.memory.sqlite_store import SqliteMemory
 
 
@@ -20,7 +21,10 @@ def main() -> None:
     path, seed = sys.argv[1], int(sys.argv[2])
     rng = np.random.default_rng(seed)
     # exact_below=50: the HNSW graph is built and saved while the kills land, so they hit index saves too.
-    store = SqliteMemory(path, exact_below=50, synchronous="normal")
+    if path.startswith("postgresql://"):
+        store = PostgresMemory(path, exact_below=50, index_dir=sys.argv[3], machine=f"writer-{seed}", listen=False)
+    else:
+        store = SqliteMemory(path, exact_below=50, synchronous="normal")
     out = sys.stdout
     n = 0
     while True:
@@ -36,7 +40,8 @@ def main() -> None:
             out.flush()
         if n % 25 == 0:
             store.similar(clip.id, k=5)
-            store.indexes.save()
+            if store.indexes is not None:
+                store.indexes.save()
 
 
 if __name__ == "__main__":

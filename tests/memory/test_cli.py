@@ -31,7 +31,7 @@ def test_add_a_folder_then_search_tag_rate_and_forget(tmp_path: Path, wav) -> No
     assert set(by_name) == {"0.wav", "1.wav", "2.wav", "3.wav"} and all(c["tags"] == ["tones"] for c in listed)
 
     matches = json.loads(_run(data, "similar", str(by_name["0.wav"]), "--k", "3", "--json"))
-    assert [set(m) for m in matches] == [{"id", "path", "score"}] * 3
+    assert [set(m) for m in matches] == [{"id", "path", "score", "locations"}] * 3
     assert matches[0]["id"] == by_name["1.wav"]  # 233 Hz is nearest to 220 Hz
     strict = json.loads(_run(data, "similar", str(by_name["0.wav"]), "--threshold", "0.9999", "--json"))
     assert all(m["score"] >= 0.9999 for m in strict) and len(strict) < 3

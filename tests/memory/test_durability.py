@@ -25,9 +25,9 @@ ROUNDS = 16
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _run_and_kill(db: Path, seed: int, rng: random.Random) -> list[str]:
+def _run_and_kill(db: Path | str, seed: int, rng: random.Random, *extra: str) -> list[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("kill_writer.py")), str(db), str(seed)],
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("kill_writer.py")), str(db), str(seed), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO)
     first = b""
     if rng.random() < 0.2:
@@ -76,3 +76,31 @@ def test_no_acknowledged_write_is_lost_to_sigkill(tmp_path: Path) -> None:
         finally:
             store.db.close()  # not close(): leave the index files exactly as the kill left them
     assert len(acknowledged) > 50 and len(kept) > 5, (len(acknowledged), len(kept))  # the kills hit real work
+
+
+def test_a_bridge_killed_while_writing_to_postgresql_loses_nothing_it_acknowledged(pg_cluster, tmp_path: Path) -> None:
+    """The same kills against the shared PostgreSQL memory: a COMMIT that returned is in the database."""
+    from grym_bridge.memory.pg_store import PostgresMemory
+
+    dsn = pg_cluster.dsn(pg_cluster.new_database())
+    rng = random.Random(99)
+    acknowledged: dict[str, int] = {}
+    kept: set[int] = set()
+    for round_ in range(5):
+        for line in _run_and_kill(dsn, round_, rng, str(tmp_path / f"index-{round_}")):
+            first, second = line.split(" ")
+            if first == "kept":
+                kept.add(int(second))
+            else:
+                acknowledged[second] = int(first)
+    store = PostgresMemory(dsn, exact_below=50, index_dir=tmp_path / "check-index", listen=False)
+    try:
+        for content_hash, clip_id in acknowledged.items():
+            found = store.find_by_hash(content_hash)
+            assert found is not None and found.id == clip_id, f"lost {content_hash}"
+        assert all(store.get(clip_id).feedback.kept for clip_id in kept)
+        some = random.Random(1).choice(list(acknowledged.values()))
+        assert store.similar(np.asarray(store.vector(some)), k=1)[0].id == some
+    finally:
+        store.close()
+    assert len(acknowledged) > 20 and kept, (len(acknowledged), len(kept))

@@ -21,7 +21,7 @@ def test_add_search_tag_rate_get_forget(osc_server: RunningServer, wav, tmp_path
         ids = sorted(report["added"])
         # Max sends floats for ints: 3.0 must work as 3.
         matches = c.wait_job(c.start_job("/grym/memory/similar", str(ids[0]), "k", 2.0))
-        assert [set(m) for m in matches] == [{"id", "path", "score"}] * 2
+        assert [set(m) for m in matches] == [{"id", "path", "score", "locations"}] * 2
         assert matches[0]["id"] == ids[1] and matches[0]["score"] >= matches[1]["score"]
         # Similar to a file path (known content: compared as its clip, never matching itself).
         by_path = c.wait_job(c.start_job("/grym/memory/similar", str(tmp_path / "lib" / "2.wav"), "k", 5,

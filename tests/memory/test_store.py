@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from grym_bridge.errors import AudioFileError, BadRequest, NotFound
-from grym_bridge.memory.sqlite_store import SqliteMemory, content_hash_of
+from grym_bridge.memory.checks import content_hash_of
+from grym_bridge.memory.sqlite_store import SqliteMemory
 
 
 def test_add_reads_format_and_get_returns_what_was_stored(memory: SqliteMemory, wav) -> None:
@@ -99,7 +100,8 @@ def test_forget_removes_everything_and_ids_are_never_reused(memory: SqliteMemory
     assert (stats.clips, stats.kept, stats.tags) == (1, 0, 0)
 
 
-def test_cache_serves_reads_and_is_invalidated_by_writes(memory: SqliteMemory, wav, config) -> None:
+def test_cache_serves_reads_and_is_invalidated_by_writes(sqlite_memory: SqliteMemory, wav, config) -> None:
+    memory = sqlite_memory
     a = memory.add_clip(wav("a.wav"))
     memory.get(a.id)
     hits = memory._cache.hits

@@ -18,7 +18,10 @@ class OrchestratorConfig:
                            "http://127.0.0.1:1234/v1 for openai).")
     llm_model: str = setting("llama3.2", "Model name the LLM server knows.")
     llm_api_key: str = setting("", "Bearer token for OpenAI-compatible servers that want one.")
-    llm_timeout_s: float = setting(20.0, "Longest wait for a plan from the LLM before the rules plan instead.", min=0.1)
+    llm_timeout_s: float = setting(20.0, "Longest wait for a plan from the LLM before the rules plan instead: one "
+                                   "deadline for the whole exchange, however slowly the answer arrives.", min=0.1)
+    llm_max_answer_bytes: int = setting(262144, "Largest answer read from the LLM server; a larger one is dropped "
+                                        "and the rules plan instead.", min=1024, max=64 * 1024 * 1024)
     llm_context_tokens: int = setting(1024, "Token budget for the context (session, clip analysis) sent to the LLM.",
                                       min=64, max=131072)
     step_retries: int = setting(2, "Retries of a step after a transient failure (busy, timeout, connection).",

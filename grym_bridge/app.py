@@ -48,7 +48,8 @@ def build_services(config: Config, *, open_memory: Callable[[], Any] | None = No
                                       make_text_to_audio=make_text_to_audio)
     registry = default_registry(ChainSteps(config, capabilities))
     lag = LoopLagProbe()
-    health = HealthMonitor(config.health, read=SystemProbe(queue_depth=jobs.depth, loop_lag=lag.value))
+    health = HealthMonitor(config.health, read=SystemProbe(queue_depth=jobs.depth, loop_lag=lag.value,
+                                                           hung_workers=jobs.hung_count))
     sessions = SessionStore.backed_by_memory(capabilities.memory)
     resources = ResourceManager(config, jobs=jobs, models=capabilities.model_budget)
     health.subscribe(resources.on_health)

@@ -55,6 +55,9 @@ class HealthConfig:
     error_rate_critical: float = setting(0.6, "Smoothed fraction of failed jobs that enters critical.", min=0.0, max=1.0)
     loop_lag_warning_s: float = setting(0.1, "Event-loop lag (s) that enters warning.", min=0.001)
     loop_lag_critical_s: float = setting(1.0, "Event-loop lag (s) that enters critical.", min=0.001)
+    hung_workers_warning: float = setting(1.0, "Workers held by work past its job's timeout that enter warning.",
+                                          min=0.0)
+    hung_workers_critical: float = setting(0.0, "Hung workers that enter critical (0: never).", min=0.0)
 
 
 @dataclass

@@ -29,7 +29,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from grym_bridge.config import OrchestratorConfig
-from grym_bridge.errors import BadRequest, GrymError
+from grym_bridge.errors import BadRequest, GrymError, PathNotAllowed
 from grym_bridge.orchestrator.plan import COMPOSE_PARTS, FX_GOALS, STEP_DESCRIPTIONS, Plan, plan_schema, validate_plan
 from grym_bridge.orchestrator.rule_planner import RulePlanner
 from grym_bridge.orchestrator.session import SessionContext
@@ -229,6 +229,8 @@ class LlmPlanner:
             reason = f"{self.name}'s plan was unusable: it is nested too deeply"
         except ValueError as exc:  # the HTTP body was not JSON (or not UTF-8)
             reason = f"{self.name} sent something that is not JSON ({str(exc)[:200]})"
+        except PathNotAllowed:
+            raise  # a plan naming a file outside the allowed roots is refused outright, not replanned
         except GrymError as exc:  # validate_plan's BadRequest names the bad step
             reason = f"{self.name}'s plan was unusable: {exc.message[:300]}"
         log.warning("LLM planner falling back to the rules: %s", reason)
@@ -278,13 +280,12 @@ def bounded_exchange(read: Callable[[threading.Event], bytes], deadline_s: float
     return box["data"]
 
 
-def make_planner(config: OrchestratorConfig, step_names: Iterable[str] = STEP_DESCRIPTIONS,
-                 check: Callable[[Plan], Plan] | None = None) -> Any:
+def make_planner(config: OrchestratorConfig, step_names: Iterable[str] = STEP_DESCRIPTIONS) -> Any:
     """The planner the config asks for: the rules, or an LLM planner that falls back to them.
 
-    `check` (the chain's argument check) refuses an LLM plan whose arguments
-    are out of range, so the rules plan instead.
+    The `Orchestrator` it is given to sets the LLM planner's `check` (the
+    chain's argument check), so an out-of-range plan falls back to the rules.
     """
     if config.planner == "rules":
         return RulePlanner()
-    return LlmPlanner(config, step_names=step_names, check=check)
+    return LlmPlanner(config, step_names=step_names)

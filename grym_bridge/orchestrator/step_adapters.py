@@ -114,6 +114,12 @@ class ChainSteps:
         ctx.new_audio(Path(result.path), "rendered")
         return {"path": result.path, "input_lufs": result.input_lufs, "output_lufs": result.output_lufs}
 
+    def prepare_generate(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Check the options as `/grym/generate/text` does (duration within generate.max_duration_s, ...)."""
+        options = import_capability("grym_bridge.generate.options", "text-to-audio generation")
+        options.resolve(options.GenerateOptions.from_mapping(args), self.config)
+        return args
+
     def generate(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
         options = import_capability("grym_bridge.generate.options", "text-to-audio generation")
         opts = options.GenerateOptions.from_mapping(args)
@@ -131,12 +137,15 @@ class ChainSteps:
         if not tempo:
             raise BadRequest("step conform needs a tempo: set the session tempo (/grym/session/set tempo) "
                              "or say it (\"at 120 bpm\")")
+        if not 20 <= float(tempo) <= 400:
+            raise BadRequest(f"step conform: tempo must be 20-400 BPM, got {tempo!r}")
         limits = self.config.audio
         audio = load_audio(_need_clip(ctx, "conform"), max_duration_s=limits.max_duration_s,
                            max_channels=limits.max_channels)
         beats = ctx.session.beats_per_bar()
         bar_s = 60.0 / float(tempo) * beats
         bars = int(args.get("bars") or max(1, round(audio.duration_s / bar_s)))
+        _check_conform_length(bars, float(tempo), bar_s, audio.duration_s, self.config.generate.max_duration_s)
         frames = conform.bars_to_frames(bars, float(tempo), beats, audio.sample_rate)
         progress(0.3, f"fitting to {bars} bars at {float(tempo):g} BPM")
         spec = conform.ConformSpec(frames=frames, sample_rate=audio.sample_rate, channels=audio.channels, loop=True,
@@ -170,14 +179,34 @@ class ChainSteps:
         return {"path": result.path, "kind": result.kind, "key": result.key, "tempo": result.tempo,
                 "bars": result.bars, "chords": result.chords, "note_count": result.note_count, "seed": result.seed}
 
+    def prepare_store(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Tags parsed and bounded as `/grym/memory/add` does ("dark" is one tag), before the chain starts."""
+        from grym_bridge.memory.checks import parse_tags
+
+        limits = self.config.memory
+        return {**args, "tags": parse_tags(args.get("tags") or [], max_tags=limits.max_tags,
+                                           max_chars=limits.max_tag_chars)}
+
     def store(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
         clip = _need_clip(ctx, "store")
         analysis = self._analysis(ctx, progress)
         source = ctx.audio_source
-        tags = [str(t) for t in args.get("tags") or []]
+        tags = self.prepare_store(args)["tags"]
         stored = self.services.memory().add_clip(clip, analysis=analysis, source=source, tags=tags,
                                         provenance={"request": ctx.text, "from": str(ctx.input_path or "")})
         return {"clip_id": stored.id, "path": str(clip), "source": source}
+
+
+def _check_conform_length(bars: int, tempo: float, bar_s: float, clip_s: float, limit_s: float) -> None:
+    """A conformed clip is at most as long as the clip (to the next bar) or generate.max_duration_s."""
+    seconds = bars * bar_s
+    if seconds > max(limit_s, clip_s + bar_s):
+        raise BadRequest(f"step conform: {bars} bars at {tempo:g} BPM last {seconds:.1f} s, longer than the clip "
+                         f"({clip_s:.1f} s) and generate.max_duration_s ({limit_s:g} s); ask for fewer bars")
+
+
+#: Arguments a step takes that no api route has; the plan checks them (plan._check_args).
+OWN_ARGS = {"suggest_fx": ("goals",), "compose": ("part",)}
 
 
 def default_registry(steps: ChainSteps) -> StepRegistry:
@@ -188,5 +217,6 @@ def default_registry(steps: ChainSteps) -> StepRegistry:
         # A failed generation is tried again with the small model before the chain gives up.
         fallbacks = [{"model": SMALL_TTA_MODEL}] if name == "generate" else []
         reg.register(name, getattr(steps, name), resource=resource, fallbacks=fallbacks,
-                     description=STEP_DESCRIPTIONS[name], prepare=getattr(steps, f"prepare_{name}", None))
+                     description=STEP_DESCRIPTIONS[name], prepare=getattr(steps, f"prepare_{name}", None),
+                     own_args=OWN_ARGS.get(name, ()))
     return reg

@@ -249,8 +249,10 @@ class JobQueue:
         of its name took lately; at least 0.5 s, at most `jobs.retry_after_max_s`.
         """
         now = self._clock()
-        busy = [j for j in (*self.running(), *self._hung.values()) if j.resource == resource]
-        running = [(self._expected(j), now - (j.started or now)) for j in busy]
+        running = [(self._expected(j), now - (j.started or now)) for j in self.running() if j.resource == resource]
+        # A hung job has overrun already: guess it holds its worker about one more run of its kind.
+        running += [(now - (j.started or now) + self._expected(j), now - (j.started or now))
+                    for j in self._hung.values() if j.resource == resource]
         waiting = [self._expected(j) for j in sorted(self._jobs.values(), key=lambda j: j.id)
                    if j.state is JobState.QUEUED and j.resource == resource]
         workers = self.config.cpu_workers if resource == "cpu" else self.config.gpu_workers
@@ -317,7 +319,7 @@ class JobQueue:
             except asyncio.TimeoutError:
                 job.cancel_event.set()
                 self._finish(job, JobState.ERROR, error=JobTimeout(
-                    f"job {job.id} ({job.name}) ran longer than {job.timeout_s:g} s and was stopped; "
+                    f"job {job.id} ({job.name}) ran longer than {job.timeout_s:g} s and was told to stop; "
                     "raise jobs.timeout_s in the config for longer work"))
                 if not future.done():
                     await self._hold_hung(job, future)

@@ -273,8 +273,8 @@ def _follow_job(reader: Reader, job_id: Any, events: Events) -> int:
                 return EXIT_ERROR
     except TimeoutError:
         events.write("error", job_id=job_id, code="timeout",
-                     message=f"job {job_id} did not finish in time; it may still be running (only the client "
-                             "that started it may cancel it, unless the server's jobs.cancel_by allows more)")
+                     message=f"job {job_id} did not finish in time; it may still be running "
+                             f"(`grym call /grym/job/cancel {job_id}` stops it)")
     except OSError as exc:
         events.write("error", job_id=job_id, code="connection_lost", message=f"the connection broke: {exc}")
     return EXIT_ERROR

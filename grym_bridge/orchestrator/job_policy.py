@@ -1,12 +1,14 @@
 """Fairness rules of the job queue: whose job it is, and how long a refused client should wait.
 
-Ownership. A job belongs to the client that started it: the same transport
-connection or UDP socket (the router's `Peer.key`). A client on another
-machine has presented the studio token to talk at all (the OSC gate and the
-RPC hello see to it), so over any transport the token holder on that host is
-the same owner: its jobs started over OSC may be cancelled over the RPC.
-`jobs.cancel_by` widens this to every client on the same host (`host`) or to
-anyone (`anyone`, the old behaviour).
+Ownership. A job belongs to the client that started it (the router's
+`Peer.key`: a UDP socket, a TCP or RPC connection) and to the same token
+holder over other transports. A client on another machine has presented the
+studio token to talk at all (the OSC gate and the RPC hello see to it), so
+the token holder on that host owns its jobs over any transport; this
+machine's own processes need no token and are one holder (REAPER's actions
+cancel through a second `grym call` process). `jobs.cancel_by`: `host` (the
+default, as just said), `owner` (only the very socket or connection) or
+`anyone`.
 
 Waiting. A client refused with `busy` gets `retry_after`: when a worker of
 its lane would be free for its job, from the jobs running (their expected
@@ -23,7 +25,7 @@ from typing import Any, Hashable, Iterable
 
 from grym_bridge.errors import GrymError
 
-CANCEL_POLICIES = ("owner", "host", "anyone")
+CANCEL_POLICIES = ("host", "owner", "anyone")
 #: Transports whose peer keys are (transport, host, ...): the host is key[1].
 _NETWORK_TRANSPORTS = ("udp", "tcp", "rpc")
 #: What a job of a name never seen before is expected to take, in seconds.
@@ -44,19 +46,23 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def principal(peer: Any) -> Hashable | None:
-    """Who stands behind `peer` across transports: the token holder on a remote host, else None.
+def machine(peer: Any) -> Hashable | None:
+    """The machine behind `peer`, the same over every transport: its address, or `local` for this one.
 
-    Loopback clients need no token, so nothing ties one loopback socket to
-    another: each is its own client.
+    A remote machine's clients presented the studio token to talk at all: the
+    address stands for that token holder. Loopback clients and MIDI ports
+    are this machine's.
     """
+    key = getattr(peer, "key", None)
+    if isinstance(key, tuple) and key[:1] == ("midi",):
+        return "local"
     host = _host(peer)
-    if host is None or _is_loopback(host):
+    if host is None:
         return None
-    return ("token", host)
+    return "local" if _is_loopback(host) else ("token", host)
 
 
-def same_client(owner: Any, peer: Any, policy: str = "owner") -> bool:
+def same_client(owner: Any, peer: Any, policy: str = "host") -> bool:
     """Whether `peer` may act on a job `owner` started, under `jobs.cancel_by` = `policy`."""
     if policy == "anyone" or owner is None:
         return True  # a job no client started (the CLI's own) is nobody's to guard
@@ -64,17 +70,14 @@ def same_client(owner: Any, peer: Any, policy: str = "owner") -> bool:
         return False
     if getattr(owner, "key", object()) == getattr(peer, "key", None):
         return True
-    mine = principal(owner)
-    if mine is not None and mine == principal(peer):
-        return True
-    return policy == "host" and _host(owner) is not None and _host(owner) == _host(peer)
+    return policy == "host" and machine(owner) is not None and machine(owner) == machine(peer)
 
 
 def check_owner(job: Any, peer: Any, policy: str, action: str = "cancel") -> None:
     """Raise `forbidden` unless `peer` may `action` the job (see `same_client`)."""
     if not same_client(job.owner, peer, policy):
-        raise GrymError(f"job {job.id} belongs to the client that started it; only that client may {action} it "
-                        "(jobs.cancel_by in the config can allow clients on the same host, or anyone)",
+        raise GrymError(f"job {job.id} belongs to the client that started it (and its host's other clients); "
+                        f"you may not {action} it (jobs.cancel_by in the config can allow anyone)",
                         code="forbidden")
 
 

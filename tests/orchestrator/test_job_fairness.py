@@ -9,6 +9,7 @@ stopped from outside: exactly the work that overruns its job's timeout.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from types import SimpleNamespace
 from typing import Any, Iterator
@@ -16,7 +17,7 @@ from typing import Any, Iterator
 import pytest
 
 from grym_bridge.config import Config
-from grym_bridge.orchestrator.job_policy import DurationStats, estimate_wait, principal, same_client
+from grym_bridge.orchestrator.job_policy import DurationStats, estimate_wait, machine, same_client
 from tests.orchestrator.llm_standin import LlmStandIn
 from tests.osc_client import RunningServer, start_server
 
@@ -27,17 +28,18 @@ def peer(*key: Any) -> SimpleNamespace:
     return SimpleNamespace(key=tuple(key))
 
 
-def test_ownership_by_socket_on_loopback_and_by_token_holder_across_transports() -> None:
-    a, b = peer("udp", "127.0.0.1", 5000), peer("udp", "127.0.0.1", 5001)
-    assert same_client(a, peer("udp", "127.0.0.1", 5000)) and not same_client(a, b)
-    assert not same_client(a, peer("tcp", "127.0.0.1", 5000))  # loopback needs no token: nothing ties them
+def test_ownership_by_host_and_token_holder_across_transports() -> None:
+    a, b = peer("udp", "127.0.0.1", 5000), peer("tcp", "::1", 5001)
+    assert same_client(a, b) and same_client(a, peer("midi", "grym-bridge"))  # this machine's own clients
     remote = peer("udp", "10.0.0.5", 5000)
-    assert principal(remote) == ("token", "10.0.0.5")
+    assert machine(remote) == ("token", "10.0.0.5")
     assert same_client(remote, peer("rpc", "10.0.0.5", 3))  # the same token holder over the RPC
-    assert not same_client(remote, peer("rpc", "10.0.0.6", 3))
-    assert not same_client(remote, peer("midi", "grym-bridge"))
-    assert same_client(a, b, "host") and not same_client(a, peer("rpc", "10.0.0.5", 1), "host")
-    assert same_client(a, peer("rpc", "10.0.0.5", 1), "anyone")
+    assert not same_client(remote, peer("rpc", "10.0.0.6", 3)) and not same_client(remote, a)
+    assert not same_client(a, remote)
+    # owner: only the very socket or connection
+    assert same_client(a, peer("udp", "127.0.0.1", 5000), "owner") and not same_client(a, b, "owner")
+    assert not same_client(remote, peer("rpc", "10.0.0.5", 3), "owner")
+    assert same_client(a, remote, "anyone")
 
 
 def test_the_wait_grows_with_the_queue_ahead_and_the_measured_durations() -> None:
@@ -66,26 +68,61 @@ def slow_server(config: Config, llm: LlmStandIn) -> Iterator[RunningServer]:
         srv.stop()
 
 
-def test_only_the_owner_cancels_its_job(slow_server: RunningServer, llm: LlmStandIn) -> None:
+class RemotePeer:
+    """Stands in for a client on another machine that the OSC gate admitted with the studio token:
+    the router answers it as it would over UDP (the replies are kept here)."""
+
+    max_payload = 1400
+
+    def __init__(self, host: str, port: int) -> None:
+        self.key = ("udp", host, port)
+        self.replies: list[tuple[str, list[Any]]] = []
+
+    def send(self, address: str, args: Any) -> None:
+        self.replies.append((address, list(args)))
+
+
+def dispatch_from(srv: RunningServer, peer: RemotePeer, address: str, *args: Any) -> tuple[str, list[Any]]:
+    """Dispatch one request on the server's loop, as its OSC transport would, and return the reply."""
+    done = threading.Event()
+    before = len(peer.replies)
+    srv.loop.call_soon_threadsafe(lambda: (srv.services.router.dispatch(address, list(args), peer), done.set()))
+    assert done.wait(5)
+    return peer.replies[before]  # the direct reply; job events may follow it
+
+
+def test_another_hosts_client_may_not_cancel_a_job(slow_server: RunningServer, llm: LlmStandIn) -> None:
     llm.delay_s = 1.5
-    with slow_server.client() as owner, slow_server.client() as other, slow_server.client(tcp=True) as tcp:
+    with slow_server.client() as owner, slow_server.client(tcp=True) as same_machine:
         job = owner.start_job(*ASK)
-        for intruder in (other, tcp):
-            addr, args = intruder.request("/grym/job/cancel", job)
-            assert addr == "/grym/error" and args[2] == "forbidden", args
-            assert "jobs.cancel_by" in args[3]
-        assert owner.request("/grym/job/cancel", job) == ("/grym/job/cancel", [job, "cancelled"])
+        addr, args = dispatch_from(slow_server, RemotePeer("10.231.7.9", 9000), "/grym/job/cancel", 7, job)
+        assert addr == "/grym/error" and args[2] == "forbidden" and "jobs.cancel_by" in args[3], args
+        # this machine's other clients (REAPER cancels through a second grym call) may
+        assert same_machine.request("/grym/job/cancel", job) == ("/grym/job/cancel", [job, "cancelled"])
+        # the remote token holder's own job, cancelled over another of its transports
+        remote = RemotePeer("10.231.7.9", 9000)
+        addr, args = dispatch_from(slow_server, remote, ASK[0], 9, ASK[1])
+        assert addr == "/grym/job/queued"
+        queued = args[1]
+        assert owner.request("/grym/job/cancel", queued)[1][2] == "forbidden"
+        over_rpc = RemotePeer("10.231.7.9", 0)
+        over_rpc.key = ("rpc", "10.231.7.9", 4)
+        assert dispatch_from(slow_server, over_rpc, "/grym/job/cancel", 8, queued) == \
+            ("/grym/job/cancel", [8, queued, "cancelled"])
 
 
-def test_cancel_by_host_lets_local_clients_cancel(config: Config, llm: LlmStandIn) -> None:
-    config.jobs.cancel_by = "host"
+def test_cancel_by_owner_refuses_even_this_machines_other_clients(config: Config, llm: LlmStandIn) -> None:
+    config.jobs.cancel_by = "owner"
     config.orchestrator.planner, config.orchestrator.llm_url = "ollama", llm.url
     llm.delay_s = 1.5
     srv = start_server(config)
     try:
-        with srv.client() as owner, srv.client() as other:
+        with srv.client() as owner, srv.client() as other, srv.client(tcp=True) as tcp:
             job = owner.start_job(*ASK)
-            assert other.request("/grym/job/cancel", job) == ("/grym/job/cancel", [job, "cancelled"])
+            for intruder in (other, tcp):
+                addr, args = intruder.request("/grym/job/cancel", job)
+                assert addr == "/grym/error" and args[2] == "forbidden", args
+            assert owner.request("/grym/job/cancel", job) == ("/grym/job/cancel", [job, "cancelled"])
     finally:
         srv.stop()
 

@@ -4,8 +4,9 @@ The server sends `/grym/job/queued <req_id> <job_id>`, `/grym/job/progress <job_
 <message>`, `/grym/job/done <job_id> <result_json>` and `/grym/job/error <job_id> <code> <message>`
 to the client that started a job and to subscribers of `/grym/job/start_listen/progress`.
 
-A job belongs to the client that started it: another client's cancel gets
-`forbidden` (`jobs.cancel_by` widens that; see `orchestrator/job_policy.py`).
+A job belongs to the client that started it and to its host's token holder
+over every transport: a client of another host gets `forbidden` on cancel
+(`jobs.cancel_by`: host, owner or anyone; see `orchestrator/job_policy.py`).
 `/grym/job/list` also names workers still held by work that ran past its
 timeout (`"hung": true`), which Python cannot stop from outside.
 """
@@ -43,8 +44,8 @@ def active_count(services: "Services") -> tuple[int]:
 
 ROUTES = [
     Route("/grym/job/cancel", cancel, args=[Arg("job_id", int)], reply="<req_id> <job_id> <state>",
-          doc="Cancel a queued or running job you started (another client's: forbidden, unless jobs.cancel_by "
-              "allows); the job's owner also gets /grym/job/error <job_id> cancelled."),
+          doc="Cancel a queued or running job started from your machine (another host's: forbidden; "
+              "jobs.cancel_by sets who may); the job's owner also gets /grym/job/error <job_id> cancelled."),
     Route("/grym/job/status", status, args=[Arg("job_id", int)], reply="<req_id> <json>",
           doc="State, progress, result or error of a job (kept for jobs.result_ttl_s after it ends)."),
     Route("/grym/job/list", list_jobs, reply="<req_id> <json>",

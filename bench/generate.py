@@ -1,4 +1,4 @@
-"""grym's text-to-audio defaults against a plain diffusers pipeline call with its defaults, in one run.
+"""grym's text-to-audio against diffusers as a speed-minded user would run it, in one run.
 
 Run here (CPU, tiny models):       .venv/bin/python bench/generate.py --tiny
 Run on a GPU (real-size, random):  python bench/generate.py --real-size --device cuda
@@ -6,24 +6,33 @@ Run on a GPU (real-size, random):  python bench/generate.py --real-size --device
 For each model (AudioLDM `cvssp/audioldm-s-full-v2` and AudioLDM 2 `cvssp/audioldm2-music`) the
 pipeline is built from configs with seeded random weights (the compute of a real checkpoint is
 the same: same shapes, same number of operations) and saved as a diffusers safetensors folder.
-Then, on the same folder and the same prompt, 10 s of audio each:
+Then, on the same folder and the same prompt, 10 s of audio each, at grym's step counts (16
+DPM++ steps for AudioLDM, 25 for AudioLDM 2):
 
-- diffusers: `Pipeline.from_pretrained(folder).to(device)` and `pipe(prompt, audio_length_in_s=10)`,
-  everything at diffusers' defaults (fp32; AudioLDM 10 DDIM steps at guidance 2.5, AudioLDM 2
-  200 DDIM steps at guidance 3.5). AudioLDM 2 gets grym's GPT-2 loop fix, without which it does
-  not run at all on transformers 5 (diffusers issue #12630).
-- grym: `TextToAudio.generate` at grym's defaults through the registry (fp16 on a GPU,
-  DPM-Solver++ 2M with the model's default steps: 16 for AudioLDM, 25 for AudioLDM 2; memory mode
-  auto, which is full on a large GPU, with the UNet replayed as CUDA graphs), including conforming
-  to 48 kHz stereo at -14 LUFS and writing the file with provenance; on a GPU also without CUDA
-  graphs, to show what they bring.
-- grym low_vram: the same in the documented 6 GB mode (fp16, model CPU offload, sliced VAE).
+- diffusers fp16 + DPM++: `from_pretrained(folder, torch_dtype=float16).to("cuda")`, the
+  DPM-Solver++ 2M scheduler, `pipe(prompt, audio_length_in_s=10, num_inference_steps=N)`;
+- diffusers fp16 + DPM++ + compile: the same with `pipe.unet = torch.compile(pipe.unet,
+  mode="reduce-overhead")`, diffusers' own speed advice. This is the peer every ratio is
+  against ("vs compiled"). AudioLDM 2 gets grym's GPT-2 loop fix in every diffusers row, without
+  which it does not run on transformers 5 (diffusers issue #12630);
+- diffusers defaults (with `--defaults`): fp32, its default scheduler and steps;
+- grym full: `TextToAudio.generate` through the registry at grym's defaults (fp16, DPM++, the UNet
+  compiled, and UNet, VAE, vocoder and text encoders replayed as CUDA graphs:
+  grym_bridge.models.fast), including conforming to 48 kHz stereo at -14 LUFS and writing the file
+  with provenance; also with graphs only (`models.compile off`);
+- grym 4 variations: one call making 4 clips (one batch), against the time of one;
+- grym low_vram: the documented 6 GB mode (fp16, model CPU offload, sliced VAE), for its peak;
+- where the time goes: grym full's parts, each timed between two synchronizations;
+- cold start (with `--cold`): a fresh process, from its start (weights on disk) to the first 10 s
+  clip written, for grym (the serve path: config, registry, load, generate, write) with an empty
+  compile cache (a machine's first run) and again with the cache the first run left, and for the
+  compiled diffusers peer with an empty cache (with `--cold-cached`, also with its cache warm).
 
-Printed per row: seconds per 10 s of audio, x real time (audio seconds per wall second), peak
-memory during generation (GPU: torch.cuda.max_memory_allocated; CPU: peak RSS growth sampled every
-10 ms) and the speed-up over the diffusers row. Each setup first runs a 2-step warm-up call of the
-same length (CUDA kernels, allocator, graph capture), which is not timed. Goals on the GPU (issue 6): grym >= 3x faster
-than diffusers' defaults for the same audio length, low_vram peak <= 6 GB.
+Warm rows: after one untimed warm-up call of the same length (kernels, compiling, graph capture),
+the median of `--runs` timed calls. Printed per row: seconds per 10 s of audio, x real time,
+peak memory (GPU: torch.cuda.max_memory_allocated; CPU: peak RSS growth sampled every 10 ms) and
+the speed-up over the compiled peer. Goals on the GPU (issue 22): grym >= 1.3x the compiled peer
+for both models, 4 variations < 2x one, low_vram peak <= 6 GB.
 
 The real-size configurations are those of the published checkpoints, as the diffusers conversion
 scripts derive them from the original AudioLDM / AudioLDM 2 configs (scripts/
@@ -41,6 +50,10 @@ from __future__ import annotations
 import argparse
 import gc
 import inspect
+import json
+import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -53,13 +66,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grym_bridge.config import load_config  # noqa: E402
+from grym_bridge.generate import runner  # noqa: E402
 from grym_bridge.generate.options import GenerateOptions  # noqa: E402
 from grym_bridge.generate.runner import TextToAudio  # noqa: E402
-from grym_bridge.models import audioldm, synthetic  # noqa: E402
+from grym_bridge.models import audioldm, fast, synthetic  # noqa: E402
 
 PROMPT = "dusty lofi hip hop drum loop with warm bass"
 AUDIO_S = 10.0
 GB = 1024**3
+PEER = "diffusers fp16 + DPM++ + compile"
 
 _VOCODER = dict(model_in_dim=64, sampling_rate=16000, upsample_initial_channel=1024, upsample_rates=[5, 4, 2, 2, 2],
                 upsample_kernel_sizes=[16, 16, 8, 4, 4], resblock_kernel_sizes=[3, 7, 11],
@@ -101,6 +116,11 @@ REAL_AUDIOLDM2: dict[str, Any] = {
 MODELS = {"audioldm": "cvssp/audioldm-s-full-v2", "audioldm2": "cvssp/audioldm2-music"}
 
 
+MODELS = {"audioldm": "cvssp/audioldm-s-full-v2", "audioldm2": "cvssp/audioldm2-music"}
+#: grym's default steps per family (the registry's), used for every DPM++ row.
+STEPS = {"audioldm": 16, "audioldm2": 25}
+
+
 @dataclass
 class Row:
     model: str
@@ -110,6 +130,7 @@ class Row:
     dtype: str
     seconds: float
     peak_gb: float
+    note: str = ""
 
 
 class PeakMemory:
@@ -156,12 +177,22 @@ def timed(device: str, fn: Callable[[], Any]) -> tuple[float, float]:
     with PeakMemory(device) as mem:
         start = time.perf_counter()
         fn()
-        if device == "cuda":
-            import torch
-
-            torch.cuda.synchronize()
+        sync(device)
         seconds = time.perf_counter() - start
     return seconds, mem.peak_bytes / GB
+
+
+def median_timed(device: str, fn: Callable[[], Any], runs: int) -> tuple[float, float]:
+    """(median seconds, largest peak GB) over `runs` calls of `fn`."""
+    results = [timed(device, fn) for _ in range(runs)]
+    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+
+
+def sync(device: str) -> None:
+    if device == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
 
 
 def free(device: str) -> None:
@@ -172,47 +203,132 @@ def free(device: str) -> None:
         torch.cuda.empty_cache()
 
 
-def bench_diffusers(folder: Path, family: str, device: str) -> Row:
+# -- diffusers, as a user tunes it ----------------------------------------------------------------
+
+def diffusers_pipe(folder: Path, family: str, device: str, half: bool = True, dpm: bool = True) -> Any:
+    """The diffusers pipeline of `folder`, fp16 and DPM-Solver++ as diffusers' speed docs advise."""
     import diffusers
+    import torch
 
     cls = diffusers.AudioLDMPipeline if family == "audioldm" else diffusers.AudioLDM2Pipeline
-    pipe = cls.from_pretrained(folder).to(device)
+    kwargs = {"torch_dtype": torch.float16} if half and device == "cuda" else {}
+    pipe = cls.from_pretrained(folder, **kwargs).to(device)
+    if dpm:
+        pipe.scheduler = diffusers.DPMSolverMultistepScheduler.from_config(
+            pipe.scheduler.config, algorithm_type="dpmsolver++", solver_order=2)
     if family == "audioldm2":
         audioldm.install_language_model_fix(pipe)
     pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def bench_diffusers(folder: Path, family: str, device: str, runs: int, compile_unet: bool) -> list[Row]:
+    """The fp16 + DPM++ row, and (with `compile_unet`) the compiled peer's row, on one pipeline."""
+    import torch
+
+    pipe = diffusers_pipe(folder, family, device)
+    steps = STEPS[family]
+    call = lambda: pipe(PROMPT, audio_length_in_s=AUDIO_S, num_inference_steps=steps)  # noqa: E731
     pipe(PROMPT, audio_length_in_s=AUDIO_S, num_inference_steps=2)  # warm-up, not timed
+    seconds, peak = median_timed(device, call, runs)
+    dtype = str(pipe.unet.dtype).replace("torch.", "")
+    rows = [Row(MODELS[family], "diffusers fp16 + DPM++", steps, "DPMSolverMultistepScheduler", dtype, seconds, peak)]
+    if compile_unet:
+        pipe.unet = torch.compile(pipe.unet, mode="reduce-overhead")
+        first, _ = timed(device, call)  # compiles, then records its CUDA graphs
+        call()
+        seconds, peak = median_timed(device, call, runs)
+        rows.append(Row(MODELS[family], PEER, steps, "DPMSolverMultistepScheduler", dtype, seconds, peak,
+                        f"first call (compiling) {first:.1f} s"))
+    del pipe
+    return rows
+
+
+def bench_diffusers_defaults(folder: Path, family: str, device: str) -> Row:
+    """diffusers at its defaults: fp32, the model's scheduler and diffusers' default step count."""
+    pipe = diffusers_pipe(folder, family, device, half=False, dpm=False)
+    pipe(PROMPT, audio_length_in_s=AUDIO_S, num_inference_steps=2)
     seconds, peak = timed(device, lambda: pipe(PROMPT, audio_length_in_s=AUDIO_S))
-    default_steps = inspect.signature(pipe.__call__).parameters["num_inference_steps"].default
-    return Row(MODELS[family], "diffusers defaults", default_steps, type(pipe.scheduler).__name__, "float32",
-               seconds, peak)
+    steps = inspect.signature(pipe.__call__).parameters["num_inference_steps"].default
+    return Row(MODELS[family], "diffusers defaults", steps, type(pipe.scheduler).__name__, "float32", seconds, peak)
 
 
-def bench_grym(models_dir: Path, family: str, device: str, mode: str, out: Path, graphs: bool = True) -> Row:
+# -- grym -----------------------------------------------------------------------------------------
+
+def grym(models_dir: Path, device: str, mode: str, out: Path, *, graphs: bool = True,
+         compile: str = "auto") -> TextToAudio:
     config = load_config(None, {"data_dir": str(out), "models.dirs": [str(models_dir)], "models.device": device,
-                                "models.memory_mode": mode, "models.cuda_graphs": graphs,
+                                "models.memory_mode": mode, "models.cuda_graphs": graphs, "models.compile": compile,
                                 "paths.allowed_roots": [str(out)]}, environ={})
-    t2a = TextToAudio(config)
-    model_id = MODELS[family]
-    # Warm-up, not timed: the same length (on a GPU this captures the CUDA graph of that shape, once per server).
-    t2a.generate(GenerateOptions(prompt=PROMPT, duration_s=AUDIO_S, steps=2, seed=0, model=model_id))
+    return TextToAudio(config)
+
+
+def options(family: str, **kw: Any) -> GenerateOptions:
+    return GenerateOptions(prompt=PROMPT, duration_s=AUDIO_S, seed=0, model=MODELS[family], **kw)
+
+
+def bench_grym(t2a: TextToAudio, family: str, device: str, runs: int, label: str) -> Row:
+    # Warm-up, not timed: the same length (on a GPU this compiles and captures the graphs of that shape, once).
+    t2a.generate(options(family, steps=2))
     result: list[Any] = []
-    seconds, peak = timed(device, lambda: result.append(
-        t2a.generate(GenerateOptions(prompt=PROMPT, duration_s=AUDIO_S, seed=0, model=model_id))))
-    r = result[0]
-    setup = f"grym {r.memory_mode}" + ("" if graphs or device != "cuda" or r.memory_mode != "full" else ", no CUDA graphs")
-    row = Row(model_id, setup, r.steps, r.scheduler, r.dtype, seconds, peak)
-    t2a.registry.budget.clear()
-    free(device)
-    return row
+    seconds, peak = median_timed(device, lambda: result.append(t2a.generate(options(family))), runs)
+    r = result[-1]
+    parts = fast.status(t2a.load(MODELS[family]).pipe) if r.memory_mode == "full" and device == "cuda" else {}
+    eager = [p for p, s in parts.items() if s == "eager"]
+    note = f"eager: {', '.join(eager)}" if eager else ""
+    return Row(MODELS[family], f"grym {r.memory_mode}{label}", r.steps, r.scheduler, r.dtype, seconds, peak, note)
+
+
+def bench_variations(t2a: TextToAudio, family: str, device: str, runs: int, one: Row) -> Row:
+    t2a.generate(options(family, steps=2, variations=4))  # warm-up: the batch of 4 has its own graphs
+    seconds, peak = median_timed(device, lambda: t2a.generate(options(family, variations=4)), runs)
+    return Row(one.model, "grym full, 4 variations in one call", one.steps, one.scheduler, one.dtype, seconds, peak,
+               f"{seconds / one.seconds:.2f}x the time of one (goal < 2x)")
+
+
+def breakdown(t2a: TextToAudio, family: str, device: str) -> dict[str, float]:
+    """Seconds per part of one warm grym call, each part timed between two synchronizations."""
+    loaded = t2a.load(MODELS[family])
+    spent: dict[str, float] = {}
+    undo: list[Callable[[], None]] = []
+
+    def timing(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            sync(device)
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                sync(device)
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - t
+        return call
+
+    for part, obj, method, _warmup in fast._targets(loaded.pipe):
+        had = method in obj.__dict__
+        current = getattr(obj, method)
+        setattr(obj, method, timing(part, current))
+        undo.append((lambda o=obj, m=method, c=current, h=had: setattr(o, m, c) if h else delattr(o, m)))
+    for name, module, attr in (("conform", runner, "conform"), ("write", runner.render, "write_clip")):
+        current = getattr(module, attr)
+        setattr(module, attr, timing(name, current))
+        undo.append(lambda m=module, a=attr, c=current: setattr(m, a, c))
+    try:
+        total, _ = timed(device, lambda: t2a.generate(options(family)))
+    finally:
+        for u in undo:
+            u()
+    spent["other (scheduler, glue, copies)"] = total - sum(spent.values())
+    spent["total"] = total
+    return spent
 
 
 def graph_replay_error(folder: Path) -> float:
-    """Largest difference of the final latents between the eager UNet and its CUDA graph replay (same seed)."""
+    """Largest difference of the final latents between the eager pipeline and grym's graphed one (same seed)."""
     import torch
 
     finals = []
-    for graphs in (False, True):
-        loaded = audioldm.load_pipeline(folder, device="cuda", memory_mode="full", cuda_graphs=graphs)
+    for fast_on in (False, True):
+        loaded = audioldm.load_pipeline(folder, device="cuda", memory_mode="full", cuda_graphs=fast_on)
         audioldm.set_scheduler(loaded, "dpm++")
         seen: list[Any] = []
         for _ in range(2):  # the first call captures the graph; the second replays it
@@ -225,6 +341,47 @@ def graph_replay_error(folder: Path) -> float:
     return float((finals[0] - finals[1]).abs().max())
 
 
+# -- cold start -----------------------------------------------------------------------------------
+
+def cold_child(kind: str, folder: Path, family: str, data: Path) -> None:
+    """In a fresh process: load and make the first 10 s clip; prints seconds since the process started."""
+    started = float(os.environ["GRYM_BENCH_T0"])
+    if kind == "grym":
+        t2a = grym(folder.parents[1], "cuda", "auto", data)
+        result = t2a.generate(options(family))
+        done = time.time()
+        assert Path(result.files[0].path).exists()
+    else:
+        import torch
+
+        pipe = diffusers_pipe(folder, family, "cuda")
+        pipe.unet = torch.compile(pipe.unet, mode="reduce-overhead")
+        audio = pipe(PROMPT, audio_length_in_s=AUDIO_S, num_inference_steps=STEPS[family]).audios[0]
+        import soundfile
+
+        soundfile.write(str(data / "peer.wav"), audio, 16000)
+        done = time.time()
+    print("COLD " + json.dumps({"seconds": done - started}), flush=True)
+
+
+def cold_start(kind: str, folder: Path, family: str, data: Path) -> float:
+    """Seconds from a new process's start to its first clip written (the caches under `data` persist)."""
+    data.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, GRYM_BENCH_T0=repr(time.time()))
+    if kind == "peer":
+        env["TORCHINDUCTOR_CACHE_DIR"] = str(data / "inductor")
+    else:
+        env.pop("TORCHINDUCTOR_CACHE_DIR", None)  # grym's own default: <data dir>/cache/compile
+    proc = subprocess.run([sys.executable, __file__, "--cold-child", kind, "--folder", str(folder),
+                           "--family", family, "--data", str(data)], env=env, capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        if line.startswith("COLD "):
+            return float(json.loads(line[5:])["seconds"])
+    raise RuntimeError(f"cold start of {kind} failed:\n{proc.stderr[-3000:]}")
+
+
+# -- main -----------------------------------------------------------------------------------------
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     size = parser.add_mutually_exclusive_group()
@@ -233,16 +390,36 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--models", default="audioldm2,audioldm", help="comma-separated: audioldm2, audioldm")
     parser.add_argument("--keep", type=Path, default=None, help="build the model folders here and keep them")
+    parser.add_argument("--runs", type=int, default=3, help="timed calls per warm row (their median)")
+    parser.add_argument("--defaults", action="store_true", help="also diffusers at its defaults (fp32, slow)")
+    parser.add_argument("--cold", action="store_true", help="also the cold-start rows (fresh processes)")
+    parser.add_argument("--cold-cached", action="store_true", help="with --cold: the peer again, its cache warm too")
+    parser.add_argument("--no-warm", action="store_true", help="skip the warm rows (with --cold)")
+    parser.add_argument("--check", action="store_true", help="also the eager-vs-compiled-graphs latent difference")
+    parser.add_argument("--cold-child", choices=["grym", "peer"], help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--family", help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.cold_child:
+        cold_child(args.cold_child, args.folder, args.family, args.data)
+        return
 
     import torch
 
     specs = {"audioldm": REAL_AUDIOLDM, "audioldm2": REAL_AUDIOLDM2} if args.real_size else \
         {f: synthetic.tiny_spec(f) for f in ("audioldm", "audioldm2")}
-    gpu = torch.cuda.get_device_name(0) if args.device == "cuda" else "CPU"
+    cuda = args.device == "cuda"
+    gpu = torch.cuda.get_device_name(0) if cuda else "CPU"
     print(f"# {'real-size' if args.real_size else 'tiny'} random-weight models on {args.device} ({gpu}), "
-          f"torch {torch.__version__}; {AUDIO_S:g} s of audio per run")
+          f"torch {torch.__version__}; {AUDIO_S:g} s of audio per run", flush=True)
     rows: list[Row] = []
+
+    def add(*new: Row) -> None:
+        for row in new:
+            rows.append(row)
+            print(_format(row, _peer(rows, row)), flush=True)
+
     with tempfile.TemporaryDirectory() as tmp:
         models_dir = args.keep or Path(tmp) / "models"
         for family in [m.strip() for m in args.models.split(",") if m.strip()]:
@@ -251,29 +428,62 @@ def main() -> None:
                 t = time.perf_counter()
                 synthetic.save(synthetic.build_pipeline(specs[family], seed=0), folder)
                 print(f"# built {MODELS[family]} in {time.perf_counter() - t:.0f} s", flush=True)
-            base = bench_diffusers(folder, family, args.device)
-            free(args.device)  # the diffusers pipeline is gone with its function's frame
-            rows.append(base)
-            runs = [("auto", True), ("auto", False), ("low_vram", True)] if args.device == "cuda" else [("auto", True)]
-            for mode, graphs in runs:
-                rows.append(bench_grym(models_dir, family, args.device, mode, Path(tmp) / f"out-{mode}", graphs))
-            for row in rows[-len(runs) - 1:]:
-                print(_format(row, base), flush=True)
-            if args.device == "cuda":
-                print(f"# {MODELS[family]}: CUDA graph replay vs eager UNet, largest difference of the final "
-                      f"latents: {graph_replay_error(folder):.3g}", flush=True)
+            if not args.no_warm:
+                if args.defaults:
+                    add(bench_diffusers_defaults(folder, family, args.device))
+                    free(args.device)
+                add(*bench_diffusers(folder, family, args.device, args.runs, compile_unet=cuda))
+                free(args.device)
+                out = Path(tmp) / f"out-{family}"
+                t2a = grym(models_dir, args.device, "auto", out)
+                one = bench_grym(t2a, family, args.device, args.runs, "")
+                add(one)
+                add(bench_variations(t2a, family, args.device, args.runs, one))
+                parts = breakdown(t2a, family, args.device)
+                print(f"# {MODELS[family]}, {one.setup}, where the time goes: " + ", ".join(
+                    f"{k} {v * 1000:.1f} ms" for k, v in parts.items()), flush=True)
+                t2a.registry.budget.clear()
+                free(args.device)
+                if cuda:
+                    t2a = grym(models_dir, args.device, "auto", out, compile="off")
+                    add(bench_grym(t2a, family, args.device, args.runs, ", graphs only (compile off)"))
+                    t2a.registry.budget.clear()
+                    free(args.device)
+                    t2a = grym(models_dir, args.device, "low_vram", out)
+                    add(bench_grym(t2a, family, args.device, 1, ""))
+                    t2a.registry.budget.clear()
+                    free(args.device)
+            if cuda and args.check:
+                print(f"# {MODELS[family]}: eager vs grym's CUDA graphs, largest difference of the "
+                      f"final latents: {graph_replay_error(folder):.3g}", flush=True)
+            if cuda and args.cold:
+                cold = Path(tmp) / f"cold-{family}"
+                both = ["empty compile cache", "cache of the first run"]
+                for kind, label in (("grym", "grym serve"), ("peer", PEER)):
+                    for run in (both if kind == "grym" or args.cold_cached else both[:1]):
+                        seconds = cold_start(kind, folder, family, cold / kind)
+                        add(Row(MODELS[family], f"cold: {label}, {run}", STEPS[family], "", "float16",
+                                seconds, 0.0, "process start to first clip written"))
     print()
-    print("| model | setup | steps | scheduler | dtype | s per 10 s audio | x real time | peak mem GB | vs diffusers |")
+    print("| model | setup | steps | dtype | s per 10 s audio | x real time | peak mem GB | vs compiled peer | note |")
     print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
-        base = next(r for r in rows if r.model == row.model and r.setup == "diffusers defaults")
-        print(_format(row, base))
+        print(_format(row, _peer(rows, row)))
 
 
-def _format(row: Row, base: Row) -> str:
+def _peer(rows: list[Row], row: Row) -> Row | None:
+    """The compiled peer's row of `row`'s model (its cold row for cold rows), or None (CPU runs)."""
+    setup = f"cold: {PEER}" if row.setup.startswith("cold") else PEER
+    run = row.setup.split(", ")[-1] if row.setup.startswith("cold") else ""
+    return next((r for r in rows if r.model == row.model and r.setup.startswith(setup) and r.setup.endswith(run)),
+                None)
+
+
+def _format(row: Row, peer: Row | None) -> str:
     per10 = row.seconds * 10.0 / AUDIO_S
-    return (f"| {row.model} | {row.setup} | {row.steps} | {row.scheduler} | {row.dtype} | {per10:.2f} | "
-            f"{AUDIO_S / row.seconds:.1f} | {row.peak_gb:.3f} | {base.seconds / row.seconds:.2f}x |")
+    ratio = f"{peer.seconds / row.seconds:.2f}x" if peer is not None else "-"
+    return (f"| {row.model} | {row.setup} | {row.steps} | {row.dtype} | {per10:.3f} | "
+            f"{AUDIO_S / row.seconds:.1f} | {row.peak_gb:.3f} | {ratio} | {row.note} |")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from grym_bridge.orchestrator.service import OrchestratorService, count_outcomes
 from grym_bridge.orchestrator.services import CapabilityServices, Services
 from grym_bridge.orchestrator.session import SessionStore
 from grym_bridge.orchestrator.step_adapters import ChainSteps, default_registry
+from grym_bridge.models.share import ModelShare
 from grym_bridge.paths import PathPolicy, ensure_data_dir
 from grym_bridge.transports.midi import midi_status
 from grym_bridge.transports.midi.ports import list_ports
@@ -61,7 +62,7 @@ def build_services(config: Config, *, open_memory: Callable[[], Any] | None = No
     jobs.add_listener(count_outcomes(health))
     orchestrator = OrchestratorService(config, chains, health, resources, sessions, lag)
     return Services(config=config, paths=paths, jobs=jobs, capabilities=capabilities, orchestrator=orchestrator,
-                    probes={"midi": midi_status}, midi_ports=list_ports)
+                    probes={"midi": midi_status}, midi_ports=list_ports, model_share=ModelShare.from_config(config))
 
 
 def describe(services: Services) -> dict[str, Any]:
@@ -83,6 +84,7 @@ async def serve(
     every socket. `on_stopped` gets the ids of the jobs that were cancelled.
     """
     # Imported here, not at module top: tools that only build services (tests, the CLI) skip them.
+    from grym_bridge.transports.http import start_http
     from grym_bridge.transports.midi import start_midi
     from grym_bridge.transports.network import StudioNetwork
     from grym_bridge.transports.osc.server import OscServer
@@ -105,9 +107,10 @@ async def serve(
     uploads = UploadStore(config.data_dir / "uploads", max_upload_bytes=net.max_upload_bytes, ttl_s=net.upload_ttl_s)
     services.network = StudioNetwork(config, router, osc_port=osc.port, endpoints=services.endpoints,
                                      uploads=uploads, status=lambda: _bridge_status(services),
-                                     models_ready=lambda: _ready(services))
+                                     models_ready=lambda: _ready(services), models=services.model_share)
     osc.gate = services.network.gate
     await services.network.start()
+    web = await start_http(config, router, services.endpoints)  # None when [http] enabled is off
     # Health samples, loop-lag probe and cleanup; health transitions go to /grym/health/state subscribers.
     orchestration = asyncio.create_task(services.orchestrator.run(on_transition=publisher(router)))
     services.midi = start_midi(config, router, services.endpoints)  # None (with a logged reason) when MIDI is off or unavailable
@@ -124,6 +127,8 @@ async def serve(
         await asyncio.sleep(0)  # let the cancellation replies leave before the sockets close
         if services.midi is not None:
             services.midi.close()
+        if web is not None:
+            await web.close()
         await services.network.close()
         await osc.close()
         services.capabilities.close()  # after the workers stopped: nothing writes any more

@@ -63,3 +63,8 @@ def ensure_data_dir(config: Config) -> Path:
         raise ConfigError(f"cannot use {config.data_dir} as the data folder ({exc.strerror or exc}); set data_dir "
                           "in the config file, GRYM_DATA_DIR or --data-dir to a folder you can write to") from None
     return config.data_dir
+
+
+def download_roots(config: "Config") -> list[Path]:
+    """The folders clients may fetch files from: what requests make (renders, large results, uploads)."""
+    return [p.resolve() for p in (config.renders_dir(), config.data_dir / "results", config.data_dir / "uploads")]

@@ -51,7 +51,9 @@ class RenderOptions:
     tail_threshold_db: float = -90.0
     tail_hold_s: float = 0.5
     max_tail_s: float = 30.0
-    subtype: str | None = None  # soundfile subtype; default FLOAT for WAV/AIFF, PCM_24 for FLAC
+    #: soundfile subtype; None follows the source (PCM_16 -> PCM_16 dithered, PCM_24 -> PCM_24, FLOAT -> FLOAT)
+    #: where the output format can hold it, else FLOAT for WAV/AIFF and PCM_24 for FLAC
+    subtype: str | None = None
     ab: bool = False
     measure_loudness: bool = True
     #: Refuse a source longer than this (seconds) or with more channels than `max_channels`; None: no limit.
@@ -68,6 +70,8 @@ class ABPair:
     a_lufs: float
     b_lufs: float
     gain_db: float
+    #: Why B is not exactly at A's loudness (it would have peaked over full scale), else "".
+    note: str = ""
 
 
 @dataclass
@@ -85,12 +89,22 @@ class RenderResult:
     seconds: float
     ab: ABPair | None = None
     chain: dict[str, Any] = field(default_factory=dict)
+    subtype: str = ""
+    #: Samples that were over full scale and had to be clipped to fit a PCM file (0 for float files).
+    clipped_samples: int = 0
 
 
-def _format_for(path: Path, subtype: str | None) -> tuple[str, str]:
+_FOLLOWED = ("PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")
+_DITHERED = {"PCM_16": 16, "PCM_24": 24}
+
+
+def _format_for(path: Path, subtype: str | None, source_subtype: str | None = None) -> tuple[str, str]:
+    """The output's container and sample format: as asked, else the source's where the container holds it."""
     fmt = {".wav": "WAV", ".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF", ".ogg": "OGG"}.get(path.suffix.lower())
     if fmt is None:
         raise AudioError(f"cannot write {path.name}: use a .wav, .flac, .aiff or .ogg output name")
+    if subtype is None and source_subtype in _FOLLOWED and sf.check_format(fmt, source_subtype):
+        subtype = source_subtype
     sub = subtype or {"WAV": "FLOAT", "AIFF": "FLOAT", "FLAC": "PCM_24"}.get(fmt, sf.default_subtype(fmt))
     if not sf.check_format(fmt, sub):
         raise AudioError(f"{fmt} files cannot hold {sub} samples; valid: {', '.join(sf.available_subtypes(fmt))}")
@@ -150,6 +164,42 @@ def _check_finite(block: np.ndarray, where: str, offset: int, sample_rate: float
                          "repair or re-export it")
 
 
+class _Quantizer:
+    """Writes float blocks to a PCM file with TPDF dither at its word length, clipping (and counting)
+    what lies over full scale; float files get the samples as they are."""
+
+    def __init__(self, dst: sf.SoundFile, subtype: str, seed: int = 0) -> None:
+        self.dst, self.bits = dst, _DITHERED.get(subtype)
+        self.int_file = subtype.startswith("PCM")
+        self.rng = np.random.default_rng(seed)
+        self.clipped = 0
+
+    def write(self, block: np.ndarray) -> None:
+        """`block` is (channels, frames) float32."""
+        if self.int_file:
+            top = 1.0 - 2.0 ** -(self.bits - 1) if self.bits else 1.0 - 2.0**-31
+            if self.bits:
+                # TPDF dither of one LSB each way, then rounding to the word's grid here: libsndfile
+                # truncates floats towards minus infinity, which would add half an LSB of offset.
+                lsb = np.float32(2.0 ** -(self.bits - 1))
+                noise = self.rng.random(block.shape, np.float32) - self.rng.random(block.shape, np.float32)
+                block = np.round(block / lsb + noise) * lsb
+            over = np.abs(block) > top
+            if over.any():
+                self.clipped += int(np.count_nonzero(over))
+                block = np.clip(block, -1.0, top)
+        self.dst.write(np.ascontiguousarray(block.T))
+
+
+def _file_lufs(path: Path, meter: MeterFactory, block_size: int) -> float:
+    """Integrated loudness of the file as written (read back from disk)."""
+    with sf.SoundFile(str(path)) as f:
+        m = meter(f.samplerate, f.channels)
+        for block in f.blocks(block_size, dtype="float32", always_2d=True):
+            m.add(np.ascontiguousarray(block.T))
+    return m.integrated_lufs()
+
+
 def versions() -> dict[str, str]:
     """Versions that decide what a render sounds like, for the provenance sidecar."""
     return {"pedalboard": pedalboard.__version__, "numpy": np.__version__, "soundfile": sf.__version__,
@@ -174,7 +224,7 @@ def render_file(source: str | os.PathLike[str], chain: Any, output: str | os.Pat
     opts = options or RenderOptions()
     started = time.perf_counter()
     source, output = Path(source), Path(output)
-    fmt, subtype = _format_for(output, opts.subtype)
+    _format_for(output, opts.subtype)  # a bad output name fails before anything is read
     if output.resolve() == source.resolve():
         raise AudioError(f"the output {output} would overwrite its source; choose another name")
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -182,26 +232,30 @@ def render_file(source: str | os.PathLike[str], chain: Any, output: str | os.Pat
         src = stack.enter_context(_open_source(source))
         sr, channels, total = src.samplerate, src.channels, src.frames
         _check_limits(source, src, opts)
+        fmt, subtype = _format_for(output, opts.subtype, src.subtype)
         processor = Processor(chain, sr)
         hold = max(opts.tail_hold_s, processor.spec.longest_delay_s() + 0.1)
         temps: list[Path] = []
         try:
             temps.append(_temp_name(output))
             dst = stack.enter_context(sf.SoundFile(str(temps[0]), "w", sr, channels, subtype, format=fmt))
-            meters = (meter(sr, channels), meter(sr, channels)) if opts.measure_loudness or opts.ab else None
-            written = _stream(src, dst, processor, total, opts, hold, meters, progress)
+            quantizer = _Quantizer(dst, subtype)
+            meters = (meter(sr, channels),) if opts.measure_loudness or opts.ab else None
+            written = _stream(src, quantizer, processor, total, opts, hold, meters, progress)
             dst.close()
             in_lufs = meters[0].integrated_lufs() if meters else None
-            out_lufs = meters[1].integrated_lufs() if meters else None
+            # Every loudness reported is the written file's: dither, clipping and word length included.
+            out_lufs = _file_lufs(temps[0], meter, opts.block_size) if meters else None
             ab = None
             if opts.ab:
                 b_final = output.with_name(f"{output.stem}.B{output.suffix}")
                 temps.append(_temp_name(b_final))
                 ab = _write_matched(temps[0], temps[1], fmt, subtype, in_lufs, out_lufs, str(source), str(b_final),
-                                    opts.block_size)
+                                    opts.block_size, meter)
             result = RenderResult(str(output), str(output) + ".json", str(source), sr, channels, total, written,
                                   round((written - total) / sr, 4), in_lufs, out_lufs,
-                                  round(time.perf_counter() - started, 4), ab, processor.spec.to_json())
+                                  round(time.perf_counter() - started, 4), ab, processor.spec.to_json(), subtype,
+                                  quantizer.clipped)
             temps.append(_temp_name(Path(result.sidecar)))
             _write_sidecar(temps[-1], result, opts, provenance)
             os.replace(temps[0], output)
@@ -217,7 +271,7 @@ def render_file(source: str | os.PathLike[str], chain: Any, output: str | os.Pat
             raise
 
 
-def _stream(src: sf.SoundFile, dst: sf.SoundFile, processor: Processor, total: int, opts: RenderOptions,
+def _stream(src: sf.SoundFile, dst: _Quantizer, processor: Processor, total: int, opts: RenderOptions,
             hold_s: float, meters: tuple[Any, Any] | None, progress: Progress | None) -> int:
     """The block loop: returns the frames written (source length plus the kept tail)."""
     sr, channels = src.samplerate, src.channels
@@ -230,9 +284,7 @@ def _stream(src: sf.SoundFile, dst: sf.SoundFile, processor: Processor, total: i
 
     def write(part: np.ndarray) -> None:
         nonlocal written
-        dst.write(part.T)
-        if meters:
-            meters[1].add(part)
+        dst.write(part)
         written += part.shape[1]
 
     def emit(out: np.ndarray) -> bool:
@@ -294,21 +346,35 @@ def _stream(src: sf.SoundFile, dst: sf.SoundFile, processor: Processor, total: i
 
 
 def _write_matched(rendered: Path, temp: Path, fmt: str, subtype: str, a_lufs: float | None,
-                   b_lufs: float | None, a_path: str, b_path: str, block_size: int) -> ABPair:
-    """The B side of the A/B pair: the render, gained to the original's integrated loudness."""
+                   b_lufs: float | None, a_path: str, b_path: str, block_size: int,
+                   meter: MeterFactory = StreamingLoudness) -> ABPair:
+    """The B side of the A/B pair: the render, gained to the original's integrated loudness.
+
+    Never clipped: when matching would lift its peaks over -0.1 dBFS, B stops there and the pair's
+    `note` says how far short of the original's loudness it is. `b_lufs` is measured on the B file.
+    """
     if a_lufs is None or b_lufs is None or not (math.isfinite(a_lufs) and math.isfinite(b_lufs)):
         gain_db = 0.0  # silence on either side: nothing to match
     else:
         gain_db = a_lufs - b_lufs
+    with sf.SoundFile(str(rendered)) as src:
+        peak = max((float(np.abs(b).max()) for b in src.blocks(block_size, dtype="float32", always_2d=True)),
+                   default=0.0)
+    note = ""
+    room = -0.1 - 20 * math.log10(peak) if peak > 0 else math.inf
+    if gain_db > room:
+        note = (f"B is {gain_db - room:.1f} dB short of the original's loudness: matching it would peak over full "
+                "scale, so it stops at -0.1 dBFS")
+        gain_db = room
     gain = np.float32(10 ** (gain_db / 20))
     with sf.SoundFile(str(rendered)) as src, sf.SoundFile(str(temp), "w", src.samplerate, src.channels,
                                                           subtype, format=fmt) as dst:
+        quantizer = _Quantizer(dst, subtype, seed=1)
         for block in src.blocks(block_size, dtype="float32", always_2d=True):
-            block *= gain
-            dst.write(block)
-    matched = (b_lufs + gain_db) if b_lufs is not None and math.isfinite(b_lufs) else b_lufs
+            quantizer.write(np.ascontiguousarray((block * gain).T))
+    matched = _file_lufs(temp, meter, block_size)
     return ABPair(a_path, b_path, a_lufs if a_lufs is not None else -math.inf,
-                  matched if matched is not None else -math.inf, round(gain_db, 3))
+                  matched if math.isfinite(matched) else -math.inf, round(gain_db, 3), note)
 
 
 def _write_sidecar(temp: Path, result: RenderResult, opts: RenderOptions, extra: dict[str, Any] | None) -> None:

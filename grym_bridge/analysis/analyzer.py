@@ -3,9 +3,11 @@
 The order of work, and what each step shares:
 1. loudness and peaks on the original samples and rate (one K-weighted power signal);
 2. the mono downmix and its one STFT (`spectrum.stft_power`);
-3. one onset envelope -> tempo, beats, onset density (and, with 4, the rhythm pattern);
-4. one chromagram -> key, chords per beat, the downbeat (harmonic change), the chord of every bar;
-5. the feature vector.
+3. one onset envelope (and its low bands) -> tempo, beats, onset density;
+4. one chromagram and a bass chromagram -> key, chords per beat;
+5. meter and the first downbeat (harmonic change and low-band accents per beat) -> the DAW tempo,
+   its alternatives, the bars, the chord of every bar, the rhythm pattern;
+6. the feature vector.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from grym_bridge.analysis import features, harmony, loudness, rhythm, spectrum
+from grym_bridge.analysis import features, harmony, loudness, meter, rhythm, spectrum
 from grym_bridge.audio_io import Audio, load_audio
 
 if TYPE_CHECKING:
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 Progress = Callable[[float, str], None]
 
 #: Bump when a feature's definition, scaling or the vector layout changes.
-ANALYZER_VERSION = "2"  # 2: level-weighted chroma, Albrecht-Shanahan keys, power-density tilt
+ANALYZER_VERSION = "3"  # 3: bass chroma and opening cue for keys, meters, 16-step vector from any meter
 
 
 @dataclass
@@ -51,16 +53,21 @@ class Analysis:
     spectral_flatness: float
     spectral_tilt_db_per_oct: float
     bands_db: dict[str, float]
-    tempo_bpm: float
+    tempo_bpm: float  # the DAW's tempo: quarter notes per minute (in 6/8, 1.5x the dotted-quarter beat)
     tempo_confidence: float
-    beats: list[float]
+    beats: list[float]  # the felt beats (dotted quarters in 6/8)
     onset_density: float
-    key: str
+    key: str | None  # None: no key (drums, noise, silence)
     key_confidence: float
     chords: list[dict[str, Any]]
     rhythm_pattern: list[list[float]]
     harmonic_pattern: list[str]
     feature_vector: list[float]
+    meter: str | None = None  # "4/4", "3/4" or "6/8"; None without beats
+    beats_per_bar: int = 4  # felt beats per bar (2 in 6/8)
+    downbeats: list[float] = field(default_factory=list)  # bar starts, from the first downbeat
+    #: other readings of the tempo a DAW can offer: {"bpm", "confidence" (0..1, against the tempo's), "relation"}
+    tempo_alternatives: list[dict[str, Any]] = field(default_factory=list)
     analyzer_version: str = ANALYZER_VERSION
     embedding: list[float] | None = field(default=None)
 
@@ -113,18 +120,34 @@ def _merge_chords(labels: list[str], times: np.ndarray) -> list[dict[str, Any]]:
     return out
 
 
-def _bar_chords(labels: list[str], phase: int, n_beats: int) -> list[str]:
-    """The most frequent chord of each 4/4 bar (beat-segment labels include the lead-in before beat 1)."""
+def _bar_chords(labels: list[str], phase: int, n_beats: int, beats_per_bar: int) -> list[str]:
+    """The most frequent chord of each bar (beat-segment labels include the lead-in before beat 1)."""
     per_beat = labels[1 : n_beats + 1]  # segment 0 is the time before the first beat
     bars = []
-    for start in range(phase, len(per_beat) - 3, 4):
-        bar = [c for c in per_beat[start : start + 4] if c != harmony.NO_CHORD]
-        bars.append(max(set(bar), key=bar.count) if bar else harmony.NO_CHORD)
+    for start in range(phase, len(per_beat) - beats_per_bar + 1, beats_per_bar):
+        bar = [c for c in per_beat[start : start + beats_per_bar] if c != harmony.NO_CHORD]
+        # ties go to the chord heard first in the bar (the one on the downbeat)
+        bars.append(max(dict.fromkeys(bar), key=bar.count) if bar else harmony.NO_CHORD)
     return bars
 
 
-def analyze(audio: Audio, *, progress: Progress | None = None) -> Analysis:
-    """Analyse `audio` (any rate, 1 to 8 channels); `progress(fraction, message)` is called between steps."""
+_RELATIONS = {0.5: "half", 2.0: "double", 2.0 / 3.0: "two_thirds", 1.5: "three_halves"}
+
+
+def _meter_class(time_signature: str | None) -> str | None:
+    """The session's time signature as one of the meters the analysis tells apart (None: let it find one)."""
+    if not time_signature:
+        return None
+    return {"4/4": "4/4", "2/4": "4/4", "2/2": "4/4", "3/4": "3/4", "6/8": "6/8", "12/8": "6/8"}.get(
+        time_signature.replace(" ", ""))
+
+
+def analyze(audio: Audio, *, progress: Progress | None = None, time_signature: str | None = None) -> Analysis:
+    """Analyse `audio` (any rate, 1 to 8 channels); `progress(fraction, message)` is called between steps.
+
+    `time_signature` (the session's, e.g. "3/4") fixes the meter instead of detecting it; bars,
+    chords per bar and the rhythm pattern follow it.
+    """
     samples, sr = audio.samples, audio.sample_rate
     _notify(progress, 0.0, "loudness")
     # 1. loudness and peaks, original rate
@@ -140,38 +163,51 @@ def analyze(audio: Audio, *, progress: Progress | None = None) -> Analysis:
 
     # 2. one STFT of the mono downmix
     _notify(progress, 0.25, "spectrum")
-    spec = spectrum.stft_power(audio.mono(), sr)
+    mono = audio.mono()
+    spec = spectrum.stft_power(mono, sr)
     frame_energy = spec.power.sum(axis=1)
     active = frame_energy > max(float(frame_energy.max()) * 1e-6, 1e-10)
     spectral = spectrum.spectral_features(spec, active)
 
     # 3. one onset envelope
     _notify(progress, 0.45, "tempo")
-    env = rhythm.onset_envelope(spec)
+    env, low_env = rhythm.onset_envelopes(spec)
     tempo = rhythm.estimate_tempo(env, spec.frame_rate)
     density = rhythm.onset_density(env, spec.frame_rate)
 
-    # 4. one chromagram
-    _notify(progress, 0.7, "key, chords and patterns")
+    # 4. one chromagram (and the bass chroma of a long window at a low rate)
+    _notify(progress, 0.65, "key and chords")
     chroma = harmony.chromagram(spec)
-    key = harmony.estimate_key(chroma, active)
+    bass = harmony.bass_chromagram(mono, sr, spec)
     seg_chroma, seg_times = harmony.beat_chroma(chroma, spec.frame_rate, tempo.beats, chroma.shape[0])
+    seg_bass, _ = harmony.beat_chroma(bass, spec.frame_rate, tempo.beats, chroma.shape[0])
+    key = harmony.estimate_key(chroma, active, bass, harmony.edge_chroma(seg_chroma, seg_bass))
     seg_energy, _ = harmony.beat_chroma((frame_energy * active)[:, None], spec.frame_rate, tempo.beats,
                                         chroma.shape[0])
-    labels = harmony.label_chords(seg_chroma, seg_energy[:, 0])
-    # bars start where the harmony changes (and the kick lands)
+    labels = harmony.label_chords(seg_chroma, seg_energy[:, 0], seg_bass)
+    if len(labels) > 1 and seg_times.size > 1 and seg_times[1] < 0.1:
+        labels[0] = labels[1]  # a lead-in of a few frames is the first chord's attack, not a chord
+
+    # 5. meter: bars start where the harmony changes and the kick and bass land
+    _notify(progress, 0.8, "meter and patterns")
     change = harmony.harmonic_change(seg_chroma)
-    strength = rhythm.beat_strength(env, spec.frame_rate, tempo.beats)
-    phase = rhythm.downbeat_phase(strength, change)
-    pattern = rhythm.rhythm_pattern(env, spec.frame_rate, tempo.beats, phase)
+    found = meter.estimate_meter(env, low_env, spec.frame_rate, tempo.beats, change, rhythm.ONSET_LAG_FRAMES,
+                                 fixed=_meter_class(time_signature), beat_bpm=tempo.bpm)
+    has_beats = tempo.beats.size >= 2
+    bpm = tempo.bpm * found.quarter_per_beat
+    alternatives = [{"bpm": b, "confidence": c, "relation": _RELATIONS[f]}
+                    for (b, c), f in zip(rhythm.tempo_alternatives(env, spec.frame_rate, bpm, tempo.bpm),
+                                         rhythm.ALTERNATIVE_FACTORS)]
+    steps = 6 if found.name == "6/8" else 4  # sixteenths: 6 per dotted quarter, 4 per quarter
+    pattern = rhythm.rhythm_pattern(env, spec.frame_rate, tempo.beats, found.phase, found.beats_per_bar, steps)
 
     # 5. the vector
-    _notify(progress, 0.9, "feature vector")
+    _notify(progress, 0.92, "feature vector")
     vector = features.feature_vector(
         bands_db=spectral.bands_db, lufs=lufs, loudness_range_lu=lra, crest_factor_db=crest,
         centroid_hz=spectral.centroid_hz, rolloff_hz=spectral.rolloff_hz, flatness=spectral.flatness,
         tilt_db_per_oct=spectral.tilt_db_per_oct, correlation=correlation, width=width,
-        tempo_bpm=tempo.bpm, tempo_confidence=tempo.confidence, onset_density=density,
+        tempo_bpm=bpm, tempo_confidence=tempo.confidence, onset_density=density,
         chroma_profile=key.profile, rhythm_pattern=pattern, key_confidence=key.confidence,
     )
     result = Analysis(
@@ -192,7 +228,7 @@ def analyze(audio: Audio, *, progress: Progress | None = None) -> Analysis:
         spectral_flatness=spectral.flatness,
         spectral_tilt_db_per_oct=spectral.tilt_db_per_oct,
         bands_db=spectral.bands_db,
-        tempo_bpm=tempo.bpm,
+        tempo_bpm=bpm,
         tempo_confidence=tempo.confidence,
         beats=[round(float(b), 4) for b in tempo.beats],
         onset_density=density,
@@ -200,8 +236,12 @@ def analyze(audio: Audio, *, progress: Progress | None = None) -> Analysis:
         key_confidence=key.confidence,
         chords=_merge_chords(labels, seg_times),
         rhythm_pattern=pattern,
-        harmonic_pattern=_bar_chords(labels, phase, tempo.beats.size),
+        harmonic_pattern=_bar_chords(labels, found.phase, tempo.beats.size, found.beats_per_bar),
         feature_vector=[float(v) for v in vector],
+        meter=found.name if has_beats else None,
+        beats_per_bar=found.beats_per_bar,
+        downbeats=[round(float(b), 4) for b in tempo.beats[found.phase :: found.beats_per_bar]],
+        tempo_alternatives=alternatives if has_beats else [],
     )
     _notify(progress, 1.0, "done")
     return result
@@ -213,8 +253,10 @@ def analyze_file(
     *,
     embed: bool = False,
     progress: Progress | None = None,
+    time_signature: str | None = None,
 ) -> Analysis:
-    """Load `path` within `config.audio`'s limits and analyse it; `embed` adds a wav2vec2 embedding.
+    """Load `path` within `config.audio`'s limits and analyse it; `embed` adds a wav2vec2 embedding;
+    `time_signature` (the session's) fixes the meter.
 
     The path is used as given: callers holding a client-supplied path check it
     with `PathPolicy.check` first.
@@ -225,7 +267,7 @@ def analyze_file(
     def sub(fraction: float, message: str) -> None:
         _notify(progress, fraction * scale, message)
 
-    result = analyze(audio, progress=sub)
+    result = analyze(audio, progress=sub, time_signature=time_signature)
     if embed:
         from grym_bridge.models.registry import process_budget
         from grym_bridge.models.wav2vec2 import embedder_from_config

@@ -68,6 +68,8 @@ def feature_vector(
     chroma = np.asarray(chroma_profile, dtype=np.float64)
     chroma = (chroma - chroma.mean()) / chroma.std() * 0.5 if chroma.std() > 0 else np.zeros(12)
     pattern = np.asarray(rhythm_pattern, dtype=np.float64)
+    if pattern.size and pattern.shape[1] != 16:  # 3/4 and 6/8 bars have 12 steps: spread over 16
+        pattern = np.array([np.interp(np.arange(16) / 16, np.arange(row.size) / row.size, row) for row in pattern])
     rhythm = pattern.mean(axis=0) - pattern.mean() if pattern.size else np.zeros(16)
     values = [
         *bands,

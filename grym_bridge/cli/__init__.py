@@ -7,6 +7,7 @@ to `COMMAND_MODULES` to register it. `grym` with no command runs `grym serve`.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -33,6 +34,7 @@ COMMAND_MODULES = (
     "relay",
     "call",
     "install",
+    "open_page",
 )
 
 
@@ -45,6 +47,11 @@ class GrymGroup(click.Group):
         except GrymError as exc:
             click.echo(f"error: {exc.message}", err=True)
             sys.exit(2 if exc.code == "config" else 1)
+        except BrokenPipeError:
+            # The reader went away (`grym memory list | head -1`): stop quietly, and point stdout at
+            # /dev/null so the interpreter's last flush does not complain either.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except OSError as exc:  # a file or folder the user named cannot be written or read: one line, not a traceback
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(f"error: {where}{exc.strerror or exc}; check that the folder exists and you may write there",

@@ -26,13 +26,17 @@ def summary(result) -> str:  # type: ignore[no-untyped-def]
         f"crest {result.crest_factor_db:.1f} dB"
     )
     if result.tempo_bpm > 0:
+        others = ", ".join(f"{a['bpm']:.1f}" for a in result.tempo_alternatives if a["confidence"] >= 0.5)
         lines.append(f"  tempo     {result.tempo_bpm:.1f} BPM (confidence {result.tempo_confidence:.2f}), "
-                     f"{len(result.beats)} beats, {result.onset_density:.1f} onsets/s")
+                     f"{result.meter or '-'}, {len(result.beats)} beats, {result.onset_density:.1f} onsets/s"
+                     + (f"; or {others}" if others else ""))
     else:
         lines.append("  tempo     none found")
     if result.key:
         chords = " ".join(result.harmonic_pattern[:8]) or "-"
         lines.append(f"  key       {result.key} (confidence {result.key_confidence:.2f}); bars: {chords}")
+    else:
+        lines.append("  key       none (no pitched material)")
     lines.append(f"  spectrum  centroid {result.spectral_centroid_hz:.0f} Hz, "
                  f"rolloff {result.spectral_rolloff_hz:.0f} Hz, "
                  f"tilt {result.spectral_tilt_db_per_oct:.1f} dB/oct, flatness {result.spectral_flatness:.2f}")

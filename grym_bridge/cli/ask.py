@@ -24,8 +24,11 @@ def ask(config: Config, text: str, file: str | None, session: str, as_json: bool
     """Plan and run a request in words, e.g. grym ask "make it darker and wider" --file loop.wav.
 
     The rule planner understands effect words (darker, brighter, warmer, punchier, wider, tighter,
-    louder, airier, lofi), "generate ...", "find similar", "chords", "melody", "bassline", "drums",
-    "continue this", "analyze" and "remember this". With orchestrator.planner = ollama or openai a
+    louder, quieter, airier, lofi, mono), problems (rumble, mud, boom, harsh, sibilant, thin, dull),
+    destinations ("master it for spotify", club, broadcast, podcast), "generate ...", "find similar",
+    "chords", "melody", "bassline", "drums" (with a style and tempo: "a lofi beat at 85"),
+    "continue this", questions ("what key is this?") and verdicts ("remember this, it's a keeper",
+    "rate it 4"). With orchestrator.planner = ollama or openai a
     local LLM plans, and the rules step in when it fails.
     """
     from grym_bridge.errors import AudioFileError
@@ -49,6 +52,9 @@ def ask(config: Config, text: str, file: str | None, session: str, as_json: bool
         echo_json(answer)
         return
     click.echo(answer.explanation)
+    said = (answer.result.results.get("analyze") or {}).get("answer")
+    if said:  # "what key is this?": the answer itself, in words
+        click.echo(said)
     for path in answer.result.outputs:
         click.echo(f"  wrote {path}")
     matches = (answer.result.results.get("memory_lookup") or {}).get("matches")

@@ -104,9 +104,12 @@ def _list_plugins(ctx: click.Context, _param: click.Parameter, value: bool) -> N
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Output file (.wav, .flac, .aiff). Default: the data folder's renders/.")
 @click.option("--ab", is_flag=True, help="Also write the render matched to the original's loudness (a fair A/B).")
+@click.option("--format", "sample_format", type=click.Choice(["pcm16", "pcm24", "float"]), default=None,
+              help="Sample format of the file. Default: the source's (16-bit gets TPDF dither).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_config
-def render_command(config: Config, file: str, chain: str, output: str | None, ab: bool, as_json: bool) -> None:
+def render_command(config: Config, file: str, chain: str, output: str | None, ab: bool, sample_format: str | None,
+                   as_json: bool) -> None:
     """Render FILE through a chain of pedalboard effects, in blocks, keeping effect tails.
 
     A failed render leaves no partial file. Each render gets a .json sidecar
@@ -115,15 +118,20 @@ def render_command(config: Config, file: str, chain: str, output: str | None, ab
     from grym_bridge.fx import FxService
 
     with progress_bar("rendering", enabled=not as_json, tty_only=True, show_message=False) as progress:
-        result = FxService(config).render(file, chain, output=output, ab=ab, progress=progress)
+        subtype = {"pcm16": "PCM_16", "pcm24": "PCM_24", "float": "FLOAT"}.get(sample_format or "")
+        result = FxService(config).render(file, chain, output=output, ab=ab, progress=progress, subtype=subtype)
     if as_json:
         echo_json(result)
         return
-    click.echo(f"wrote {result.path} ({result.output_frames / result.sample_rate:.2f} s, tail {result.tail_s:.2f} s, "
-               f"{result.seconds:.2f} s to render)")
+    click.echo(f"wrote {result.path} ({result.subtype}, {result.output_frames / result.sample_rate:.2f} s, tail "
+               f"{result.tail_s:.2f} s, {result.seconds:.2f} s to render)")
+    if result.clipped_samples:
+        click.echo(f"  {result.clipped_samples} samples were over full scale and clipped: lower the chain's gain")
     if result.ab is not None:
         click.echo(f"A/B: {result.ab.a_path} (A) and {result.ab.b_path} (B, {result.ab.gain_db:+.1f} dB to "
                    f"{result.ab.a_lufs:.1f} LUFS)")
+        if result.ab.note:
+            click.echo(f"  {result.ab.note}")
 
 
 @click.command("mix")

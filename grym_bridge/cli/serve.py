@@ -30,6 +30,8 @@ def banner(services: "object") -> str:
         lines.append(f"  {cap['name']:<12} {STATE_MARK.get(cap['state'], cap['state'])}{detail}")
     if ep["host"] not in ("127.0.0.1", "localhost", "::1"):
         lines.append(f"  note: serving on {ep['host']}: other machines on the network can reach this bridge")
+    if "web" in ep:
+        lines.append(f"  Web   {ep['web']}  (grym open)")
     if getattr(services, "network", None) is not None:
         lines.extend(services.network.banner_lines())  # type: ignore[attr-defined]
     lines.append("Ready. Press Ctrl-C to stop.")

@@ -9,7 +9,7 @@ from `grym_bridge.config` as before.
 
 from grym_bridge.config.capabilities import (AnalysisConfig, FxConfig, GenerateConfig, MemoryConfig, MidiConfig,
                                              ModelsConfig)
-from grym_bridge.config.core import AudioConfig, JobsConfig, NetworkConfig, PathsConfig, ServerConfig
+from grym_bridge.config.core import AudioConfig, HttpConfig, JobsConfig, NetworkConfig, PathsConfig, ServerConfig
 from grym_bridge.config.fields import (APP_NAME, ENV_PREFIX, default_config_file, default_data_dir, section,
                                        setting)
 from grym_bridge.config.loading import Config, env_name, load_config
@@ -17,7 +17,7 @@ from grym_bridge.config.orchestration import HealthConfig, OrchestratorConfig, R
 
 __all__ = [
     "APP_NAME", "AnalysisConfig", "AudioConfig", "Config", "ENV_PREFIX", "FxConfig", "GenerateConfig", "HealthConfig",
-    "JobsConfig", "MemoryConfig", "MidiConfig", "ModelsConfig", "NetworkConfig", "OrchestratorConfig", "PathsConfig",
+    "HttpConfig", "JobsConfig", "MemoryConfig", "MidiConfig", "ModelsConfig", "NetworkConfig", "OrchestratorConfig", "PathsConfig",
     "ResourcesConfig", "ServerConfig", "default_config_file", "default_data_dir", "env_name", "load_config",
     "section", "setting",
 ]

@@ -51,6 +51,18 @@ class AudioConfig:
 
 
 @dataclass
+class HttpConfig:
+    """The web page and its JSON API (grym_bridge.transports.http)."""
+
+    enabled: bool = setting(True, "Serve the web page and the HTTP/websocket API.")
+    port: int = setting(9133, "TCP port of the web page and API (0: any free port).", min=0, max=65535)
+    max_upload_bytes: int = setting(512 * 1024**2, "Largest clip the page may upload.", min=1, max=1024**4)
+    allowed_hosts: list[str] = setting(
+        [], "Extra host names the page may be reached by (Host header), besides loopback and this machine's."
+    )
+
+
+@dataclass
 class NetworkConfig:
     """The studio network: zeroconf advertising, OSCQuery, the msgpack RPC and the relay."""
 

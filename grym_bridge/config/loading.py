@@ -30,7 +30,7 @@ from typing import Any, Mapping, get_args, get_origin, get_type_hints
 
 from grym_bridge.config.capabilities import (AnalysisConfig, FxConfig, GenerateConfig, MemoryConfig, MidiConfig,
                                              ModelsConfig)
-from grym_bridge.config.core import AudioConfig, JobsConfig, NetworkConfig, PathsConfig, ServerConfig
+from grym_bridge.config.core import AudioConfig, HttpConfig, JobsConfig, NetworkConfig, PathsConfig, ServerConfig
 from grym_bridge.config.fields import ENV_PREFIX, default_config_file, default_data_dir, section, setting
 from grym_bridge.config.orchestration import HealthConfig, OrchestratorConfig, ResourcesConfig
 from grym_bridge.errors import ConfigError
@@ -48,6 +48,7 @@ class Config:
     jobs: JobsConfig = section(JobsConfig)
     audio: AudioConfig = section(AudioConfig)
     network: NetworkConfig = section(NetworkConfig)
+    http: HttpConfig = section(HttpConfig)
     orchestrator: OrchestratorConfig = section(OrchestratorConfig)
     health: HealthConfig = section(HealthConfig)
     resources: ResourcesConfig = section(ResourcesConfig)

@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from grym_bridge.fx.spectrum import BandSpectrum, Region, deviation, q_for_octaves, regions
+from grym_bridge.fx.checks import sub40_db
+from grym_bridge.fx.spectrum import BandSpectrum, Region, deviation, q_for_octaves, regions, trend_deviation
 from grym_bridge.fx.types import Reason
 from grym_bridge.fx.verify import eq_band_response
+from plugin_host import process_array
 
 Move = tuple[list[dict[str, Any]], Reason]
 
@@ -68,6 +70,61 @@ def _peak_move(region: Region, spectrum: BandSpectrum, dev: np.ndarray, sample_r
     return [entry]
 
 
+#: A problem a request names: the band it lives in and whether it is too much (+1) or too little (-1).
+NAMED_BANDS = {"mud": (150.0, 500.0, 1), "boom": (45.0, 150.0, 1), "harsh": (2000.0, 6000.0, 1),
+               "sibilant": (5000.0, 12000.0, 1), "thin": (45.0, 200.0, -1), "dull": (5000.0, 16000.0, -1)}
+NAMED_DB = 2.0  # a named problem needs this much bump (or dip) against the clip's own trend
+
+
+def named_amount(excess_db: float) -> float:
+    """How far a named problem's band must move (dB): 70 % of its measured excess or dip, 2 to 6 dB."""
+    return round(max(2.0, min(6.0, 0.7 * abs(excess_db))), 2)
+
+
+def named_move(spectrum: BandSpectrum, sample_rate: int, problem: str) -> list[Move]:
+    """The fix for a problem the request names, where the clip measurably has it.
+
+    The band is judged against the clip's own spectral trend (`trend_deviation`), not the mix target
+    curve: the strongest run of third octaves in the problem's band standing `NAMED_DB` above (or
+    below) the trend is moved back by `named_amount` (70 % of it, 2 to 6 dB; the reason states
+    it and the check holds the chain to it), with a peaking cut (or a shelf for a dip) sized by the
+    filters' own response.
+    """
+    lo, hi, sign = NAMED_BANDS[problem]
+    dev = trend_deviation(spectrum, exclude=(lo, hi))
+    found = sorted(regions(spectrum, dev, lo, hi, NAMED_DB, sign=sign), key=lambda r: -abs(r.excess_db) * r.octaves)
+    if not found:
+        sel = (spectrum.centres >= lo) & (spectrum.centres <= hi)
+        worst = float((sign * dev[sel]).max()) if sel.any() else 0.0
+        side = "above" if sign > 0 else "below"
+        where = f"stands at most {worst:.1f} dB {side}" if worst > 0 else f"does not stand {side}"
+        return [([], Reason(problem, f"asked to fix {problem}, but {_hz(lo)}-{_hz(hi)} {where} the clip's own "
+                                     f"spectral trend (it takes {NAMED_DB:g} dB to be {problem}): nothing to change "
+                                     "for it", round(worst, 2), NAMED_DB, "dB"))]
+    region = found[0]
+    amount = named_amount(region.excess_db)
+    sel = (spectrum.centres >= region.lo_hz) & (spectrum.centres <= region.hi_hz)
+    if sign > 0:
+        q = round(max(0.4, min(4.0, q_for_octaves(region.octaves))), 3)
+        entry = {"plugin": "PeakFilter", "params": {"cutoff_frequency_hz": round(region.centre_hz, 1),
+                                                    "gain_db": -(amount + 1.0), "q": q}}
+    else:
+        plugin, corner = ("LowShelfFilter", region.hi_hz) if problem == "thin" else ("HighShelfFilter", region.lo_hz)
+        entry = {"plugin": plugin, "params": {"cutoff_frequency_hz": round(corner, 1), "gain_db": amount + 1.0,
+                                              "q": 0.707}}
+    for _ in range(4):  # size the gain so the band moves by the amount (and a little more), by the response
+        moved = sign * -float(eq_band_response([entry], sample_rate, spectrum.centres[sel]).mean())
+        gain = float(entry["params"]["gain_db"]) * (amount + 1.0) / max(moved, 0.1)
+        entry["params"]["gain_db"] = round(max(-MAX_CUT_DB, min(MAX_BOOST_DB + 3.0, gain)), 2)
+    words = (f"a {entry['params']['gain_db']:+.1f} dB {'cut' if sign > 0 else 'shelf'} at "
+             f"{_hz(entry['params']['cutoff_frequency_hz'])}")
+    return [([entry], Reason(problem, f"{problem}: {_hz(region.lo_hz)}-{_hz(region.hi_hz)} stands "
+                                      f"{abs(region.excess_db):.1f} dB {'above' if sign > 0 else 'below'} the clip's "
+                                      f"own spectral trend; {words} moves it back by at least {amount:g} dB",
+                             round(region.excess_db, 2), amount, "dB",
+                             [round(region.lo_hz, 1), round(region.hi_hz, 1)]))]
+
+
 def is_broadband(spectrum: BandSpectrum, span_db: float = 30.0, min_bands: int = 10) -> bool:
     """True when at least `min_bands` third octaves of 63 Hz-8 kHz lie within `span_db` of the loudest:
     a mix or a full-range part, not a tone or a band-limited layer the target curve says nothing about."""
@@ -76,11 +133,22 @@ def is_broadband(spectrum: BandSpectrum, span_db: float = 30.0, min_bands: int =
     return bool(levels.size and np.count_nonzero(levels > levels.max() - span_db) >= min_bands)
 
 
-def tonal_moves(spectrum: BandSpectrum, sample_rate: int) -> list[Move]:
-    """Cuts for bands above the target curve, boosts for a dull top or thin bottom."""
+#: The problem words a request may name, to the zones (problem codes) they mean.
+NAMED_ZONES = {"mud": ("mud", "boxy"), "boom": ("boomy",), "harsh": ("harsh", "honky"), "sibilant": ("sibilant",),
+               "thin": ("thin",), "dull": ("dull",)}
+
+
+def tonal_moves(spectrum: BandSpectrum, sample_rate: int, only: set[str] | None = None) -> list[Move]:
+    """Cuts for bands above the target curve, boosts for a dull top or thin bottom.
+
+    `only` (problem codes such as mud, boomy, thin) keeps the moves for those problems: a request
+    that names a problem gets that fix, and no others it did not ask for.
+    """
     dev = deviation(spectrum)
     moves: list[Move] = []
     found = sorted(regions(spectrum, dev, 45.0, 16000.0, EXCESS_DB), key=lambda r: -r.excess_db * r.octaves)
+    if only is not None:
+        found = [r for r in found if _zone(r.peak_hz)[0] in only]
     for region in found[:MAX_EQ_MOVES]:
         problem, words = _zone(region.peak_hz)
         moves.append((_peak_move(region, spectrum, dev, sample_rate), Reason(
@@ -90,6 +158,8 @@ def tonal_moves(spectrum: BandSpectrum, sample_rate: int) -> list[Move]:
     for problem, words, lo, hi, plugin, corner in (
             ("dull", "a dull top end", 5000.0, 16000.0, "HighShelfFilter", 5000.0),
             ("thin", "a thin low end", 50.0, 200.0, "LowShelfFilter", 200.0)):
+        if only is not None and problem not in only:
+            continue
         for region in regions(spectrum, dev, lo, hi, DEFICIT_DB, sign=-1)[:1]:
             if region.octaves < 0.9:  # one band's dip is a notch in the music, not a tonal balance
                 continue
@@ -104,26 +174,50 @@ def tonal_moves(spectrum: BandSpectrum, sample_rate: int) -> list[Move]:
     return moves
 
 
-def rumble_move(spectrum: BandSpectrum, sample_rate: int) -> list[Move]:
-    """High-pass filtering for energy below the musical range (below 45 Hz, above the curve's roll-off)."""
+#: Rumble filters tried in order (24 dB per octave ladder high-passes, lowest corner first): the first that
+#: takes the energy below 40 Hz down by RUMBLE_CUT_DB on the clip itself is suggested.
+RUMBLE_CORNERS_HZ = (30.0, 35.0, 40.0, 45.0, 50.0, 60.0)
+RUMBLE_CUT_DB = 12.0
+
+
+def rumble_filter(cutoff_hz: float) -> dict[str, Any]:
+    return {"plugin": "LadderFilter", "params": {"mode": "HPF24", "cutoff_hz": cutoff_hz, "resonance": 0.0,
+                                                 "drive": 1.0}}
+
+
+def rumble_move(spectrum: BandSpectrum, sample_rate: int, samples: np.ndarray | None = None,
+                named: bool = False) -> list[Move]:
+    """A 24 dB/octave high-pass for energy below the musical range (below 45 Hz, above the curve's roll-off).
+
+    The corner is chosen by measurement: each candidate runs on the clip and the lowest one that
+    lowers the energy below 40 Hz by 12 dB (against 100 Hz-5 kHz) wins, so as little of the bass
+    as possible goes with the rumble. `named`: the request named rumble, so say so when there is none.
+    """
     dev = deviation(spectrum)
     found = regions(spectrum, dev, 20.0, 45.0, RUMBLE_DB)
     if not found:
-        return []
+        if not named:
+            return []
+        below = [float(d) for c, d in zip(spectrum.centres, dev) if c < 45.0]
+        worst = max(below) if below else 0.0
+        return [([], Reason("rumble", f"asked to remove rumble, but the energy below 45 Hz is at most {worst:.1f} dB "
+                                      f"above the target curve (under the {RUMBLE_DB:g} dB that would be rumble): no "
+                                      "high-pass needed", round(worst, 2), RUMBLE_DB, "dB"))]
     region = max(found, key=lambda r: r.excess_db)
-    cutoff = 45.0
-    sel = (spectrum.centres >= region.lo_hz) & (spectrum.centres <= region.hi_hz)
-    entries: list[dict[str, Any]] = []
-    for stages in range(2, 5):  # first-order stages: 12, 18, 24 dB per octave
-        entries = [{"plugin": "HighpassFilter", "params": {"cutoff_frequency_hz": cutoff}}] * stages
-        left = float((dev[sel] + eq_band_response(entries, sample_rate, spectrum.centres[sel])).mean())
-        if left <= region.excess_db / 3:
-            break
-    entries = [dict(e, params=dict(e["params"])) for e in entries]
-    slope = 6 * len(entries)
-    return [(entries, Reason("rumble", f"energy between {_hz(region.lo_hz)} and {_hz(region.hi_hz)}, below the "
+    entry, cut = rumble_filter(RUMBLE_CORNERS_HZ[-1]), 0.0
+    if samples is not None:
+        probe = samples[:, : int(8 * sample_rate)]  # eight seconds tell a steady rumble apart
+        before = sub40_db(probe, sample_rate)
+        for corner in RUMBLE_CORNERS_HZ:
+            entry = rumble_filter(corner)
+            cut = before - sub40_db(process_array([entry], probe, sample_rate), sample_rate)
+            if cut >= RUMBLE_CUT_DB:
+                break
+    corner = entry["params"]["cutoff_hz"]
+    measured = f", measured {cut:.1f} dB less below 40 Hz on the clip" if samples is not None else ""
+    return [([entry], Reason("rumble", f"energy between {_hz(region.lo_hz)} and {_hz(region.hi_hz)}, below the "
                                        f"musical range, is {region.excess_db:.1f} dB above the target curve (rumble); "
-                                       f"high-pass at {_hz(cutoff)}, {slope} dB per octave",
+                                       f"high-pass at {_hz(corner)}, 24 dB per octave{measured}",
                              round(region.excess_db, 2), 0.0, "dB", [round(region.lo_hz, 1), round(region.hi_hz, 1)]))]
 
 

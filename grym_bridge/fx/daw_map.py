@@ -180,6 +180,11 @@ def _ableton(name: str, p: dict[str, Any], mix: float) -> tuple[str | None, list
     if name == "Gain":
         return "Utility", [_p("Gain", p.get("gain_db", 0.0), "dB")], ""
     if name == "StereoWidth":
+        if p.get("crossover_hz", 0.0) > 0.0:  # width above a crossover: Utility's Bass Mono is the nearest
+            return "Utility", [_p("Stereo Width", p.get("width_percent", 100.0), "%"), _p("Bass Mono", True),
+                               _p("Bass Mono Freq", p["crossover_hz"], "Hz")], \
+                "Live folds the lows under the crossover to mono (grym keeps them as they were, or as " \
+                "low_width_percent says)"
         return "Utility", [_p("Stereo Width", p.get("width_percent", 100.0), "%")], ""
     if name == "Reverb":
         wet, dry = p.get("wet_level", 0.33), p.get("dry_level", 0.4)

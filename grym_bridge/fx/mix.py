@@ -6,7 +6,8 @@
    strong (near their own loudest band) and close in level; the stem that
    matters less there (by role, else by how central the band is to it) gets
    a peaking cut;
-3. pan and width: the low end, kick, snare and lead vocal in the centre;
+3. pan and width: the low end, kick, snare and lead vocal in the centre (a stem that carries
+   low end, a drum bus with its kick, is never panned; width acts above the crossover only);
    stems that mask each other in the mids on opposite sides; low-frequency
    stems narrowed to keep the bass mono, pads and keys widened if narrow.
 
@@ -29,6 +30,7 @@ from grym_bridge.analysis import loudness, stereo_image
 from grym_bridge.audio_io import Audio, resample
 from grym_bridge.errors import BadRequest
 from grym_bridge.fx.spectrum import BandSpectrum, band_spectrum, q_for_octaves
+from grym_bridge.fx.styles import CROSSOVER_HZ
 from grym_bridge.fx.types import Reason
 
 Progress = Callable[[float, str], None]
@@ -210,10 +212,21 @@ def _centroid(s: BandSpectrum) -> float:
     return float((p * s.centres).sum() / p.sum()) if p.sum() > 0 else 1000.0
 
 
+def _low_end(s: BandSpectrum) -> bool:
+    """Whether a stem carries low end (a kick in a drum bus, a bass): a band under the crossover within
+    10 dB of its loudest band. Such a stem is never panned: the low end stays in the centre."""
+    low = s.levels_db[s.centres < CROSSOVER_HZ]
+    return bool(low.size and low.max() > s.levels_db.max() - 10.0)
+
+
 def _pan_and_width(advice: list[StemAdvice], spectra: list[BandSpectrum], conflicts: list[MaskingConflict]) -> None:
-    centred = [a for a, s in zip(advice, spectra) if ROLES.get(a.role, (0, False, ()))[1] or _centroid(s) < 200]
-    for a in centred:
-        a.reasons.append(Reason("pan", f"{a.name} ({a.role}) anchors the mix: keep it centred", 0.0, 0.0, ""))
+    centred = [a for a, s in zip(advice, spectra)
+               if ROLES.get(a.role, (0, False, ()))[1] or _centroid(s) < 200 or _low_end(s)]
+    for a, s in zip(advice, spectra):
+        if a in centred:
+            why = "anchors the mix" if ROLES.get(a.role, (0, False, ()))[1] else \
+                f"carries low end (below {CROSSOVER_HZ:g} Hz), which stays in the centre"
+            a.reasons.append(Reason("pan", f"{a.name} ({a.role}) {why}: keep it centred", 0.0, 0.0, ""))
     side = 1.0
     spread = 0.3
     placed: dict[str, float] = {}
@@ -249,7 +262,8 @@ def _pan_and_width(advice: list[StemAdvice], spectra: list[BandSpectrum], confli
                                     None, [len(a.chain) - 1]))
         elif a.role in ("pad", "keys", "guitar") and 1e-4 < a.stereo_width < 0.05:
             a.width_percent = 140.0
-            a.chain.append({"plugin": "StereoWidth", "params": {"width_percent": 140.0}})
+            a.chain.append({"plugin": "StereoWidth", "params": {"width_percent": 140.0, "crossover_hz": CROSSOVER_HZ}})
             a.reasons.append(Reason("width", f"{a.name} is nearly mono ({100 * a.stereo_width:.1f} % side energy) "
-                                             "for a supporting part: widen it to 140 % to make room in the centre",
+                                             "for a supporting part: widen it to 140 % above "
+                                             f"{CROSSOVER_HZ:g} Hz to make room in the centre",
                                     round(a.stereo_width, 3), 0.1, "", None, [len(a.chain) - 1]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from grym_bridge import __version__
 from grym_bridge.audio_io import Audio, load_audio
@@ -75,8 +75,13 @@ class FxService:
 
     def suggest(self, path: str | os.PathLike[str], *, style: str | None = None,
                 target: str | LoudnessTarget | None = None, reference: str | os.PathLike[str] | None = None,
-                analysis: Any = None, progress: Progress | None = None) -> Suggestion:
-        """Analyse the clip at `path` (or reuse `analysis` of it) and suggest a chain (see `fx.suggest.suggest`)."""
+                analysis: Any = None, progress: Progress | None = None, goals: Sequence[str] = (),
+                fix: Sequence[str] = ()) -> Suggestion:
+        """Analyse the clip at `path` (or reuse `analysis` of it) and suggest a chain (see `fx.suggest.suggest`).
+
+        `goals` (directions such as darker, wider) and `fix` (named problems such as rumble, mud) come
+        from a request in words: the chain then holds what was asked, checked on the clip.
+        """
         audio = self._load(path)
         ref = self._load(reference) if reference else None
         if isinstance(target, LoudnessTarget):
@@ -87,17 +92,19 @@ class FxService:
         else:
             goal = loudness_target(self.config, target)
         try:
-            return suggest(audio, target=goal, style=style, reference=ref, analysis=analysis, progress=progress)
+            return suggest(audio, target=goal, style=style, reference=ref, analysis=analysis, progress=progress,
+                           goals=goals, fix=fix, ceiling_dbtp=self.config.fx.true_peak_ceiling_dbtp)
         except PluginHostError as exc:
             raise translate(exc) from None
 
     def render(self, path: str | os.PathLike[str], chain: Any, *, output: str | os.PathLike[str] | None = None,
                ab: bool = False, keep_tail: bool = True, provenance: dict[str, Any] | None = None,
-               progress: Progress | None = None) -> RenderResult:
+               progress: Progress | None = None, subtype: str | None = None) -> RenderResult:
         """Render the clip through `chain` under the data dir's renders/ (or `output`), with a provenance sidecar.
 
         The source is opened once, by the renderer, which checks the duration and
         channel limits on the open file; a `ChainSpec` from `chain()` is not parsed again.
+        The file's sample format follows the source's (PCM_16 dithered, PCM_24, FLOAT) unless `subtype` says.
         """
         source = self._path(path)
         if not source.is_file():
@@ -107,7 +114,8 @@ class FxService:
         out = self._path(output) if output else default_output_path(self.config.renders_dir(), source, spec)
         limits = self.config.audio
         options = RenderOptions(ab=ab, keep_tail=keep_tail, max_tail_s=self.config.fx.max_tail_s,
-                                max_duration_s=limits.max_duration_s, max_channels=limits.max_channels)
+                                max_duration_s=limits.max_duration_s, max_channels=limits.max_channels,
+                                subtype=subtype)
         try:
             return render_file(source, spec, out, options=options, progress=progress, meter=analysis_meter,
                                provenance={"grym_bridge": __version__, "capability": "fx.render",

@@ -75,6 +75,26 @@ def deviation(spectrum: BandSpectrum, reference: np.ndarray | None = None) -> np
     return diff - float(np.median(diff[fit]))
 
 
+def trend_deviation(spectrum: BandSpectrum, exclude: tuple[float, float] | None = None,
+                    lo_hz: float = 50.0, hi_hz: float = 12000.0) -> np.ndarray:
+    """Level minus the clip's own trend: a straight line (dB against octaves) fitted over [lo, hi],
+    leaving out `exclude` (the band in question) and empty bands (60 dB under the loudest).
+
+    A named problem ("fix the mud") is judged against the clip itself, not against the shape of a
+    finished mix: a bass-heavy track is not muddy for being bass-heavy, only for a bump in the low mids.
+    """
+    c, levels = spectrum.centres, spectrum.levels_db
+    x = np.log2(c / 1000.0)
+    span = (c >= lo_hz) & (c <= hi_hz)
+    fit = span & (levels > (levels[span].max() if span.any() else levels.max()) - 60.0)
+    if exclude is not None:
+        fit &= ~((c >= exclude[0] / _EDGE) & (c <= exclude[1] * _EDGE))
+    if np.count_nonzero(fit) < 4:
+        return levels - float(np.median(levels))
+    slope, offset = np.polyfit(x[fit], levels[fit], 1)
+    return levels - (slope * x + offset)
+
+
 def spectral_distance(a: BandSpectrum, b: BandSpectrum, lo_hz: float = 40.0, hi_hz: float = 16000.0) -> float:
     """RMS difference (dB) of two spectra's shapes over [lo_hz, hi_hz], level offset removed."""
     n = min(a.centres.size, b.centres.size)

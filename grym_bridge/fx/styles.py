@@ -16,6 +16,8 @@ from grym_bridge.fx.corrective import Move
 from grym_bridge.fx.types import Reason
 
 STYLES = ("warm", "bright", "dark", "punchy", "wide", "airy", "lofi")
+#: Width moves act above this: below it the kick and bass stay in the centre.
+CROSSOVER_HZ = 150.0
 
 
 def _clamp(x: float, lo: float, hi: float) -> float:
@@ -83,15 +85,31 @@ def _wide(m: dict[str, Any]) -> list[Move]:
                   Reason("style", "style 'wide': the clip is mono, so mid/side width has nothing to widen; a short "
                                   "wide room spreads it", round(width, 4), 0.25, ""))]
     percent = round(_clamp(100.0 * (1.0 + (0.35 - width) * 2.0), 110.0, 200.0), 1)
-    return [([{"plugin": "StereoWidth", "params": {"width_percent": percent}}],
+    return [([{"plugin": "StereoWidth", "params": {"width_percent": percent, "crossover_hz": CROSSOVER_HZ}}],
              Reason("style", f"style 'wide': the side signal holds {100 * width:.0f} % of the energy; widen to "
+                             f"{percent:.0f} % above {CROSSOVER_HZ:g} Hz (the kick and bass stay centred)",
+                    round(width, 4), None, ""))]
+
+
+def _narrow(m: dict[str, Any]) -> list[Move]:
+    width = m["stereo_width"]
+    percent = round(_clamp(100.0 * (0.6 - width), 40.0, 80.0), 1)
+    return [([{"plugin": "StereoWidth", "params": {"width_percent": percent}}],
+             Reason("style", f"narrower: the side signal holds {100 * width:.0f} % of the energy; narrow to "
                              f"{percent:.0f} %", round(width, 4), None, ""))]
+
+
+def _mono_low(m: dict[str, Any]) -> list[Move]:
+    return [([{"plugin": "StereoWidth", "params": {"width_percent": 100.0, "crossover_hz": 120.0,
+                                                  "low_width_percent": 0.0}}],
+             Reason("style", "low end in mono: the side below 120 Hz is folded to the centre (24 dB per octave "
+                             "split), the width above it kept", round(m["stereo_width"], 4), None, ""))]
 
 
 def _lofi(m: dict[str, Any]) -> list[Move]:
     return [([{"plugin": "HighpassFilter", "params": {"cutoff_frequency_hz": 150.0}},
-              {"plugin": "LowpassFilter", "params": {"cutoff_frequency_hz": 4500.0}},
-              {"plugin": "LowpassFilter", "params": {"cutoff_frequency_hz": 4500.0}},
+              {"plugin": "LadderFilter", "params": {"mode": "LPF12", "cutoff_hz": 4500.0, "resonance": 0.0,
+                                                    "drive": 1.0}},
               {"plugin": "Bitcrush", "params": {"bit_depth": 10.0}},
               {"plugin": "Distortion", "params": {"drive_db": 8.0}, "mix": 0.3}],
              Reason("style", f"style 'lofi': band-limit to 150 Hz-4.5 kHz (the spectral centroid drops from "
@@ -101,7 +119,12 @@ def _lofi(m: dict[str, Any]) -> list[Move]:
 
 _BUILDERS: dict[str, Callable[[dict[str, Any]], list[Move]]] = {
     "warm": _warm, "bright": _bright, "dark": _dark, "punchy": _punchy, "wide": _wide, "airy": _airy, "lofi": _lofi,
+    "narrow": _narrow, "mono": _mono_low,
 }
+#: Request words (a plan's goals) to the styles that carry them out.
+GOAL_STYLES = {"darker": "dark", "brighter": "bright", "warmer": "warm", "punchier": "punchy", "wider": "wide",
+               "airier": "airy", "lofi": "lofi", "narrower": "narrow", "mono": "mono"}
+STYLE_GOALS = {v: k for k, v in GOAL_STYLES.items()}
 
 
 def style_moves(style: str, measured: dict[str, Any]) -> list[Move]:

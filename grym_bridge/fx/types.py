@@ -46,6 +46,8 @@ class Suggestion:
     measured: dict[str, Any] = field(default_factory=dict)
     #: what the chain was verified to produce on the clip itself (same measurements)
     predicted: dict[str, Any] = field(default_factory=dict)
+    #: each promise checked on the clip: {name, measure, before, after, required, passed, unit}
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
     def chain_spec(self) -> dict[str, Any]:
         """The chain as plugin_host takes it (`grym render --chain` reads this from the JSON too)."""

@@ -70,7 +70,8 @@ def short_term_percentiles(samples: np.ndarray, sample_rate: int) -> tuple[float
 
 
 def fit_loudness(pre: np.ndarray, sample_rate: int, target: LoudnessTarget,
-                 progress: Progress | None = None) -> tuple[list[dict[str, Any]], dict[str, float]]:
+                 progress: Progress | None = None,
+                 release_ms: float = 100.0) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """A make-up gain and true-peak limiter that bring `pre` to the target; and what they produce.
 
     The limiter lowers loudness where it works, so the gain is corrected from
@@ -93,7 +94,7 @@ def fit_loudness(pre: np.ndarray, sample_rate: int, target: LoudnessTarget,
     last: tuple[float, float] | None = None  # the previous pass's gain and loudness
     for attempt in range(6):
         moves = [{"plugin": "Gain", "params": {"gain_db": round(gain, 2)}},
-                 {"plugin": "BrickwallLimiter", "params": {"ceiling_db": round(ceiling, 2), "release_ms": 100.0,
+                 {"plugin": "BrickwallLimiter", "params": {"ceiling_db": round(ceiling, 2), "release_ms": release_ms,
                                                            "lookahead_ms": 5.0, "true_peak": True}}]
         out = process_array(moves, pre, sample_rate)
         result = measure(out, sample_rate)

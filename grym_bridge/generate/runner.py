@@ -1,12 +1,15 @@
 """Text-to-audio generation: load the model, denoise with progress and cancel, conform, write, remember.
 
 `TextToAudio.generate(options, progress)` is the capability the CLI, OSC and
-the orchestrator call. Per variation (seed, seed + 1, ...) it runs the
-diffusers pipeline with a per-step callback: each denoising step reports
-progress, and the progress callback raising `Cancelled` (the job queue's
-`job.progress` does when the job was cancelled) stops the pipeline between
-two steps. A GPU running out of memory is retried in the next lower memory
-mode (full -> model offload -> low VRAM -> sequential) before failing clearly.
+the orchestrator call. The variations (seed, seed + 1, ...) are denoised
+together, as one batch of one diffusers pipeline call (each from its own
+seed's noise, so variation 3 of seed 7 is the clip seed 10 gives alone), with
+a per-step callback: each denoising step reports progress, and the progress
+callback raising `Cancelled` (the job queue's `job.progress` does when the job
+was cancelled) stops the pipeline between two steps. The clips are then
+conformed and written side by side in threads. A GPU running out of memory is
+retried in the next lower memory mode (full -> model offload -> low VRAM ->
+sequential) before failing clearly.
 
 torch and diffusers are imported only when a model runs.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -24,7 +28,8 @@ from grym_bridge.errors import GrymError
 from grym_bridge.generate import clip_files
 from grym_bridge.generate.conform import conform
 from grym_bridge.generate.options import GenerateOptions, ResolvedOptions, resolve
-from grym_bridge.models import audioldm
+from grym_bridge.models import audioldm, compiled
+from grym_bridge.models.device import pick_device
 from grym_bridge.models.registry import MemoryBudget, ModelRegistry
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,8 @@ Progress = Callable[[float, str], None]
 Remember = Callable[[Path, dict[str, Any]], "int | None"]
 #: Share of the progress bar the denoising steps take; loading and writing share the rest.
 _LOAD_SHARE, _DENOISE_SHARE = 0.1, 0.85
+#: Variations denoised in one batch: all of them with the model whole on the GPU, fewer when offloading.
+BATCH_FULL, BATCH_OFFLOAD = 16, 2
 
 
 class OutOfMemory(GrymError):
@@ -84,8 +91,10 @@ class TextToAudio:
         mode = memory_mode or m.memory_mode
 
         def loader(_spec: Any, folder: Path) -> audioldm.LoadedPipeline:
-            return audioldm.load_pipeline(folder, device=m.device, dtype=m.dtype, memory_mode=mode,
-                                          cuda_graphs=m.cuda_graphs)
+            device = pick_device(m.device)
+            return audioldm.load_pipeline(folder, device=device, dtype=m.dtype, memory_mode=mode,
+                                          cuda_graphs=m.cuda_graphs, compile=compiled.wants_compile(m.compile, device),
+                                          compile_cache=self.config.data_dir / "cache" / "compile")
 
         half = m.dtype in ("float16", "bfloat16") or (m.dtype == "auto" and m.device != "cpu")
         return self.registry.load(
@@ -110,14 +119,22 @@ class TextToAudio:
         _notify(progress, _LOAD_SHARE, f"{opts.model.id} ready on {loaded.device} ({loaded.memory_mode})")
 
         folder = Path(out_dir) if out_dir is not None else self.config.renders_dir() / "generated"
-        files: list[clip_files.GeneratedFile] = []
-        for i in range(opts.variations):
-            seed = opts.seed + i
-            audio = self._denoise(loaded, opts, seed, i, progress)
-            done = _LOAD_SHARE + _DENOISE_SHARE * (i + 1) / opts.variations
-            _notify(progress, done, f"variation {i + 1}/{opts.variations}: conforming and writing")
-            files.append(self._finish(loaded, opts, scheduler, seed, i, audio, folder, source or {},
-                                      remember or self.remember))
+        seeds = [opts.seed + i for i in range(opts.variations)]
+        size = BATCH_FULL if loaded.memory_mode == "full" else BATCH_OFFLOAD
+        audios: list[Any] = []
+        for first in range(0, len(seeds), size):
+            audios.extend(self._denoise(loaded, opts, seeds[first:first + size], first, progress))
+        _notify(progress, _LOAD_SHARE + _DENOISE_SHARE, f"conforming and writing {len(audios)} clip(s)")
+        keep = remember or self.remember
+
+        def finish(i: int) -> clip_files.GeneratedFile:
+            return self._finish(loaded, opts, scheduler, seeds[i], i, audios[i], folder, source or {}, keep)
+
+        if len(audios) == 1:
+            files = [finish(0)]
+        else:  # resampling, loudness and writing release the GIL: the clips are conformed side by side
+            with ThreadPoolExecutor(max_workers=min(len(audios), 4), thread_name_prefix="grym-conform") as pool:
+                files = list(pool.map(finish, range(len(audios))))
         _notify(progress, 1.0, f"{len(files)} file(s) written")
         return GenerateResult(
             files=files, model=opts.model.id, prompt=opts.prompt, negative_prompt=opts.negative_prompt,
@@ -127,12 +144,12 @@ class TextToAudio:
             source=source or {},
         )
 
-    def _denoise(self, loaded: audioldm.LoadedPipeline, opts: ResolvedOptions, seed: int, index: int,
-                 progress: Progress | None) -> Any:
-        """One variation's waveform (1-D numpy at the model's rate), retrying lower memory modes on OOM."""
+    def _denoise(self, loaded: audioldm.LoadedPipeline, opts: ResolvedOptions, seeds: list[int], first: int,
+                 progress: Progress | None) -> list[Any]:
+        """The waveforms of `seeds` (1-D numpy at the model's rate), retrying lower memory modes on OOM."""
         while True:
             try:
-                return run_pipeline(loaded, opts, seed, self._step_reporter(opts, index, progress))
+                return run_pipeline(loaded, opts, seeds, self._step_reporter(opts, first, len(seeds), progress))
             except Exception as exc:
                 if not audioldm.is_out_of_memory(exc):
                     raise
@@ -147,13 +164,15 @@ class TextToAudio:
                 audioldm.replace(loaded, lower)
 
     @staticmethod
-    def _step_reporter(opts: ResolvedOptions, index: int, progress: Progress | None) -> Callable[[int], None]:
+    def _step_reporter(opts: ResolvedOptions, first: int, count: int,
+                       progress: Progress | None) -> Callable[[int], None]:
         total = opts.steps * opts.variations
+        which = (f"variation {first + 1}/{opts.variations}" if count == 1
+                 else f"variations {first + 1}-{first + count}/{opts.variations}")
 
         def on_step(step: int) -> None:
-            done = index * opts.steps + step + 1
-            _notify(progress, _LOAD_SHARE + _DENOISE_SHARE * done / total,
-                    f"variation {index + 1}/{opts.variations}: step {step + 1}/{opts.steps}")
+            done = first * opts.steps + (step + 1) * count
+            _notify(progress, _LOAD_SHARE + _DENOISE_SHARE * done / total, f"{which}: step {step + 1}/{opts.steps}")
 
         return on_step
 
@@ -161,7 +180,7 @@ class TextToAudio:
                 index: int, audio: Any, folder: Path, source: dict[str, Any],
                 remember: Remember | None) -> clip_files.GeneratedFile:
         spec = opts.conform
-        out = conform(audio, loaded.sample_rate, spec)
+        out = conform(audio, loaded.sample_rate, spec, device=loaded.device)
         path = clip_files.output_path(folder, opts.prompt, seed, index)
         provenance = {
             "model": opts.model.id, "prompt": opts.prompt, "negative_prompt": opts.negative_prompt,
@@ -188,30 +207,36 @@ class TextToAudio:
         )
 
 
-def run_pipeline(loaded: audioldm.LoadedPipeline, opts: ResolvedOptions, seed: int,
+def run_pipeline(loaded: audioldm.LoadedPipeline, opts: ResolvedOptions, seed: int | list[int],
                  on_step: Callable[[int], None] | None = None) -> Any:
-    """Call the diffusers pipeline once: one waveform for `seed`, `on_step(i)` after each denoising step.
+    """Call the diffusers pipeline once: one waveform per seed, in one batch; `on_step(i)` after each step.
 
-    The noise comes from a CPU generator, so a seed gives the same start on every device.
+    An int `seed` gives its waveform (1-D numpy at the model's rate); a list of seeds, a list of waveforms.
+
+    The noise comes from one CPU generator per seed, so a seed gives the same start on every device and in
+    any batch. The prompt is repeated per seed (rather than `num_waveforms_per_prompt`), so AudioLDM 2 does
+    not re-rank the variations by their CLAP score: variation i stays seed + i.
     """
     import torch
 
-    generator = torch.Generator(device="cpu").manual_seed(int(seed))
+    seeds = [seed] if isinstance(seed, int) else list(seed)
+    generators = [torch.Generator(device="cpu").manual_seed(int(s)) for s in seeds]
 
     def callback(step: int, _timestep: Any, _latents: Any) -> None:
         if on_step is not None:
             on_step(step)  # may raise Cancelled: the pipeline stops between two steps
 
+    n = len(seeds)
     out = loaded.pipe(
-        opts.prompt,
-        negative_prompt=opts.negative_prompt or None,
+        [opts.prompt] * n,
+        negative_prompt=[opts.negative_prompt] * n if opts.negative_prompt else None,
         audio_length_in_s=opts.conform.source_seconds(),
         num_inference_steps=opts.steps,
         guidance_scale=opts.guidance,
         num_waveforms_per_prompt=1,
-        generator=generator,
+        generator=generators,
         callback=callback,
         callback_steps=1,
         output_type="np",
     )
-    return out.audios[0]
+    return out.audios[0] if isinstance(seed, int) else list(out.audios)

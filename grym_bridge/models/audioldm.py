@@ -4,7 +4,8 @@ A pipeline is loaded from a diffusers folder (one found by the registry: a
 folder from config or the Hugging Face cache) with safetensors only, in the
 dtype picked for the device, and placed by a memory mode:
 
-- `full`: every component on the GPU. Fastest.
+- `full`: every component on the GPU. Fastest: on a CUDA GPU every part is
+  replayed as CUDA graphs and the UNet compiled (`grym_bridge.models.fast`).
 - `model_offload`: components wait in CPU memory and move to the GPU one at a
   time, while they run (accelerate hooks). A little slower, peak VRAM is the
   largest component plus activations.
@@ -24,7 +25,7 @@ import types
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from grym_bridge.errors import ModelUnavailable
 from grym_bridge.models.device import pick_device, pick_dtype
@@ -53,6 +54,9 @@ class LoadedPipeline:
     folder: Path
     base_scheduler_config: dict[str, Any]
     cuda_graphs: bool = False
+    compile: bool = False
+    #: Turns an eager call into its compiled version when `compile` is on (`compiled.compiler`).
+    compiler: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None
 
     @property
     def sample_rate(self) -> int:
@@ -97,10 +101,12 @@ def weights_bytes(folder: Path, dtype_name: str) -> int:
 
 
 def load_pipeline(folder: Path, *, device: str = "auto", dtype: str = "auto", memory_mode: str = "auto",
-                  cuda_graphs: bool = True) -> LoadedPipeline:
+                  cuda_graphs: bool = True, compile: bool = False, compile_cache: Path | None = None) -> LoadedPipeline:
     """Load the AudioLDM or AudioLDM 2 pipeline in `folder` and place it by `memory_mode`.
 
-    `cuda_graphs` replays the UNet as CUDA graphs when the whole pipeline is on a CUDA GPU.
+    `cuda_graphs` replays the UNet, the VAE decoder, the vocoder and the text encoders as CUDA graphs when
+    the whole pipeline is on a CUDA GPU; `compile` also compiles the UNet (torch.compile, kernels cached in
+    `compile_cache` across runs; see `grym_bridge.models.compiled`).
     """
     index = read_model_index(folder)
     class_name = index.get("_class_name", "")
@@ -138,11 +144,17 @@ def load_pipeline(folder: Path, *, device: str = "auto", dtype: str = "auto", me
     if family == "audioldm2":
         install_language_model_fix(pipe)
     pipe.set_progress_bar_config(disable=True)
-    place(pipe, device, mode, cuda_graphs)
-    return LoadedPipeline(
+    loaded = LoadedPipeline(
         pipe=pipe, family=family, device=device, dtype=str(torch_dtype).replace("torch.", ""),
         memory_mode=mode, folder=folder, base_scheduler_config=dict(pipe.scheduler.config), cuda_graphs=cuda_graphs,
+        compile=compile and cuda_graphs and device == "cuda",
     )
+    if loaded.compile:
+        from grym_bridge.models import compiled
+
+        loaded.compiler = compiled.compiler(compile_cache)
+    place(pipe, device, mode, cuda_graphs, loaded.compiler)
+    return loaded
 
 
 #: diffusers warnings that are false alarms for grym: every published AudioLDM 2 checkpoint holds a GPT2Model
@@ -169,11 +181,12 @@ def quiet_loading() -> None:
         logger.addFilter(_DropFalseAlarms())
 
 
-def place(pipe: Any, device: str, mode: str, cuda_graphs: bool = False) -> None:
+def place(pipe: Any, device: str, mode: str, cuda_graphs: bool = False,
+          compiler: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None) -> None:
     """Move `pipe` onto `device` as `mode` says (removing earlier offload hooks and graphs first)."""
-    from grym_bridge.models import cuda_graphs as graphs
+    from grym_bridge.models import fast
 
-    graphs.uninstall(pipe.unet)
+    fast.uninstall(pipe)
     if hasattr(pipe, "remove_all_hooks"):
         pipe.remove_all_hooks()
     if device != "cuda" or mode == "full":
@@ -185,7 +198,7 @@ def place(pipe: Any, device: str, mode: str, cuda_graphs: bool = False) -> None:
     else:
         raise ValueError(f"unknown memory mode {mode!r}; one of {', '.join(MEMORY_MODES)}")
     if cuda_graphs and device == "cuda" and mode == "full":
-        graphs.install(pipe.unet)
+        fast.install(pipe, compiler)
     if hasattr(pipe, "vae") and mode in ("low_vram", "sequential"):
         # Decoding the mel latents in slices keeps the VAE's activations small for many variations.
         if hasattr(pipe.vae, "enable_slicing"):
@@ -199,12 +212,15 @@ def replace(loaded: LoadedPipeline, mode: str) -> None:
     place(loaded.pipe, "cpu", "full")
     if loaded.device == "cuda":
         torch.cuda.empty_cache()
-    place(loaded.pipe, loaded.device, mode, loaded.cuda_graphs)
+    place(loaded.pipe, loaded.device, mode, loaded.cuda_graphs, loaded.compiler)
     loaded.memory_mode = mode
 
 
 def release(loaded: LoadedPipeline) -> None:
-    """Drop a pipeline's weights from the GPU (called when the memory budget unloads it)."""
+    """Drop a pipeline's weights and CUDA graphs from the GPU (called when the memory budget unloads it)."""
+    from grym_bridge.models import fast
+
+    fast.uninstall(loaded.pipe)  # the graphs' inputs and memory pool go with their wrappers
     try:
         loaded.pipe.to("cpu")
     except Exception:  # offloaded pipelines may refuse; their weights are on the CPU already

@@ -23,10 +23,13 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from grym_bridge.config import Config
 from grym_bridge.errors import BadRequest, ModelUnavailable, NotFound
+
+if TYPE_CHECKING:
+    from grym_bridge.models.verify import CheckRecords
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,17 @@ KNOWN_MODELS: dict[str, ModelSpec] = {
 }
 
 
+#: Where each task's models are used: the CLI commands and OSC addresses that load them
+#: (tests/models/test_import.py checks that these addresses are registered).
+USED_BY: dict[str, tuple[str, ...]] = {
+    "text-to-audio": ("grym generate", "grym ask", "grym models verify --generate", "/grym/generate/text",
+                      "/grym/generate/like", "/grym/ask"),
+}
+
+#: Where `grym models import` and `grym models fetch` put weights when models.dirs is empty.
+DEFAULT_MODELS_SUBDIR = "models"
+
+
 def get_spec(model_id: str) -> ModelSpec:
     """The known model `model_id`, or `NotFound` listing the known ids."""
     try:
@@ -94,6 +108,9 @@ class ModelStatus:
     sample_rate: int
     license: str
     loaded: bool
+    dtype: str | None = None
+    verified: str = "not verified"
+    used_by: tuple[str, ...] = ()
 
 
 def folder_size(path: Path) -> int:
@@ -204,11 +221,19 @@ class ModelRegistry:
     def hf_cache_dir(self) -> str | None:
         return os.path.expanduser(self.config.models.hf_cache) if self.config.models.hf_cache else None
 
+    def model_dirs(self) -> list[Path]:
+        """The folders searched for weights: `models.dirs`, then `<data dir>/models` (the default import target)."""
+        dirs = [Path(os.path.expanduser(d)) for d in self.config.models.dirs]
+        return dirs + [self.config.data_dir / DEFAULT_MODELS_SUBDIR]
+
+    def import_dir(self) -> Path:
+        """Where imported and fetched weights go: the first of `models.dirs`, else `<data dir>/models`."""
+        return self.model_dirs()[0]
+
     def local_candidates(self, model_id: str) -> list[Path]:
-        """Folders under `models.dirs` where `model_id` may live: <dir>/<org>/<name> and <dir>/<name>."""
+        """Folders under the model dirs where `model_id` may live: <dir>/<org>/<name> and <dir>/<name>."""
         out: list[Path] = []
-        for d in self.config.models.dirs:
-            base = Path(os.path.expanduser(d))
+        for base in self.model_dirs():
             out += [base / model_id, base / model_id.split("/")[-1]]
         return out
 
@@ -244,27 +269,41 @@ class ModelRegistry:
             raise ModelUnavailable(
                 f"the weights of {model_id} are not on this machine (looked in {places} and the Hugging Face cache); "
                 f"{first}fetch them with `grym models pull {model_id}` (about {spec.download_gb:.1f} GB), "
-                "or copy a diffusers folder of it into a folder listed in models.dirs"
+                "or bring a copy from another machine: `grym models import FOLDER_OR_ARCHIVE` "
+                f"or `grym models fetch {model_id} --from HOST` (see the README's Model weights section)"
             )
         return spec, folder
 
     # -- status -----------------------------------------------------------------
 
-    def status(self, model_id: str, *, with_size: bool = True) -> ModelStatus:
+    def check_records(self) -> "CheckRecords":
+        """Which weight folders passed `grym models verify` (or were checked on import), and when."""
+        from grym_bridge.models.verify import CheckRecords
+
+        return CheckRecords(self.config.data_dir / DEFAULT_MODELS_SUBDIR / "checks.json")
+
+    def status(self, model_id: str, *, with_size: bool = True, details: bool = True) -> ModelStatus:
+        """Whether `model_id` is here and where; `details` adds its dtype and last hash check (reads headers)."""
+        from grym_bridge.models.verify import folder_dtype
+
         spec = get_spec(model_id)
         folder = self.locate(model_id)
         size = folder_size(folder) / GB if (folder is not None and with_size) else None
+        extra: dict[str, Any] = {}
+        if folder is not None and details:
+            extra = {"dtype": folder_dtype(folder), "verified": self.check_records().state(folder)}
         return ModelStatus(
             id=spec.id, task=spec.task, present=folder is not None,
             location=str(folder) if folder else None,
             size_on_disk_gb=round(size, 3) if size is not None else None,
             download_gb=spec.download_gb, params_m=spec.params_m, sample_rate=spec.sample_rate,
             license=spec.license, loaded=any(k.startswith(model_id + "@") for k in self.budget.keys()),
+            used_by=USED_BY.get(spec.task, ()), **extra,
         )
 
-    def list(self) -> list[ModelStatus]:
-        """Every known model, whether its weights are here and how big they are."""
-        return [self.status(mid) for mid in KNOWN_MODELS]
+    def list(self, *, details: bool = False) -> list[ModelStatus]:
+        """Every known model, whether its weights are here and how big they are (`details`: see `status`)."""
+        return [self.status(mid, details=details) for mid in KNOWN_MODELS]
 
     # -- loading ----------------------------------------------------------------
 

@@ -32,6 +32,12 @@ from grym_bridge.errors import Busy
 
 log = logging.getLogger(__name__)
 
+#: Error codes that are the client's mistake or choice (a bad argument, a missing file, a model whose
+#: weights are not installed, a cancel, a refusal while busy), not the server being unwell: the error
+#: rate counts every other failure (timeouts, crashes in a capability, a full disk).
+CLIENT_FAULTS = frozenset({"cancelled", "bad_args", "unknown_address", "too_large", "malformed", "not_found",
+                           "path_not_allowed", "bad_audio", "model_unavailable", "busy"})
+
 
 class HealthState(str, enum.Enum):
     HEALTHY = "healthy"
@@ -189,6 +195,13 @@ class HealthMonitor:
     def sample(self) -> Readings:
         """Read the injected source once (the server does this off the event loop)."""
         return self._read()
+
+    def record_outcome(self, error_code: str | None) -> None:
+        """Count a finished job: a success, a server-side fault, or (not counted) a client's mistake."""
+        if error_code is None:
+            self.record_job(failed=False)
+        elif error_code not in CLIENT_FAULTS:
+            self.record_job(failed=True)
 
     def record_job(self, failed: bool) -> None:
         """Count one finished job in the error rate."""

@@ -26,7 +26,9 @@ from grym_bridge.values import to_float, to_int
 STEP_DESCRIPTIONS: dict[str, str] = {
     "analyze": "Analyze the current clip: loudness, tempo, key, spectral balance.",
     "memory_lookup": "Find clips in memory similar to the current clip. args: k (how many).",
-    "suggest_fx": "Suggest an effect chain for the current clip. args: goals (list of words such as darker, wider).",
+    "suggest_fx": "Suggest an effect chain for the current clip. args: goals (list of words such as darker, wider), "
+                  "fix (problems: rumble, mud, boom, harsh, sibilant, thin, dull), "
+                  "target (loudness destination: streaming, club, broadcast, podcast).",
     "render": "Render the suggested effect chain onto the current clip; the result becomes the current clip.",
     "generate": "Generate audio from text. args: prompt, duration_s.",
     "conform": "Fit the current clip to the session tempo, key and bar length. args: tempo, key, bars.",
@@ -35,7 +37,11 @@ STEP_DESCRIPTIONS: dict[str, str] = {
 }
 
 #: The words a planner may use as effect goals.
-FX_GOALS = ("darker", "brighter", "warmer", "punchier", "wider", "tighter", "louder", "airier", "lofi")
+FX_GOALS = ("darker", "brighter", "warmer", "punchier", "wider", "tighter", "louder", "airier", "lofi", "quieter",
+            "mono", "narrower")
+#: Problems a plan may ask the fx engine to fix, and the loudness destinations it may master for.
+FX_FIXES = ("rumble", "mud", "boom", "harsh", "sibilant", "thin", "dull")
+FX_TARGETS = ("streaming", "club", "broadcast", "podcast")
 COMPOSE_PARTS = ("chords", "melody", "bass", "drums", "continue")
 MAX_STEPS = 12
 #: Fallbacks one plan step may list (each a step without fallbacks of its own).
@@ -128,6 +134,15 @@ def _check_args(index: int, name: str, args: Mapping[str, Any]) -> dict[str, Any
         if unknown:
             raise BadRequest(f"{where}: unknown effect goal {unknown[0]!r}; use one of {', '.join(FX_GOALS)}")
         out["goals"] = goals
+        fixes = out.get("fix", [])
+        if isinstance(fixes, str):
+            fixes = [fixes]
+        if not isinstance(fixes, list) or any(f not in FX_FIXES for f in fixes):
+            raise BadRequest(f"{where}: 'fix' must be a list of problems from {', '.join(FX_FIXES)}; got {fixes!r}")
+        if fixes:
+            out["fix"] = fixes
+        if out.get("target") is not None and out["target"] not in FX_TARGETS:
+            raise BadRequest(f"{where}: unknown loudness target {out['target']!r}; use one of {', '.join(FX_TARGETS)}")
     elif name == "compose":
         part = out.get("part", "chords")
         if part not in COMPOSE_PARTS:

@@ -12,6 +12,9 @@ session context. It reads a request in three passes:
    and from the session context (its tempo and key), and chain the steps
    each intent needs, analyzing the current clip once before whatever reads
    its analysis and storing new audio once at the end.
+
+Typos are forgiven first; destinations, compose styles, tempos, keys (as
+written), problem words, questions and verdicts are read by `vocabulary`.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from dataclasses import dataclass, field
 
 from grym_bridge.errors import BadRequest
 from grym_bridge.orchestrator.plan import Plan, Step
-from grym_bridge.orchestrator.session import SessionContext, normalize_key
+from grym_bridge.orchestrator import vocabulary as words
+from grym_bridge.orchestrator.session import SessionContext
 
 # -- the lexicon -------------------------------------------------------------------
 
@@ -35,6 +39,8 @@ _NEGATED: list[tuple[str, str]] = [
     (r"(?:less|not so|too|overly) (?:narrow|mono)", "wider"),
     (r"(?:less|not so|too|overly) (?:boomy|muddy|loose|woolly|boxy|messy|smeared)", "tighter"),
     (r"(?:less|not so|too|overly) (?:quiet|soft|low in level)", "louder"),
+    (r"(?:less|not so|too|overly) (?:loud|hot|in your face)|(?:way )?too loud", "quieter"),
+    (r"(?:less|not so|too|overly) wide|(?:falls apart|collapses|disappears) in mono", "narrower"),
     (r"(?:less|not so|too|overly) (?:closed|boxed in|stuffy)", "airier"),
     (r"(?:less|not so|too|overly) (?:clean|polished|pristine|hi-?fi)", "lofi"),
 ]
@@ -48,9 +54,14 @@ _GOAL_WORDS: dict[str, list[str]] = {
                r"more (?:body|weight)", r"cozy", r"round(?:er)?", r"rich(?:er)?", r"cold", r"thin", r"sterile"],
     "punchier": [r"punch(?:y|ier)?", r"more (?:impact|attack|snap)", r"snapp(?:y|ier)", r"hits? harder",
                  r"slam(?:s|ming)?", r"compress(?:ed|ion)?", r"thump(?:y|ier)?", r"aggressive"],
-    "wider": [r"wide(?:r|n)?", r"width", r"stereo", r"spread(?: out)?", r"spacious", r"bigger", r"huge", r"immersive"],
+    "wider": [r"wide(?:r|n)?", r"width", r"more stereo", r"too mono", r"stereo", r"spread(?: out)?", r"spacious", r"bigger", r"huge", r"immersive"],
     "tighter": [r"tight(?:er|en)?", r"clean(?: up)? the (?:low(?:[- ]end)?|lows|bottom|mud)", r"de-?mud\w*",
                 r"gated?", r"focused", r"controlled low end", r"muddy"],
+    "quieter": [r"quiet(?:er|en)?", r"soft(?:er|en)", r"turn (?:it|this) down", r"(?:volume|level|gain) down",
+                r"lower the (?:level|volume|gain)", r"less (?:volume|level|gain)", r"bring (?:it|this) down"],
+    "mono": [r"(?:low[- ]?end|lows|bass|bottom|sub|kick)(?: \w+)? (?:in )?mono", r"mono (?:the |my )?(?:low[- ]?end|lows|bass|bottom|sub)",
+             r"mono[- ]?compatib\w*", r"(?:center|centre) the (?:low[- ]?end|bass|lows|sub)"],
+    "narrower": [r"narrow(?:er)?(?! (?:it|this) down)", r"less (?:wide|width|stereo)"],
     "louder": [r"loud(?:er)?", r"turn (?:it|this) up", r"more (?:volume|level|gain)", r"volume up", r"hotter",
                r"boost (?:the )?(?:level|volume|gain)", r"maximi[sz]e", r"master (?:it|this)", r"(?:gain|level) up"],
     "airier": [r"air(?:y|ier)?", r"breath(?:y|ier)", r"silk(?:y|ier)", r"(?:more|add(?: some)?) (?:top[- ]end|high[- ]end|sheen)",
@@ -84,22 +95,21 @@ _SOUND_NOUN_RE = re.compile(r"\b(?:sounds?|samples?|audio|loops?|pads?|textures?
 _SIMILAR_RE = re.compile(r"\b(?:similar|alike|comparable|neighbou?rs|same vibe|look-?alikes?|"
                          r"(?:find|search|show|get|fetch|pull up|dig up)(?: me)? (?:more|other|related|anything|something)"
                          r"|(?:search|look through|check) (?:my |the )?(?:memory|library|samples|collection)"
-                         r"|what else (?:sounds|is) like|(?:anything|something|more) like (?:this|it))\b")
-_ANALYZE_RE = re.compile(r"\b(?:analy[sz]e|analysis|what (?:key|tempo|bpm)|how loud|detect (?:the )?(?:key|tempo|bpm)|"
+                         r"|what else (?:sounds|is) like|(?:anything|something|more) like (?:this|it))\b"
+                         r"|\b(?:clips?|sounds?|samples?|loops?|ones|stuff|things|tracks?) (?:that sound |that are )?"
+                         r"like (?:this|it|that|mine)\b|\bsounds? (?:just )?like (?:this|it)\b|\blike this one\b")
+_ANALYZE_RE = re.compile(r"\b(?:analy[sz]e|check (?:this|it)|analysis|what (?:key|tempo|bpm)|how loud|detect (?:the )?(?:key|tempo|bpm)|"
                          r"tell me about|measure|inspect|describe)\b")
-_STORE_RE = re.compile(r"\b(?:remember|store|save|keep) (?:this|it|that)\b|\badd (?:this |it )?to (?:my )?(?:memory|library)\b")
+_STORE_RE = re.compile(r"\b(?:remember|store|save|keep|bookmark) (?:this|it|that)\b|\badd (?:this |it )?to (?:my )?(?:memory|library)\b")
 _REFERS_TO_INPUT_RE = re.compile(r"\b(?:this|it|my|the (?:clip|loop|track|sample|mix|vocal|drums|bass))\b")
 _SAME_KEY_RE = re.compile(r"\b(?:same key|matching key|in key|fits? (?:this|it)|for (?:this|it)|to (?:this|it)|"
                           r"under (?:this|it)|over (?:this|it)|with (?:this|it)|that (?:fits|matches))\b")
 
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8, "ten": 10,
-                 "twelve": 12, "sixteen": 16, "twenty": 20, "thirty": 30}
-_NUM = r"(\d+(?:\.\d+)?|" + "|".join(_NUMBER_WORDS) + r")"
-_TEMPO_RE = re.compile(rf"\b(?:at )?{_NUM} ?(?:bpm|beats per minute)\b")
+_NUM = words.NUM
+_QUESTION_WORD_RE = re.compile(r"^(?:what|whats|what's|which|how|is|tell me|in what|do you know)\b")
 _BARS_RE = re.compile(rf"\b{_NUM}[- ]bars?\b")
 _SECONDS_RE = re.compile(rf"\b{_NUM} ?(?:s|sec|secs|seconds?)\b")
 _K_RE = re.compile(rf"\b(?:top )?{_NUM} (?:similar|matches|results|clips|sounds|samples|others|of them)\b|\btop {_NUM}\b")
-_KEY_RE = re.compile(r"\bin (?:the key of )?([A-Ga-g](?:#|b|\u266f|\u266d| sharp| flat)?)(?: ?(major|minor|maj|min|m)\b)?")
 _CLAUSE_SPLIT_RE = re.compile(
     r"\s*(?:[;.!?]\s+|,?\s*\b(?:and then|then|after that|afterwards|also)\b\s*|"
     r",?\s*\band\b(?=\s+(?:make|find|give|add|write|generate|create|search|show|store|save|remember|continue|"
@@ -108,8 +118,7 @@ _CLAUSE_SPLIT_RE = re.compile(
 _FILLER_RE = re.compile(r"^(?:(?:please|can you|could you|would you|hey|ok|okay|grym|now|just|quickly)[, ]+)+")
 
 
-def _number(text: str) -> float:
-    return float(_NUMBER_WORDS.get(text, text))
+_number = words.number
 
 
 @dataclass
@@ -148,7 +157,7 @@ class RulePlanner:
     def plan(self, text: str, *, has_input: bool = False, session: SessionContext | None = None) -> Plan:
         """The plan for `text`, or `BadRequest` saying what the planner understands."""
         session = session or SessionContext()
-        raw = " ".join(str(text or "").split())
+        raw = words.correct_typos(" ".join(str(text or "").split()))
         if not raw:
             raise BadRequest("the request is empty: say what to do, e.g. 'make it darker' or 'give me chords'")
         b = _Builder(has_input=has_input)
@@ -157,8 +166,10 @@ class RulePlanner:
         if not b.steps:
             raise BadRequest(
                 f"I could not tell what to do with {raw!r}. Try effect words (darker, brighter, warmer, punchier, "
-                "wider, tighter, louder, airier, lofi), 'generate a ...', 'find similar', 'chords', 'drums', "
-                "'continue this', 'analyze' or 'remember this'"
+                "wider, tighter, louder, quieter, airier, lofi), problems (rumble, mud, boom, harsh, sibilant, thin, "
+                "dull), a destination ('master it for spotify', club, broadcast, podcast), 'generate a ...', "
+                "'find similar', 'chords', 'drums', 'continue this', 'what key is this', 'remember this' or "
+                "'rate it 4'"
             )
         if b.new_audio and not any(s.step == "store" for s in b.steps):
             b.steps.append(Step("store", optional=True))
@@ -174,21 +185,37 @@ class RulePlanner:
     # -- one clause ----------------------------------------------------------------------
 
     def _clause(self, clause: str, b: _Builder, session: SessionContext) -> None:
+        fixes, without_problems = words.problems(clause)
+        goals = self.goals(without_problems)
+        where = words.destination(clause)
         parts = [p for p, rx in _PART_RES.items() if rx.search(clause)]
-        goals = self.goals(clause)
+        style = words.compose_style(clause)
         wants_sound = bool(_SOUND_NOUN_RE.search(clause))
         generate_verb = bool(_GENERATE_VERB_RE.search(clause))
         refers = bool(_REFERS_TO_INPUT_RE.search(clause)) and (b.has_input or b.new_audio)
+        verdict = words.verdict(clause)
+        asked = words.questions(clause)
 
         if _CONTINUE_RE.search(clause) and not goals:
             b.need_clip(clause, clause)
             b.add(Step("compose", self._music_args(clause, session, part="continue", b=b)))
             b.notes.append("continue your clip")
             return
+        # "how loud is it?" asks about loudness; it does not ask for "louder".
+        if asked and not (fixes or parts) and (not goals or _QUESTION_WORD_RE.match(clause)):
+            b.need_clip(clause, clause)
+            b.analyzed = False  # a question is answered from a fresh measurement
+            b.steps.append(Step("analyze", {"questions": asked}))
+            b.analyzed = True
+            b.notes.append("measure the clip's " + _and(asked))
+            return
         similar = bool(_SIMILAR_RE.search(clause))
         # "generate a drum loop" is audio; "give me a drum pattern" is MIDI.
         audio_words = generate_verb and bool(re.search(r"\b(?:loops?|samples?|one-?shots?|audio|recording)\b", clause))
-        if parts and not audio_words and (_COMPOSE_VERB_RE.search(clause) or not (goals or similar)):
+        # "a lofi beat at 85" is a composition; "make the drums lofi" (a clip came with it) is an effect.
+        styled = (style is not None or words.tempo(clause) is not None) and not refers
+        if parts and not audio_words and (_COMPOSE_VERB_RE.search(clause) or styled
+                                          or not (goals or similar or fixes)):
             for part in parts:
                 args = self._music_args(clause, session, part=part, b=b)
                 if args.get("key") == "from_clip":
@@ -196,10 +223,10 @@ class RulePlanner:
                 b.add(Step("compose", args))
                 b.notes.append(f"compose {part}" + _where(args))
             return
-        if generate_verb and not (refers and (goals or similar)) and (wants_sound or not goals):
+        if generate_verb and not (refers and (goals or similar or fixes)) and (wants_sound or not (goals or fixes)):
             self._generate(clause, b, session)
             return
-        if similar and not goals:
+        if similar and not goals and not fixes and verdict is None:
             b.need_clip(clause, clause)
             b.analyze()
             m = _K_RE.search(clause)
@@ -207,24 +234,48 @@ class RulePlanner:
             b.add(Step("memory_lookup", {"k": k}))
             b.notes.append(f"find the {k} most similar clips in memory")
             return
-        if goals:
-            b.need_clip(clause, clause)
-            b.analyze()
-            b.add(Step("suggest_fx", {"goals": goals}))
-            b.add(Step("render"), makes_audio=True)
-            b.notes.append(f"suggest and render effects to make it {_and(goals)}")
+        if goals or fixes or where:
+            self._effects(clause, b, goals, fixes, where)
             return
-        if _STORE_RE.search(clause):
+        if verdict is not None or _STORE_RE.search(clause):
             b.need_clip(clause, clause)
             b.analyze()
-            b.add(Step("store"))
-            b.notes.append("remember the clip in memory")
+            store = next((s for s in b.steps if s.step == "store"), None)
+            if store is None:
+                store = Step("store")
+                b.add(store)
+                b.notes.append("remember the clip in memory")
+            if verdict is not None:
+                store.args["feedback"] = verdict
+                b.notes.append(f"rate it {verdict:g} of 5" if isinstance(verdict, float) else f"mark it {verdict}")
             return
         if _ANALYZE_RE.search(clause):
             b.need_clip(clause, clause)
             b.analyzed = False  # an explicit request always analyzes
             b.analyze()
             b.notes.append("analyze the clip")
+
+    @staticmethod
+    def _effects(clause: str, b: _Builder, goals: list[str], fixes: list[str],
+                 where: tuple[str, str] | None) -> None:
+        """Analyze, suggest (directions, named problems, a destination's loudness) and render."""
+        b.need_clip(clause, clause)
+        b.analyze()
+        if where is not None:
+            goals = [g for g in goals if g not in ("louder", "quieter")]  # the destination sets the level
+        args: dict[str, object] = {"goals": goals}
+        said = []
+        if goals:
+            said.append("make it " + _and(goals))
+        if fixes:
+            args["fix"] = fixes
+            said.append("fix the " + _and(fixes))
+        if where is not None:
+            args["target"] = where[0]
+            said.append(f"master it for {where[1]} ({where[0]} loudness)")
+        b.add(Step("suggest_fx", args))
+        b.add(Step("render"), makes_audio=True)
+        b.notes.append("suggest and render effects to " + _and(said))
 
     @staticmethod
     def goals(clause: str) -> list[str]:
@@ -257,8 +308,11 @@ class RulePlanner:
     @staticmethod
     def prompt(clause: str) -> str:
         """The sound description in a generate clause: the words minus verbs, numbers and keys."""
+        spans = words.tempo_span(clause) + words.key_span(clause)
+        for lo, hi in sorted(spans, reverse=True):
+            clause = clause[:lo] + " " + clause[hi:]
         text = _GENERATE_VERB_RE.sub(" ", clause)
-        for rx in (_TEMPO_RE, _BARS_RE, _SECONDS_RE, _KEY_RE):
+        for rx in (_BARS_RE, _SECONDS_RE):
             text = rx.sub(" ", text)
         text = re.sub(r"\b(?:please|for me|for the session|long|at|of|with a length of|that is|lasting)\b", " ", text)
         text = re.sub(r"^\W*(?:a|an|some|me)\b", " ", text.strip())
@@ -269,14 +323,9 @@ class RulePlanner:
     def _music_args(clause: str, session: SessionContext, *, part: str | None = None, b: _Builder) -> dict:
         """tempo, key, bars (and part) from the words, else from the clip or the session."""
         args: dict[str, object] = {} if part is None else {"part": part}
-        m = _TEMPO_RE.search(clause)
-        args["tempo"] = _number(m.group(1)) if m else session.tempo
-        key = None
-        for km in _KEY_RE.finditer(clause):
-            letter, mode = km.group(1), km.group(2)
-            if mode or letter[0].isupper() or "key of" in km.group(0):
-                key = normalize_key(letter.replace(" ", "") + (mode or ""))
-                break
+        bpm = words.tempo(clause)
+        args["tempo"] = bpm if bpm is not None else session.tempo
+        key = words.key(clause)
         about_clip = _SAME_KEY_RE.search(clause) or _REFERS_TO_INPUT_RE.search(clause)
         if key is None and part not in (None, "drums", "continue") and about_clip and (b.has_input or b.new_audio):
             key = "from_clip"
@@ -284,6 +333,9 @@ class RulePlanner:
         m = _BARS_RE.search(clause)
         if m:
             args["bars"] = int(_number(m.group(1)))
+        style = words.compose_style(clause)
+        if part not in (None, "continue") and style is not None:
+            args["style"] = style
         return args
 
 
@@ -292,7 +344,7 @@ def _and(words: list[str]) -> str:
 
 
 def _where(args: dict) -> str:
-    bits = []
+    bits = [f"({args['style']})"] if args.get("style") else []
     if args.get("key") == "from_clip":
         bits.append("in the clip's key")
     elif args.get("key"):

@@ -70,12 +70,8 @@ def count_outcomes(health: HealthMonitor) -> Callable[[str, Any], None]:
     """A job-queue listener counting finished jobs in the health error rate."""
 
     def listener(event: str, job: Any) -> None:
-        if event == "done":
-            health.record_job(failed=False)
-        elif event == "error" and getattr(job, "error_code", None) not in ("cancelled", "bad_args", "not_found",
-                                                                            "path_not_allowed"):
-            # A client's bad request is not the server being unwell.
-            health.record_job(failed=True)
+        if event in ("done", "error"):  # a client's mistake is not the server being unwell (CLIENT_FAULTS)
+            health.record_outcome(None if event == "done" else getattr(job, "error_code", None) or "error")
 
     return listener
 

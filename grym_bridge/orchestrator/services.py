@@ -127,6 +127,8 @@ class Services:
     midi_ports: Callable[[str], Any] | None = None
     #: The studio network (RPC, OSCQuery, zeroconf), set by `serve`.
     network: Any = None
+    #: The model files other bridges may fetch over RPC (grym_bridge.models.share; no torch imported).
+    model_share: Any = None
 
     def fx(self) -> "FxService":
         return self.capabilities.fx()

@@ -23,9 +23,6 @@ from grym_bridge.orchestrator.plan import STEP_DESCRIPTIONS
 from grym_bridge.orchestrator.services import CapabilityServices, import_capability
 from grym_bridge.orchestrator.steps import ChainContext, Progress, StepRegistry
 
-#: Effect goals (plan words) to the fx engine's styles; tighter and louder are handled apart.
-FX_STYLES = {"darker": "dark", "brighter": "bright", "warmer": "warm", "punchier": "punchy", "wider": "wide",
-             "airier": "airy", "lofi": "lofi"}
 #: The smaller text-to-audio model generation falls back to when the default one fails.
 SMALL_TTA_MODEL = "cvssp/audioldm-s-full-v2"
 
@@ -49,8 +46,12 @@ class ChainSteps:
         analysis = import_capability("grym_bridge.analysis", "audio analysis")
         result = analysis.analyze_file(_need_clip(ctx, "analyze"), self.config, progress=progress)
         ctx.analysis = result
-        return {k: getattr(result, k) for k in ("path", "duration_s", "tempo_bpm", "key", "lufs_integrated",
-                                                 "true_peak_dbtp", "spectral_centroid_hz", "stereo_width")}
+        out = {k: getattr(result, k) for k in ("path", "duration_s", "tempo_bpm", "key", "lufs_integrated",
+                                                "true_peak_dbtp", "spectral_centroid_hz", "stereo_width")}
+        if args.get("questions"):  # "what key is this?": the answer in words as well
+            from grym_bridge.orchestrator.vocabulary import answer
+            out["answer"] = answer(list(args["questions"]), out)
+        return out
 
     def _analysis(self, ctx: ChainContext, progress: Progress) -> Any:
         if ctx.analysis is None:
@@ -67,35 +68,20 @@ class ChainSteps:
         return {"matches": [{"id": m.id, "path": m.path, "score": round(float(m.score), 4)} for m in matches]}
 
     def suggest_fx(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
-        """The fx engine's suggestion for the clip, steered by the goals.
+        """The fx engine's suggestion for the clip, steered by the goals, named problems and destination.
 
-        The first style goal steers `fx.suggest`; further style goals add their
-        moves sized on the same measurements; "louder" sets a loudness target
-        3 LU above the clip; "tighter" is the engine's corrective low-end work.
+        The engine checks every move on the clip (`checks`); "louder"/"quieter" move the loudness
+        3 LU, a destination (`target`: streaming, club...) sets it, otherwise it is matched to the clip.
         """
-        from grym_bridge.fx.styles import style_moves
-        from grym_bridge.fx.types import LoudnessTarget
-
         goals = list(args.get("goals") or [])
-        styles = [FX_STYLES[g] for g in goals if g in FX_STYLES]
         analysis = self._analysis(ctx, progress)
-        target: LoudnessTarget | str = "none"
-        if "louder" in goals:
-            now = analysis.lufs_integrated if analysis.lufs_integrated is not None else -20.0
-            target = LoudnessTarget("louder", round(max(now, min(now + 3.0, -5.0)), 2),
-                                    self.config.fx.true_peak_ceiling_dbtp)
-        suggestion = self.services.fx().suggest(_need_clip(ctx, "suggest_fx"), target=target,
-                                                style=styles[0] if styles else None, analysis=analysis,
+        # Through the same service method as /grym/fx/suggest: the same path checks and limits.
+        suggestion = self.services.fx().suggest(_need_clip(ctx, "suggest_fx"), target=args.get("target") or "none",
+                                                goals=goals, fix=list(args.get("fix") or []), analysis=analysis,
                                                 progress=progress)
-        chain, reasons = list(suggestion.chain), list(suggestion.reasons)
-        for style in styles[1:]:
-            for entries, reason in style_moves(style, suggestion.measured):
-                # Before the loudness stage, which must stay last to hold the true-peak ceiling.
-                at = len(chain) - (2 if target != "none" else 0)
-                chain[at:at] = entries
-                reasons.append(reason)
-        return {"chain": chain, "reasons": [r.message for r in reasons],
-                "goals": goals}
+        return {"chain": suggestion.chain, "reasons": [r.message for r in suggestion.reasons],
+                "goals": goals, "checks": suggestion.checks,
+                "target": suggestion.target.lufs if suggestion.target is not None else None}
 
     def prepare_render(self, args: dict[str, Any]) -> dict[str, Any]:
         """Validate a chain the plan names, once, into a chain object (its files checked against the roots)."""
@@ -162,7 +148,8 @@ class ChainSteps:
         api = import_capability("grym_bridge.compose", "composition")
         key = args.get("key")
         if key == "from_clip":
-            key = getattr(self._analysis(ctx, progress), "key", None)
+            # drums and noise have no key (None): the session's key, else compose's default
+            key = getattr(self._analysis(ctx, progress), "key", None) or ctx.session.key
         source = None
         if args.get("part") == "continue":
             source = _need_clip(ctx, "compose")
@@ -177,6 +164,7 @@ class ChainSteps:
         result = api.compose(req, renders_dir=self.config.renders_dir(), progress=progress)
         ctx.outputs.append(Path(result.path))
         return {"path": result.path, "kind": result.kind, "key": result.key, "tempo": result.tempo,
+                "style": result.style,
                 "bars": result.bars, "chords": result.chords, "note_count": result.note_count, "seed": result.seed}
 
     def prepare_store(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -194,7 +182,11 @@ class ChainSteps:
         tags = self.prepare_store(args)["tags"]
         stored = self.services.memory().add_clip(clip, analysis=analysis, source=source, tags=tags,
                                         provenance={"request": ctx.text, "from": str(ctx.input_path or "")})
-        return {"clip_id": stored.id, "path": str(clip), "source": source}
+        out = {"clip_id": stored.id, "path": str(clip), "source": source}
+        if args.get("feedback") is not None:  # "it's a keeper", "rate it 4": the verdict goes with it
+            self.services.memory().rate(stored.id, args["feedback"])
+            out["feedback"] = args["feedback"]
+        return out
 
 
 def _check_conform_length(bars: int, tempo: float, bar_s: float, clip_s: float, limit_s: float) -> None:

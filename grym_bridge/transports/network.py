@@ -23,7 +23,7 @@ from grym_bridge.config import Config
 from grym_bridge.transports.auth import OscClientGate, is_loopback, load_token, token_path
 from grym_bridge.transports.discovery import Advertiser, BridgeStatus, default_name, served_addresses
 from grym_bridge.transports.oscquery import OscQueryServer
-from grym_bridge.transports.rpc.server import RpcLimits, RpcServer
+from grym_bridge.transports.rpc.server import ModelFiles, RpcLimits, RpcServer
 from grym_bridge.transports.rpc.uploads import UploadStore
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class StudioNetwork:
 
     def __init__(self, config: Config, router: "Router", *, osc_port: int, endpoints: dict[str, Any],
                  uploads: UploadStore, status: Callable[[], tuple[str, int]],
-                 models_ready: Callable[[], tuple[str, ...]]) -> None:
+                 models_ready: Callable[[], tuple[str, ...]], models: ModelFiles | None = None) -> None:
         """`status()` gives (health state, jobs waiting); `models_ready()` the ready capabilities (slow: a thread)."""
         self.config = config
         self.router = router
@@ -77,6 +77,7 @@ class StudioNetwork:
         self.uploads = uploads
         self.status = status
         self.models_ready = models_ready
+        self.models = models
         self.host = config.server.host
         self.name = config.network.name or default_name()
         self.token = load_token(config, create=True)
@@ -99,7 +100,8 @@ class StudioNetwork:
 
         async def rpc_on(port: int) -> RpcServer:
             server = RpcServer(self.router, self.host, port, token=self.token, uploads=uploads,
-                               download_roots=downloadable, limits=RpcLimits.from_config(net), name=self.name)
+                               download_roots=downloadable, limits=RpcLimits.from_config(net), name=self.name,
+                               models=self.models)
             await server.start()
             return server
 

@@ -20,6 +20,7 @@ REQUIRED_KEYS = {
     "spectral_centroid_hz", "spectral_rolloff_hz", "spectral_flatness", "spectral_tilt_db_per_oct", "bands_db",
     "tempo_bpm", "tempo_confidence", "beats", "onset_density", "key", "key_confidence", "chords",
     "rhythm_pattern", "harmonic_pattern", "feature_vector", "analyzer_version", "embedding",
+    "meter", "beats_per_bar", "downbeats", "tempo_alternatives",
 }
 
 
@@ -109,7 +110,7 @@ def test_silence_serialises_without_nan() -> None:
     text = dumps(result)
     assert "NaN" not in text and "Infinity" not in text
     data = json.loads(text)
-    assert data["lufs_integrated"] is None and data["key"] == "" and data["chords"] == [{"time_s": 0.0, "chord": "N"}]
+    assert data["lufs_integrated"] is None and data["key"] is None and data["chords"] == [{"time_s": 0.0, "chord": "N"}]
 
 
 def test_concurrent_analyses_match_sequential_ones() -> None:

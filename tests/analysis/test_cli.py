@@ -23,6 +23,14 @@ def test_summary_names_tempo_key_and_loudness(tmp_path: Path) -> None:
     assert str(path) in result.output
     assert "120.0 BPM" in result.output and "E minor" in result.output and "LUFS" in result.output
     assert "bars: Em" in result.output or " Em " in result.output  # the chord sequence is listed
+    assert "4/4" in result.output
+
+
+def test_summary_says_a_drum_loop_has_no_key(tmp_path: Path) -> None:
+    path = write_audio(tmp_path / "drums.wav", drum_loop(100, 8))
+    result = _run(tmp_path, str(path))
+    assert result.exit_code == 0, result.output
+    assert "key       none" in result.output and "100.0 BPM" in result.output
 
 
 def test_json_lines_one_object_per_file(tmp_path: Path) -> None:

@@ -10,9 +10,17 @@ written here on purpose: the tests must not measure with the code they test.
 from __future__ import annotations
 
 import functools
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
+import mido
 import numpy as np
 import pyloudnorm
+import pytest
+import soundfile as sf
 
 from grym_bridge.audio_io import Audio
 
@@ -60,15 +68,22 @@ def band_boost(x: np.ndarray, lo: float, hi: float, db: float) -> np.ndarray:
 @functools.lru_cache(maxsize=16)
 def plant(problem: str, seconds: float = 12.0) -> Audio:
     """The clean base with one problem planted (too_dynamic needs 16 s: four 4 s sections)."""
-    x = base(max(seconds, 16.0) if problem == "too_dynamic" else seconds)
+    return plant_on(base(max(seconds, 16.0) if problem == "too_dynamic" else seconds), problem)
+
+
+#: Problems a request may name, planted as a band boost or cut: (low Hz, high Hz, dB).
+BANDS = {"mud": (180.0, 320.0, 8.0), "harsh": (2500.0, 5000.0, 8.0), "boom": (60.0, 140.0, 8.0),
+         "sibilant": (6000.0, 10000.0, 9.0), "thin": (45.0, 200.0, -10.0), "dull": (5000.0, 16000.0, -10.0)}
+
+
+def plant_on(x: np.ndarray, problem: str) -> Audio:
+    """`x` with one problem planted, at -18 LUFS (except too_quiet and too_narrow)."""
     if problem == "rumble":
         t = np.arange(x.shape[1]) / SR
         rumble = 0.25 * np.sin(2 * np.pi * 27 * t) * (1 + 0.3 * np.sin(2 * np.pi * 0.5 * t))
         x = normalize(x + rumble[None, :].astype(np.float32), -18.0)
-    elif problem == "mud":
-        x = normalize(band_boost(x, 180.0, 320.0, 8.0), -18.0)
-    elif problem == "harsh":
-        x = normalize(band_boost(x, 2500.0, 5000.0, 8.0), -18.0)
+    elif problem in BANDS:
+        x = normalize(band_boost(x, *BANDS[problem]), -18.0)
     elif problem == "too_quiet":
         x = normalize(x, -32.0)
     elif problem == "too_dynamic":
@@ -110,3 +125,56 @@ def stems(seconds: float = 6.0) -> dict[str, Audio]:
     }
     return {name: Audio(normalize(x.astype(np.float32), lufs), SR)
             for (name, x), lufs in zip(out.items(), (-14.0, -15.0, -14.0, -16.0))}
+
+
+SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+
+
+def _gm_midi(path: Path, bpm: float, bars: int) -> None:
+    """Drums, a picked bass and piano chords (Am F C G), one type-0 track, for fluidsynth to play."""
+    tpb, events = 480, []
+
+    def note(ch: int, pitch: int, beat: float, length: float, vel: int) -> None:
+        events.append((int(beat * tpb), 1, mido.Message("note_on", channel=ch, note=pitch, velocity=vel)))
+        events.append((int((beat + length) * tpb) - 1, 0, mido.Message("note_off", channel=ch, note=pitch)))
+
+    for bar in range(bars):
+        root = (57, 53, 48, 55)[bar % 4]
+        third = 3 if bar % 4 == 0 else 4
+        for b in range(4):
+            note(9, 36 if b % 2 == 0 else 38, bar * 4 + b, 0.25, 112 if b % 2 == 0 else 100)
+            for h in (0.0, 0.5):
+                note(9, 42, bar * 4 + b + h, 0.2, 76)
+            note(1, root - 24 + (7 if b == 2 else 0), bar * 4 + b, 0.9, 96)
+        for p in (root, root + third, root + 7):
+            note(0, p + 12, bar * 4, 1.9, 78)
+            note(0, p + 12, bar * 4 + 2, 1.9, 70)
+    song = mido.MidiFile(type=0, ticks_per_beat=tpb)
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm)),
+                            mido.Message("program_change", channel=1, program=33)])
+    now = 0
+    for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    song.tracks.append(track)
+    song.save(str(path))
+
+
+@functools.lru_cache(maxsize=2)
+def gm_song(seconds: float = 6.0, bpm: float = 100.0) -> np.ndarray:
+    """A band (drums, bass, piano in A minor) rendered by fluidsynth with the FluidR3 GM soundfont, -18 LUFS."""
+    if shutil.which("fluidsynth") is None or not SOUNDFONT.exists():
+        if os.environ.get("CI") == "true":
+            raise RuntimeError("fluidsynth and fluid-soundfont-gm are needed (apt-get install fluidsynth "
+                               "fluid-soundfont-gm)")
+        pytest.skip("fluidsynth or the FluidR3 soundfont is not installed")
+    with tempfile.TemporaryDirectory() as folder:
+        mid, wav = Path(folder) / "song.mid", Path(folder) / "song.wav"
+        _gm_midi(mid, bpm, int(seconds * bpm / 240) + 1)
+        subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.6", "-r", str(SR), "-F", str(wav), str(SOUNDFONT),
+                        str(mid)], check=True, timeout=120, capture_output=True)
+        x, sr = sf.read(str(wav), dtype="float32", always_2d=True)
+    assert sr == SR
+    out = normalize(x.T[:, : int(seconds * SR)].copy(), -18.0)
+    out.flags.writeable = False
+    return out

@@ -72,3 +72,34 @@ def side_fraction(x: np.ndarray) -> float:
 def centroid_hz(x: np.ndarray) -> float:
     f, p = _psd(x)
     return float((f * p).sum() / p.sum())
+
+
+def mid_centroid_hz(x: np.ndarray) -> float:
+    """The spectral centroid of the mid (L+R)/2: tonal balance apart from width."""
+    return centroid_hz(np.atleast_2d(x).mean(axis=0))
+
+
+def sub40_balance_db(x: np.ndarray) -> float:
+    """Energy below 40 Hz against 100 Hz-5 kHz (dB)."""
+    f, p = _psd(x)
+    return float(10 * np.log10(p[f < 40].sum() / p[(f >= 100) & (f < 5000)].sum()))
+
+
+def low_side_db(x: np.ndarray, hi: float = 120.0) -> float:
+    """Side against mid energy below `hi` (dB): how far from mono the low end is."""
+    f, pm = _psd((x[0] + x[1]) / 2)
+    _, ps = _psd((x[0] - x[1]) / 2)
+    sel = (f >= 20) & (f < hi)
+    return float(10 * np.log10(ps[sel].sum() / pm[sel].sum()))
+
+
+def crest_db(x: np.ndarray) -> float:
+    """Sample peak over RMS (dB), all channels together."""
+    x = np.asarray(x, dtype=np.float64)
+    return float(20 * np.log10(np.abs(x).max() / np.sqrt(np.mean(x**2))))
+
+
+def warmth_db(x: np.ndarray) -> float:
+    """100-400 Hz against 4-12 kHz (dB) of the mid."""
+    m = np.atleast_2d(x).mean(axis=0)
+    return band_db(m, 100, 400) - band_db(m, 4000, 12000)

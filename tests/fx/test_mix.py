@@ -57,3 +57,28 @@ def test_mix_recommendation_resolves_masking_and_stages_gain(fx: FxService, stem
 def test_mix_needs_two_stems(fx: FxService, stem_files: dict[str, Path]) -> None:
     with pytest.raises(BadRequest, match="two or more stems"):
         fx.mix([stem_files["kick"]])
+
+
+def test_a_drum_bus_with_its_kick_is_never_panned_and_width_stays_above_the_crossover(
+        fx: FxService, tmp_path: Path) -> None:
+    from grym_bridge.audio_io import Audio
+    from tests.fx.material import base, normalize
+    from tests.synth import drum_loop
+
+    drums = np.repeat(drum_loop(120, bars=3).samples[:, : 6 * SR], 2, axis=0)
+    pad = np.array(base(6.0, seed=3))
+    mid = pad.mean(axis=0)
+    pad = np.stack([mid + 0.02 * (pad[0] - mid), mid - 0.02 * (pad[0] - mid)])  # nearly mono, full range
+    files = {name: write_clip(tmp_path, name, Audio(normalize(x.astype(np.float32), -16.0), SR))
+             for name, x in {"drum_bus": drums, "guitar": pad, **{k: v.samples for k, v in stems().items()}}.items()}
+    result = fx.mix(list(files.values()))
+    by_name = {s.name: s for s in result.stems}
+    for name in ("drum_bus", "kick", "bass"):
+        assert by_name[name].pan == 0.0, name
+    assert any("low end" in r.message for r in by_name["drum_bus"].reasons if r.problem == "pan")
+    widen = [e for e in by_name["guitar"].chain if e["plugin"] == "StereoWidth"]
+    assert widen and widen[0]["params"]["crossover_hz"] > 0
+    x = measure.read(files["guitar"]).astype(np.float32)
+    y = process_array(widen, x, SR)
+    assert measure.side_fraction(y) > measure.side_fraction(x)
+    assert measure.low_side_db(y) <= measure.low_side_db(x) + 1.0

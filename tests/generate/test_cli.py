@@ -47,9 +47,15 @@ def test_models_list_verify_remove(tmp_path: Path, tiny_models_dir: Path) -> Non
     listed = json.loads(_run(tmp_path, tiny_models_dir, "models", "list", "--json").stdout)
     present = {m["id"]: m["present"] for m in listed}
     assert present == {AUDIOLDM2: True, "cvssp/audioldm2": False, AUDIOLDM: True}
-    verified = _run(tmp_path, tiny_models_dir, "models", "verify", AUDIOLDM2, "--json")
+    # A folder copied by hand carries no hashes: verify says so and how to record them.
+    unchecked = _run(tmp_path, tiny_models_dir, "models", "verify", AUDIOLDM2, "--generate")
+    assert unchecked.exit_code == 1 and "no hashes to check against" in unchecked.stdout, unchecked.output
+    imported = _run(tmp_path, None, "models", "import", str(tiny_models_dir / AUDIOLDM2), "--json")
+    assert imported.exit_code == 0, imported.output
+    verified = _run(tmp_path, None, "models", "verify", AUDIOLDM2, "--generate", "--json")
     assert verified.exit_code == 0, verified.output
     report = json.loads(verified.stdout)
-    assert report["ok"] and report["samples"] >= 16000 and report["device"] == "cpu"  # a second at 16 kHz
+    assert report["ok"] and report["checked"] == json.loads(imported.stdout)["files"]
+    assert report["generate"]["samples"] >= 16000 and report["generate"]["device"] == "cpu"  # a second at 16 kHz
     missing = _run(tmp_path, None, "models", "remove", AUDIOLDM, "--yes")
     assert missing.exit_code == 1 and "not on this machine" in missing.stderr

@@ -69,3 +69,29 @@ def test_short_model_output_is_repeated_to_the_full_length() -> None:
     spec = ConformSpec(frames=32000, sample_rate=16000, channels=1, loop=True, target_lufs=None)
     out = conform(_tone(0.75), SR_IN, spec)
     assert out.samples.shape == (1, 32000) and np.abs(out.samples[0, -4000:]).max() > 0.2
+
+
+def test_mono_measured_once_reads_as_the_written_stereo_file() -> None:
+    """Loudness and true peak are measured on the mono signal before the copy to stereo: exactly the file's."""
+    rng = np.random.default_rng(5)
+    noisy = (_tone(2.2) + 0.05 * rng.standard_normal(int(2.2 * SR_IN))).astype(np.float32)
+    spec = ConformSpec(frames=96000, sample_rate=48000, channels=2, target_lufs=-16)
+    out = conform(noisy, SR_IN, spec)
+    assert out.samples.shape == (2, 96000) and np.array_equal(out.samples[0], out.samples[1])
+    assert out.lufs == pytest.approx(integrated_lufs(out.samples, 48000), abs=1e-3)
+    assert out.lufs == pytest.approx(-16, abs=0.01)
+    assert out.true_peak_dbtp == pytest.approx(true_peak_dbtp(out.samples, 48000), abs=1e-3)
+
+
+@pytest.mark.parametrize("sr", [48000, 96000])
+def test_true_peak_in_torch_matches_the_analysis(sr: int) -> None:
+    """The torch true peak (run on a GPU by conform) agrees with analysis.loudness; checked here on the CPU."""
+    from grym_bridge.generate.conform import true_peak_dbtp_torch
+
+    t = np.arange(sr // 2) / sr
+    # a sine at fs/4 sampled off its crest: the samples miss the peak that the interpolation finds
+    x = (0.5 * np.sin(2 * np.pi * (sr / 4) * t + np.pi / 4)).astype(np.float32)[np.newaxis, :]
+    expected = true_peak_dbtp(x, sr)
+    assert expected > 20 * np.log10(np.abs(x).max()) + 1.0
+    assert true_peak_dbtp_torch(x, sr, "cpu") == pytest.approx(expected, abs=1e-3)
+    assert true_peak_dbtp_torch(np.zeros((1, 100), np.float32), sr, "cpu") == float("-inf")

@@ -45,7 +45,9 @@ def test_variations_use_consecutive_seeds(t2a: TextToAudio) -> None:
     assert [f.seed for f in both.files] == [11, 12]
     x, _ = sf.read(both.files[1].path)
     y, _ = sf.read(second.files[0].path)
-    np.testing.assert_array_equal(x, y)
+    # The variations are denoised as one batch: the same noise, rounding may differ in the last bit.
+    np.testing.assert_allclose(x, y, rtol=0, atol=1e-5)
+    assert np.abs(x).max() > 0.01
 
 
 @pytest.mark.parametrize("model", [AUDIOLDM, AUDIOLDM2])
@@ -73,8 +75,8 @@ def test_progress_reports_every_step_and_ends_at_one(t2a: TextToAudio) -> None:
     fractions = [f for f, _ in events]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     steps = [m for _, m in events if ": step " in m]
-    assert len(steps) == 2 * STEPS
-    assert steps[0] == "variation 1/2: step 1/3" and steps[-1] == "variation 2/2: step 3/3"
+    assert len(steps) == STEPS  # both variations are denoised in one batch: one report per step
+    assert steps[0] == "variations 1-2/2: step 1/3" and steps[-1] == "variations 1-2/2: step 3/3"
 
 
 def test_cancel_between_steps_writes_nothing(t2a: TextToAudio, tiny_config: Config) -> None:

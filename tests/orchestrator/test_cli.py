@@ -91,3 +91,12 @@ def test_parts_of_one_request_share_a_seed_so_they_fit(tmp_path: Path) -> None:
     steps = json.loads(res.stdout)["result"]["steps"]
     chords, bass = (s["result"] for s in steps)
     assert chords["seed"] == bass["seed"] and chords["chords"] == bass["chords"]
+
+
+def test_ask_answers_a_question_in_words(tmp_path: Path) -> None:
+    loop = write_audio(tmp_path / "amin.wav", chord_progression("A minor", bpm=100, bars=4))
+    res = grym(tmp_path, "ask", "what key is this", "--file", str(loop))
+    assert res.exit_code == 0, res.output
+    assert "The key is A minor." in res.stdout.splitlines()
+    res = grym(tmp_path, "ask", "how loud is it?", "--file", str(loop))
+    assert res.exit_code == 0 and " LUFS integrated, true peak " in res.stdout

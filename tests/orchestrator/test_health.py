@@ -170,3 +170,46 @@ def test_system_probe_reads_this_machine() -> None:
     assert 0.0 < r.memory_percent < 100.0
     assert r.queue_depth == 3.0 and r.loop_lag_s == 0.01
     assert r.gpu_memory_percent is None  # torch is not imported by this test
+
+
+def test_only_server_side_faults_count_in_the_error_rate(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Jobs through the real queue and the service's listener: a missing file, a missing model, a bad
+    argument or a refused path leave health alone; a crash inside a capability counts."""
+    import asyncio
+
+    from grym_bridge.app import build_services
+    from grym_bridge.config import load_config
+    from grym_bridge.errors import AudioFileError, BadRequest, ModelUnavailable, PathNotAllowed
+    from grym_bridge.orchestrator.jobs import JobState
+
+    config = load_config(None, {"data_dir": str(tmp_path / "data")}, environ={})
+
+    async def main() -> tuple[float, float, HealthState]:
+        services = build_services(config)  # the root hooks health into the job queue
+        jobs = services.jobs
+        await jobs.start()
+        service = services.orchestrator
+
+        async def run_all(errors: list[BaseException | None]) -> None:
+            submitted = []
+            for err in errors:
+                def work(job, err=err):  # type: ignore[no-untyped-def]
+                    if err is not None:
+                        raise err
+                    return "ok"
+                submitted.append(jobs.submit("t", work))
+            while any(jobs.get(j.id).state in (JobState.QUEUED, JobState.RUNNING) for j in submitted):
+                await asyncio.sleep(0.01)
+
+        await run_all([None, AudioFileError("x.wav: no such file"), ModelUnavailable("no weights"),
+                       BadRequest("bad"), PathNotAllowed("outside"), None] * 3)
+        clients = service.health.errors.value()
+        await run_all([RuntimeError("a capability crashed")] * 6)
+        faults = service.health.errors.value()
+        state = service.health.update(Readings(cpu_percent=1.0)).state
+        await jobs.stop()
+        return clients, faults, state
+
+    clients, faults, state = asyncio.run(main())
+    assert clients == 0.0
+    assert faults > 0.3 and state is not HealthState.HEALTHY

@@ -35,12 +35,12 @@ CORPUS: list[tuple[str, bool, str]] = [
     ("give it some more air", True, fx("airier")),
     ("make it lofi", True, fx("lofi")),
     ("lo-fi this beat up", True, fx("lofi")),
-    ("it sounds too harsh", True, fx("darker")),
-    ("this is a bit too dull", True, fx("brighter")),
-    ("less boomy please", True, fx("tighter")),
+    ("it sounds too harsh", True, fx("fix=harsh")),
+    ("this is a bit too dull", True, fx("fix=dull")),
+    ("less boomy please", True, fx("fix=boom")),
     ("it's too quiet", True, fx("louder")),
     ("it feels too narrow", True, fx("wider")),
-    ("sounds a bit cold and thin", True, fx("warmer")),
+    ("sounds a bit cold and thin", True, fx("warmer", "fix=thin")),
     ("tame the highs", True, fx("darker")),
     ("add some sparkle to the hats", True, fx("brighter")),
     ("make the drums punchier", True, fx("punchier")),
@@ -109,7 +109,9 @@ def chain(plan) -> str:
     out = []
     for s in plan.steps:
         if s.step == "suggest_fx":
-            out.append("suggest_fx:" + "+".join(s.args["goals"]))
+            named = list(s.args["goals"]) + [f"fix={p}" for p in s.args.get("fix", [])]
+            named += [f"target={s.args['target']}"] if s.args.get("target") else []
+            out.append("suggest_fx:" + "+".join(named))
         elif s.step == "compose":
             out.append("compose:" + s.args["part"])
         else:

@@ -165,3 +165,43 @@ def test_a_chain_that_blows_up_fails_in_the_writer_and_leaves_nothing(tmp_path: 
     with pytest.raises(AudioError, match="the chain's output (has NaN or infinite samples|exceeds \\+120 dBFS)"):
         render_file(src, exploding, out / "x.wav", options=RenderOptions(block_size=4096, ab=True))
     assert _leftovers(out) == []
+
+
+@pytest.mark.parametrize(("given", "asked", "written"), [("PCM_16", None, "PCM_16"), ("PCM_24", None, "PCM_24"),
+                                                         ("FLOAT", None, "FLOAT"), ("PCM_16", "FLOAT", "FLOAT")])
+def test_the_output_format_follows_the_input_unless_asked(tmp_path: Path, given: str, asked: str | None,
+                                                          written: str) -> None:
+    src = write(tmp_path / "in.wav", noise(1.0, level=0.05), subtype=given)
+    result = render_file(src, [{"plugin": "Gain", "params": {"gain_db": -3.0}}], tmp_path / "out.wav",
+                         options=RenderOptions(subtype=asked))
+    assert sf.info(result.path).subtype == written == result.subtype
+    assert result.clipped_samples == 0
+
+
+def test_pcm16_renders_are_tpdf_dithered(tmp_path: Path) -> None:
+    """A sine two LSBs tall through a 0 dB gain: the error against the exact samples is TPDF dither plus
+    rounding (RMS 0.5 LSB), not bare rounding (0.29 LSB, correlated with the signal)."""
+    lsb = 2.0**-15
+    t = np.arange(SR * 2) / SR
+    x = np.tile(2 * lsb * np.sin(2 * np.pi * 441 * t), (2, 1)).astype(np.float32)
+    src = write(tmp_path / "in.wav", x, subtype="PCM_16")
+    exact = read(src)
+    result = render_file(src, [{"plugin": "Gain", "params": {"gain_db": 0.0}}], tmp_path / "out.wav")
+    error = read(Path(result.path)).astype(np.float64) - exact
+    assert np.sqrt(np.mean(error**2)) / lsb == pytest.approx(0.5, abs=0.08)
+
+
+def test_reported_loudness_is_the_written_files_and_the_ab_copy_never_clips(tmp_path: Path) -> None:
+    x = noise(4.0, level=0.25)  # peaks near full scale
+    src = write(tmp_path / "in.wav", x, subtype="PCM_16")
+    chain = [{"plugin": "Gain", "params": {"gain_db": -15.0}},
+             {"plugin": "PeakFilter", "params": {"cutoff_frequency_hz": 3000, "gain_db": 9.0, "q": 4.0}}]
+    result = render_file(src, chain, tmp_path / "out.flac", options=RenderOptions(ab=True))
+    meter = pyloudnorm.Meter(SR)
+    for path, reported in ((result.path, result.output_lufs), (result.ab.b_path, result.ab.b_lufs)):
+        y = read(Path(path)).astype(np.float64)
+        assert meter.integrated_loudness(y.T) == pytest.approx(reported, abs=0.05)
+    b = read(Path(result.ab.b_path))
+    assert np.abs(b).max() < 1.0 and np.count_nonzero(np.abs(b) >= 32767 / 32768) == 0
+    assert "short of the original's loudness" in result.ab.note
+    assert result.ab.b_lufs < result.ab.a_lufs - 0.5  # it says so, and it is so

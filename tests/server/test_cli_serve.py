@@ -170,3 +170,21 @@ def test_a_file_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(f"error: {target.parent}")
     assert "check that the folder exists" in result.stderr
+
+
+@pytest.mark.parametrize("args", [("memory", "list"), ("render", "--list-plugins")])
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """`grym memory list | head -1`: the pipe closes under the command; no 'Broken pipe' error, exit 0."""
+    env = {**os.environ, "GRYM_DATA_DIR": str(tmp_path / "data")}
+    if args[0] == "memory":  # one clip, so the listing has a line to write
+        import numpy as np
+        import soundfile as sf
+
+        sf.write(str(tmp_path / "a.wav"), 0.1 * np.sin(np.arange(22050) / 10.0), 22050)
+        assert grym("memory", "add", str(tmp_path / "a.wav"), env=env).returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "grym_bridge", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=REPO)
+    proc.stdout.close()  # the reader is gone before the command writes its first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert err == ""

@@ -13,6 +13,8 @@ Client to bridge:
   `error {id, code, message}` and deletes what it received.
 - `get {id, path}`: a download of a file under the bridge's data directory; the bridge sends
   `file {id, name, size}`, `data {id, data}`..., `end {id, size, blake3}` (or an error).
+- `manifest {id, model}`: the files of a model the bridge has; it answers `manifest {id, model, files:
+  [{path, size, blake3}], size}`. `get {id, model, file}` then downloads one of those files (`grym models fetch`).
 - `ping`: a keep-alive (clients send one every third of the bridge's `idle_timeout_s`).
 - `bye`: a clean close.
 

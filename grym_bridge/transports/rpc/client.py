@@ -203,6 +203,28 @@ class RpcClient:
         finally:
             self._downloads.pop(tid, None)
 
+    async def model_manifest(self, model_id: str, timeout: float = 600.0) -> dict[str, Any]:
+        """The bridge's list of `model_id`'s files: `{model, files: [{path, size, blake3}], size}`."""
+        tid = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._transfers[tid] = future
+        try:
+            self._send({"t": "manifest", "id": tid, "model": model_id})
+            return dict(await asyncio.wait_for(future, timeout))  # the bridge may hash gigabytes first
+        finally:
+            self._transfers.pop(tid, None)
+
+    async def download_model_file(self, model_id: str, rel: str, dest: str | os.PathLike[str]) -> StoredFile:
+        """Fetch file `rel` of the bridge's `model_id` into the file `dest`; checked by size and hash."""
+        tid = next(self._ids)
+        future: asyncio.Future[StoredFile] = asyncio.get_running_loop().create_future()
+        self._downloads[tid] = _Download(Path(dest), future)
+        try:
+            self._send({"t": "get", "id": tid, "model": model_id, "file": rel})
+            return await future
+        finally:
+            self._downloads.pop(tid, None)
+
     def is_remote_file(self, text: str) -> bool:
         """Whether `text` names a file under the bridge's download roots (a path a reply may carry)."""
         return any(text == root or text.startswith(root.rstrip("/") + "/") for root in self.download_roots)
@@ -259,7 +281,7 @@ class RpcClient:
         kind, tid = frame["t"], frame.get("id")
         if kind == "osc":
             self._on_osc(str(frame.get("address", "")), list(frame.get("args", [])))
-        elif kind == "stored" and tid in self._transfers:
+        elif kind in ("stored", "manifest") and tid in self._transfers:
             self._transfers[tid].set_result(frame)
         elif kind in ("file", "data", "end") and tid in self._downloads:
             download = self._downloads[tid]

@@ -17,7 +17,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Protocol, Sequence
 
 from grym_bridge import __version__
 from grym_bridge.config import NetworkConfig
@@ -61,6 +61,14 @@ class RpcLimits:
     def chunk_bytes(self) -> int:
         """Payload per data frame: 1 MiB, or less when frames are limited below that."""
         return max(512, min(1024 * 1024, self.max_frame_bytes - 256))
+
+
+class ModelFiles(Protocol):
+    """What the server needs to share model weights (grym_bridge.models.share.ModelShare); both calls block."""
+
+    def manifest(self, model_id: Any) -> dict[str, Any]: ...
+
+    def resolve(self, model_id: Any, rel: Any) -> Path: ...
 
 
 class RpcPeer:
@@ -159,7 +167,8 @@ class _Connection:
     async def _handle(self, frame: dict[str, Any]) -> None:
         kind, tid = frame["t"], frame.get("id")
         try:
-            if kind in ("put", "data", "end", "get") and (not isinstance(tid, (int, str)) or isinstance(tid, bool)):
+            if kind in ("put", "data", "end", "get", "manifest") and (
+                    not isinstance(tid, (int, str)) or isinstance(tid, bool)):
                 raise BadRequest(f"a {kind} frame needs 'id': an integer or a string naming the transfer")
             if kind == "ping":
                 return  # a keep-alive: reading it reset the idle timer
@@ -196,10 +205,18 @@ class _Connection:
                 if tid in self.downloads or tid in self.uploads:
                     raise BadRequest(f"transfer id {tid!r} is already in use on this connection")
                 self._check_transfer_room()
-                path = self.server.check_download(frame.get("path"))
+                if "model" in frame:  # a file of a model, for `grym models fetch` (walks its folder: off the loop)
+                    models = self.server.model_files()
+                    path = await asyncio.to_thread(models.resolve, frame["model"], frame.get("file"))
+                else:
+                    path = self.server.check_download(frame.get("path"))
                 self.downloads[tid] = asyncio.create_task(self._download(tid, path))
+            elif kind == "manifest":  # the files of a model this bridge has, with sizes and BLAKE3
+                listing = await asyncio.to_thread(self.server.model_files().manifest, frame.get("model"))
+                self.send({"t": "manifest", "id": tid, **listing})
             else:
-                raise BadRequest(f"unknown frame kind {kind!r}; expected osc, put, data, end, get, ping or bye")
+                raise BadRequest(f"unknown frame kind {kind!r}; "
+                                 "expected osc, put, data, end, get, manifest, ping or bye")
         except GrymError as exc:
             upload = self.uploads.pop(tid, None) if isinstance(tid, (int, str)) else None
             if upload is not None:
@@ -257,6 +274,7 @@ class RpcServer:
         download_roots: Sequence[Path],
         limits: RpcLimits = RpcLimits(),
         name: str = "grym-bridge",
+        models: ModelFiles | None = None,
     ) -> None:
         self.router = router
         self.host = host
@@ -266,6 +284,7 @@ class RpcServer:
         self.download_roots = [Path(r).resolve() for r in download_roots]
         self.limits = limits
         self.name = name
+        self.models = models
         self.numbers = itertools.count(1)
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
@@ -312,6 +331,12 @@ class RpcServer:
         except asyncio.CancelledError:
             if proto.transport is not None:
                 proto.transport.abort()
+
+    def model_files(self) -> "ModelFiles":
+        """The model files this bridge shares, or `NotFound` when it shares none."""
+        if self.models is None:
+            raise NotFound("this bridge shares no model weights")
+        return self.models
 
     def check_download(self, path: Any) -> Path:
         """A file a client may download: an existing file under the download roots."""

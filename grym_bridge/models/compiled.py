@@ -1,0 +1,82 @@
+"""Compiling the diffusion UNet with torch.compile (inductor), cached on disk across runs.
+
+Inductor fuses the UNet's element-wise work (group norms, SiLU, residual adds,
+attention's reshapes) into fewer, larger kernels; `cuda_graphs` then records
+those kernels, so grym's UNet step is what diffusers' own speed advice
+(`torch.compile(unet, mode="reduce-overhead")`) gives, inside grym's graphs
+(which also cover the VAE, the vocoder and the text encoder).
+
+Compiling is the slow part of a first run. Inductor's caches (the FX graph
+cache, the AOTAutograd cache and the Triton kernels) are pointed at a folder
+under grym's data directory, so a later `grym serve` on the same machine finds
+the kernels made before and pays only for tracing (`bench/generate.py`'s
+cold-start rows measure both). A new audio length, batch size (variations) or,
+for AudioLDM 2, prompt length (the T5 states' length) is one more compile,
+cached like the first; at most `MAX_SHAPES` per function, then dynamo runs that
+function eagerly (still inside its CUDA graph).
+
+torch is imported only inside these functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+#: Compiled shapes (audio lengths, batch sizes) kept per function before dynamo falls back to eager.
+MAX_SHAPES = 32
+#: `models.compile` values: on, off, or auto (on where it pays: a CUDA GPU with Triton).
+COMPILE_CHOICES = ("auto", "on", "off")
+
+
+def use_cache(folder: Path) -> Path:
+    """Point inductor's and Triton's on-disk caches at `folder` (unless the user set their own)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(folder))
+    # Both caches default to on in recent torch; set them for older releases that read the variables.
+    os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
+    os.environ.setdefault("TORCHINDUCTOR_AUTOGRAD_CACHE", "1")
+    return Path(os.environ["TORCHINDUCTOR_CACHE_DIR"])
+
+
+def available(device: str) -> bool:
+    """Whether compiling can run here: a CUDA device and Triton importable."""
+    if device != "cuda":
+        return False
+    import importlib.util
+
+    return importlib.util.find_spec("triton") is not None
+
+
+def wants_compile(setting: str, device: str) -> bool:
+    """The `models.compile` setting resolved for `device` (`auto`: on wherever it can run)."""
+    if setting not in COMPILE_CHOICES:
+        raise ValueError(f"models.compile: {setting!r} is not one of {', '.join(COMPILE_CHOICES)}")
+    if setting == "off":
+        return False
+    ok = available(device)
+    if setting == "on" and not ok:
+        log.warning("models.compile is on, but torch.compile needs a CUDA GPU and Triton; running uncompiled")
+    return ok
+
+
+def compiler(cache: Path | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A function turning an eager callable into its compiled version (inductor, no CUDA graphs of its own)."""
+    import torch
+
+    if cache is not None:
+        use_cache(cache)
+    torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, MAX_SHAPES)
+    # 1x1 convolutions as matrix products: inductor fuses their epilogues (diffusers' own advice for UNets).
+    torch._inductor.config.conv_1x1_as_mm = True
+
+    def compile_one(fn: Callable[..., Any]) -> Callable[..., Any]:
+        # cuda_graphs records the kernels itself; inductor's own graphs would nest inside ours.
+        # Static shapes (what bench/generate.py measured): each new shape is compiled for itself.
+        return torch.compile(fn, dynamic=False)
+
+    return compile_one

@@ -43,6 +43,8 @@ FX_GOALS = ("darker", "brighter", "warmer", "punchier", "wider", "tighter", "lou
 FX_FIXES = ("rumble", "mud", "boom", "harsh", "sibilant", "thin", "dull")
 FX_TARGETS = ("streaming", "club", "broadcast", "podcast")
 COMPOSE_PARTS = ("chords", "melody", "bass", "drums", "continue")
+#: What an analyze step may be asked to answer in words.
+ANALYZE_QUESTIONS = ("key", "tempo", "loudness")
 MAX_STEPS = 12
 #: Fallbacks one plan step may list (each a step without fallbacks of its own).
 MAX_FALLBACKS = 3
@@ -143,6 +145,12 @@ def _check_args(index: int, name: str, args: Mapping[str, Any]) -> dict[str, Any
             out["fix"] = fixes
         if out.get("target") is not None and out["target"] not in FX_TARGETS:
             raise BadRequest(f"{where}: unknown loudness target {out['target']!r}; use one of {', '.join(FX_TARGETS)}")
+    elif name == "analyze" and out.get("questions") is not None:
+        asked = out["questions"]
+        asked = [asked] if isinstance(asked, str) else asked  # "key" is one question, not three letters
+        if not isinstance(asked, list) or not all(q in ANALYZE_QUESTIONS for q in asked) or len(asked) > 3:
+            raise BadRequest(f"{where}: 'questions' must be a list of {', '.join(ANALYZE_QUESTIONS)}")
+        out["questions"] = asked
     elif name == "compose":
         part = out.get("part", "chords")
         if part not in COMPOSE_PARTS:

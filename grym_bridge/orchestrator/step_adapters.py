@@ -169,9 +169,11 @@ class ChainSteps:
 
     def prepare_store(self, args: dict[str, Any]) -> dict[str, Any]:
         """Tags parsed and bounded as `/grym/memory/add` does ("dark" is one tag), before the chain starts."""
-        from grym_bridge.memory.checks import parse_tags
+        from grym_bridge.memory.checks import parse_feedback, parse_tags
 
         limits = self.config.memory
+        if args.get("feedback") is not None:
+            parse_feedback(args["feedback"])  # a rating 0..5, kept, rejected or clear: as /grym/memory/rate takes
         return {**args, "tags": parse_tags(args.get("tags") or [], max_tags=limits.max_tags,
                                            max_chars=limits.max_tag_chars)}
 
@@ -198,7 +200,8 @@ def _check_conform_length(bars: int, tempo: float, bar_s: float, clip_s: float, 
 
 
 #: Arguments a step takes that no api route has; the plan checks them (plan._check_args).
-OWN_ARGS = {"suggest_fx": ("goals",), "compose": ("part",)}
+OWN_ARGS = {"analyze": ("questions",), "suggest_fx": ("goals", "fix", "target"), "compose": ("part",),
+            "store": ("feedback",)}
 
 
 def default_registry(steps: ChainSteps) -> StepRegistry:

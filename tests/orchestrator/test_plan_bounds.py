@@ -127,3 +127,15 @@ def test_grym_serve_refuses_what_a_plan_may_not_ask_for(config: Config, tmp_path
     finally:
         srv.stop()
         llm.close()
+
+
+def test_questions_and_feedback_are_checked_as_words_not_letters(chains) -> None:
+    from grym_bridge.orchestrator.plan import validate_plan
+
+    plan = validate_plan({"steps": [{"step": "analyze", "args": {"questions": "key"}}], "explanation": ""})
+    assert plan.steps[0].args["questions"] == ["key"]
+    with pytest.raises(BadRequest, match="'questions' must be a list of key, tempo, loudness"):
+        validate_plan({"steps": [{"step": "analyze", "args": {"questions": ["k", "e", "y", "x"]}}]})
+    with pytest.raises(BadRequest, match="plan step 1 \\(store\\): feedback must be a rating from 0 to 5"):
+        chains.check_plan(Plan([Step("store", {"feedback": "great"})]), prepare=True)
+    assert chains.check_plan(Plan([Step("store", {"feedback": 4.0})]), prepare=True).steps[0].args["feedback"] == 4.0

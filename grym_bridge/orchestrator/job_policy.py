@@ -33,10 +33,12 @@ DEFAULT_EXPECTED_S = 1.0
 
 
 def _host(peer: Any) -> str | None:
+    """The address of the machine a peer talks from: key[1] of OSC and RPC peers, `host` of HTTP ones."""
     key = getattr(peer, "key", None)
     if isinstance(key, tuple) and len(key) >= 2 and key[0] in _NETWORK_TRANSPORTS:
         return str(key[1])
-    return None
+    host = getattr(peer, "host", None)
+    return host if isinstance(host, str) and host else None
 
 
 def _is_loopback(host: str) -> bool:

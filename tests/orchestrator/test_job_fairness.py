@@ -203,3 +203,10 @@ def test_one_hung_worker_alone_enters_warning_and_leaving_it_returns_to_healthy(
     status = monitor.update(Readings(hung_workers=1))
     assert status.state.value == "warning" and status.reasons == ["hung_workers 1 (enters warning at 1)"]
     assert monitor.update(Readings(hung_workers=0)).state.value == "healthy"
+
+
+def test_http_peers_count_by_the_machine_they_talk_from() -> None:
+    page = SimpleNamespace(key="web-3", host="127.0.0.1")
+    assert same_client(peer("udp", "127.0.0.1", 5000), page)  # the web page may cancel Live's job
+    assert not same_client(SimpleNamespace(key="http-9", host="10.0.0.5"), page)
+    assert not same_client(peer("udp", "127.0.0.1", 5000), SimpleNamespace(key="web-4"))  # host unknown: no

@@ -8,7 +8,8 @@ affects both alike.
     python bench/osc_roundtrip.py [--pings 4000] [--rate 3000] [--seconds 5]
 
 Goals (issue 2): p50 within 1.3x of the bare echo, p99 under 2 ms, 3,000 requests/s sustained
-with no lost reply, on 2 cores.
+with no lost reply, on 2 cores. The "grym pattern" row sends the same ping to the address pattern
+`/grym/system/p?ng` (issue 13: OSC 1.0 pattern dispatch), to show what matching costs.
 """
 
 from __future__ import annotations
@@ -62,8 +63,11 @@ def free_port() -> int:
             return port
 
 
-def ping_packet(req_id: int) -> bytes:
-    b = OscMessageBuilder("/grym/system/ping")
+PATTERN = "/grym/system/p?ng"
+
+
+def ping_packet(req_id: int, address: str = "/grym/system/ping") -> bytes:
+    b = OscMessageBuilder(address)
     b.add_arg(req_id)
     return b.build().dgram
 
@@ -89,11 +93,11 @@ class Client:
                 continue
         raise RuntimeError(f"server on {self.addr} never answered")
 
-    def roundtrips(self, n: int, start_id: int) -> list[float]:
+    def roundtrips(self, n: int, start_id: int, address: str = "/grym/system/ping") -> list[float]:
         """n sequential ping round trips, in seconds each."""
         out = []
         for i in range(start_id, start_id + n):
-            packet = ping_packet(i)
+            packet = ping_packet(i, address)
             t0 = time.perf_counter()
             self.sock.sendto(packet, self.addr)
             while True:
@@ -174,11 +178,13 @@ def main() -> None:
             for c in clients.values():
                 c.wait_ready()
                 c.roundtrips(200, 1)  # warm up
-            lat: dict[str, list[float]] = {k: [] for k in clients}
+            lat: dict[str, list[float]] = {k: [] for k in (*clients, "grym pattern")}
+            runs = [(name, c, "/grym/system/ping") for name, c in clients.items()]
+            runs.append(("grym pattern", clients["grym"], PATTERN))
             block = 250
             for b in range(args.pings // block):
-                for name, c in (clients.items() if b % 2 == 0 else reversed(clients.items())):
-                    lat[name] += c.roundtrips(block, 10_000 + b * block)
+                for name, c, address in (runs if b % 2 == 0 else reversed(runs)):
+                    lat[name] += c.roundtrips(block, 10_000 + b * block, address)
             sustained = {name: c.sustained(args.rate, args.seconds) for name, c in clients.items()}
         finally:
             for p in procs.values():
@@ -188,16 +194,19 @@ def main() -> None:
     print(f"OSC ping over UDP on loopback: {args.pings} round trips each, "
           f"then {args.rate:.0f} req/s for {args.seconds:g} s ({os.cpu_count()} cores)\n")
     print(f"{'server':<18}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'sent':>8}{'replies':>9}{'lost':>6}{'req/s':>9}")
-    for name in clients:
+    for name in lat:
         v = lat[name]
-        sent, got, rate = sustained[name]
+        sent, got, rate = sustained.get(name, (0, 0, 0.0))
         print(f"{name:<18}{pct(v, .5) * 1e3:>9.3f}{pct(v, .99) * 1e3:>9.3f}{statistics.mean(v) * 1e3:>9.3f}"
-              f"{sent:>8}{got:>9}{sent - got:>6}{rate:>9.0f}")
+              + (f"{sent:>8}{got:>9}{sent - got:>6}{rate:>9.0f}" if name in sustained else f"{'-':>8}{'-':>9}{'-':>6}{'-':>9}"))
     g, b = lat["grym"], lat["bare python-osc"]
     sent, got, rate = sustained["grym"]
     print()
     print(f"p50 ratio grym / bare: {pct(g, .5) / pct(b, .5):.2f}x   (goal <= 1.3x)")
     print(f"p99 ratio grym / bare: {pct(g, .99) / pct(b, .99):.2f}x;  grym p99 {pct(g, .99) * 1e3:.3f} ms (goal < 2 ms)")
+    pat = lat["grym pattern"]
+    print(f"pattern dispatch ({PATTERN}) / plain address: p50 {pct(pat, .5) / pct(g, .5):.2f}x, "
+          f"p99 {pct(pat, .99) / pct(g, .99):.2f}x")
     print(f"grym startup: first ping answered {startup_s:.2f} s after the process started (goal < 1.5 s)")
     print(f"grym sustained: {rate:.0f} req/s sent, {got}/{sent} replies, {sent - got} lost (goal 3000 req/s, none lost)")
 

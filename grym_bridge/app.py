@@ -104,7 +104,8 @@ async def serve(
     services.endpoints.update({"host": config.server.host, "osc_udp": osc.port, "osc_tcp": osc.port})
     # Studio network: RPC, OSCQuery and zeroconf; the OSC gate refuses remote clients without the token.
     net = config.network
-    uploads = UploadStore(config.data_dir / "uploads", max_upload_bytes=net.max_upload_bytes, ttl_s=net.upload_ttl_s)
+    uploads = UploadStore(config.data_dir / "uploads", max_upload_bytes=net.max_upload_bytes, ttl_s=net.upload_ttl_s,
+                          max_total_bytes=net.max_uploads_total_bytes)
     services.network = StudioNetwork(config, router, osc_port=osc.port, endpoints=services.endpoints,
                                      uploads=uploads, status=lambda: _bridge_status(services),
                                      models_ready=lambda: _ready(services), models=services.model_share)

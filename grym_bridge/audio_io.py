@@ -10,16 +10,23 @@ says what is wrong with it, and what to do about it.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
 import soxr
 
-from grym_bridge.files import atomic_path
-from grym_bridge.errors import AudioFileError, BadRequest
+from grym_bridge import cancel
+from grym_bridge.errors import AudioFileError, BadRequest, Busy, NotFound
+from grym_bridge.files import atomic_path, open_regular
+
+if TYPE_CHECKING:
+    from grym_bridge.config import AudioConfig
 
 DEFAULT_MAX_DURATION_S = 1200.0
 DEFAULT_MAX_CHANNELS = 8
@@ -73,29 +80,96 @@ def _fail(path: Path, problem: str, action: str) -> AudioFileError:
     return AudioFileError(f"{path}: {problem}; {action}")
 
 
+#: Frames decoded between two cancellation points (a second of 48 kHz audio).
+DECODE_BLOCK = 48000
+
+
+class DecodeBudget:
+    """Decoded audio held by running jobs, against a per-job and a process-wide limit.
+
+    A job's share is taken before a file is decoded and given back when the job
+    ends (`cancel.scope`); outside a job only the per-job limit applies.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.in_use = 0
+
+    def take(self, path: Path, nbytes: int, per_job: int | None, total: int | None) -> None:
+        """Reserve `nbytes` for the current job, or raise before anything is decoded."""
+        scope = cancel.current()
+        held = scope.held.get("decoded_bytes", 0) if scope is not None else 0
+        if per_job is not None and held + nbytes > per_job:
+            raise AudioFileError(
+                f"{path}: decodes to {nbytes / 2**20:.0f} MiB (frames x channels x 4 bytes), and this request may "
+                f"hold {per_job / 2**20:.0f} MiB of decoded audio ({held / 2**20:.0f} MiB taken); trim it, bounce "
+                "it to fewer channels, or raise audio.max_decoded_bytes in the config", code="too_large")
+        if scope is None or total is None:
+            return
+        with self._lock:
+            if self.in_use + nbytes > total:
+                raise Busy(f"{path}: the running jobs already hold {self.in_use / 2**20:.0f} MiB of decoded audio "
+                           f"(audio.max_decoded_total_bytes is {total / 2**20:.0f} MiB); retry when they finish",
+                           retry_after_s=2.0)
+            self.in_use += nbytes
+        scope.held["decoded_bytes"] = held + nbytes
+        scope.releases.append(lambda: self._give(nbytes))
+
+    def _give(self, nbytes: int) -> None:
+        with self._lock:
+            self.in_use -= nbytes
+
+
+DECODE_BUDGET = DecodeBudget()
+
+
+def load_limited(path: str | os.PathLike[str], limits: "AudioConfig") -> "Audio":
+    """`load_audio` with every limit of the config's `audio` section (duration, channels, decoded size)."""
+    return load_audio(path, max_duration_s=limits.max_duration_s, max_channels=limits.max_channels,
+                      max_decoded_bytes=limits.max_decoded_bytes,
+                      max_total_decoded_bytes=limits.max_decoded_total_bytes)
+
+
 def load_audio(
     path: str | os.PathLike[str],
     *,
     max_duration_s: float = DEFAULT_MAX_DURATION_S,
     max_channels: int = DEFAULT_MAX_CHANNELS,
+    max_decoded_bytes: int | None = None,
+    max_total_decoded_bytes: int | None = None,
 ) -> Audio:
     """Read an audio file that libsndfile understands and check that it is usable.
 
     Raises `AudioFileError` when the file is missing, not audio (or a format
     libsndfile cannot read), empty, truncated, longer than `max_duration_s`,
-    has more than `max_channels` channels, or contains NaN/inf samples.
+    has more than `max_channels` channels, decodes to more than
+    `max_decoded_bytes` (frames x channels x 4), or contains NaN/inf samples.
     Limits are checked from the header before the samples are read, so a
-    three-hour file is refused without reading it.
+    three-hour file is refused without reading it; inside a job the decoded
+    size is also taken from the process-wide `DECODE_BUDGET`
+    (`max_total_decoded_bytes`), and decoding stops at the next block once
+    the job is cancelled. Only a regular file is opened (a FIFO or a device
+    is refused at once).
     """
     p = Path(path)
     if not p.exists():
         raise _fail(p, "no such file", "check the path (and that the drive is mounted)")
     if p.is_dir():
         raise _fail(p, "is a folder, not an audio file", "give the path of a file inside it")
-    if p.stat().st_size == 0:
-        raise _fail(p, "the file is empty (0 bytes)", "re-export or re-record it")
+    with contextlib.ExitStack() as stack:
+        try:
+            raw = stack.enter_context(open_regular(p, "audio file"))
+        except (NotFound, BadRequest) as exc:  # a FIFO, a device, unreadable: the audio file's error
+            raise AudioFileError(exc.message) from None
+        if os.fstat(raw.fileno()).st_size == 0:
+            raise _fail(p, "the file is empty (0 bytes)", "re-export or re-record it")
+        return _decode(p, raw, max_duration_s, max_channels, max_decoded_bytes, max_total_decoded_bytes)
+
+
+def _decode(p: Path, raw: object, max_duration_s: float, max_channels: int, max_decoded_bytes: int | None,
+            max_total_decoded_bytes: int | None) -> Audio:
     try:
-        with sf.SoundFile(str(p)) as fh:
+        with sf.SoundFile(raw) as fh:
             sr, channels, declared = fh.samplerate, fh.channels, fh.frames
             info = fh.extra_info or ""
             # an mp3 without a Xing/LAME header only has an estimated length: allow 2% short
@@ -113,7 +187,8 @@ def load_audio(
                     p, f"is {duration:.1f} s long, more than the limit of {max_duration_s:g} s",
                     "trim it, or raise audio.max_duration_s in the config",
                 )
-            data = fh.read(dtype="float32", always_2d=True)
+            DECODE_BUDGET.take(p, declared * channels * 4, max_decoded_bytes, max_total_decoded_bytes)
+            data = _read_blocks(fh, declared, channels)
     except AudioFileError:
         raise
     except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
@@ -135,6 +210,19 @@ def load_audio(
             "the file is corrupt or was written by a broken plugin: re-render it",
         )
     return Audio(np.ascontiguousarray(data.T), sr, p)
+
+
+def _read_blocks(fh: sf.SoundFile, declared: int, channels: int) -> np.ndarray:
+    """Decode into one preallocated array a block at a time, with a cancellation point per block."""
+    out = np.empty((declared, channels), dtype=np.float32)
+    got = 0
+    while got < declared:
+        cancel.checkpoint()
+        n = fh.read(out=out[got:got + DECODE_BLOCK], dtype="float32", always_2d=True).shape[0]
+        if n == 0:
+            break
+        got += n
+    return out[:got]
 
 
 def write_audio(path: str | os.PathLike[str], audio: Audio, subtype: str = "PCM_24") -> Path:

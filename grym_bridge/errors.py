@@ -9,6 +9,8 @@ CLI equivalents; anything that is not a `GrymError` is reported as
 
 from __future__ import annotations
 
+import errno
+
 
 class GrymError(Exception):
     """Base class: an error with a stable code and a message for the user."""
@@ -89,20 +91,57 @@ class ModelUnavailable(GrymError):
     code = "model_unavailable"
 
 
+class DiskFull(GrymError):
+    """A write failed because the disk (or the user's quota) is full; nothing half-written was kept."""
+
+    code = "disk_full"
+
+
 class ConfigError(GrymError):
     """A bad configuration file, key or value; the message names the key and the file."""
 
     code = "config"
 
 
+_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether `exc` (an OSError, SQLite's "database or disk is full", libsndfile's write error) means no space."""
+    if isinstance(exc, DiskFull):
+        return True
+    if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+        return True
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code == 13:  # SQLITE_FULL
+        return True
+    text = str(exc).lower()
+    return "no space left" in text or "disk is full" in text or "disk quota exceeded" in text
+
+
+def disk_full(exc: BaseException, what: str = "") -> DiskFull:
+    """`exc` as a `DiskFull` naming what could not be written and what to do."""
+    if isinstance(exc, DiskFull):
+        return exc
+    where = f" {what}" if what else ""
+    filename = getattr(exc, "filename", None)
+    named = f" ({filename})" if filename else ""
+    return DiskFull(f"the disk is full: could not write{where}{named}; free some space (or point data_dir at a "
+                    "larger disk) and send the request again")
+
+
 def error_code(exc: BaseException) -> str:
-    """The code a transport reports for `exc` (`internal` for unexpected exceptions)."""
-    return exc.code if isinstance(exc, GrymError) else "internal"
+    """The code a transport reports for `exc` (`internal` for unexpected exceptions, `disk_full` for no space)."""
+    if isinstance(exc, GrymError):
+        return exc.code
+    return "disk_full" if is_disk_full(exc) else "internal"
 
 
 def error_message(exc: BaseException) -> str:
     """A one-line message for `exc`, never empty."""
     if isinstance(exc, GrymError):
         return exc.message
+    if is_disk_full(exc):
+        return disk_full(exc).message
     text = str(exc) or exc.__class__.__name__
     return f"internal error: {exc.__class__.__name__}: {text}"

@@ -8,6 +8,7 @@ Every path that arrives from a client (OSC, MIDI mapping, RPC) goes through
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,29 @@ class PathPolicy:
             f"{text} is outside the allowed folders ({allowed}); "
             "add its folder to paths.allowed_roots in the config file"
         )
+
+
+def check_output(path: Path, *, overwrite: bool = False, companions: tuple[Path, ...] = ()) -> Path:
+    """A client-named output (already checked against the roots): its folder must exist, and neither it nor
+    its `companions` (sidecars) may replace an existing file unless `overwrite`, nor ever a non-regular one.
+
+    Raises `BadRequest` with code `bad_output`. The server never creates folders outside renders/ for a client.
+    """
+    if not path.parent.is_dir():
+        raise BadRequest(f"the output folder {path.parent} does not exist; create it first, or leave the output "
+                         "out (a new name under renders/)", code="bad_output")
+    for target in (path, *companions):
+        try:
+            mode = os.stat(target).st_mode  # stat never blocks, even on a FIFO
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(mode):
+            raise BadRequest(f"the output {target} exists and is not a regular file; choose another name",
+                             code="bad_output")
+        if not overwrite:
+            raise BadRequest(f"the output {target} already exists; choose another name, leave the output out, or "
+                             "ask to overwrite it", code="bad_output")
+    return path
 
 
 def ensure_data_dir(config: Config) -> Path:

@@ -284,11 +284,29 @@ def from_pedalboard(board: pedalboard.Plugin | list) -> ChainSpec:
     return ChainSpec(plugins, chain_mix)
 
 
-def load_chain_file(path: str | os.PathLike[str], sample_rate: float | None = None) -> ChainSpec:
-    """Read and validate a chain spec from a JSON file."""
+#: A chain file larger than this is refused (a real chain is a few kilobytes).
+MAX_CHAIN_FILE_BYTES = 4 * 1024 * 1024
+
+
+def load_chain_file(path: str | os.PathLike[str], sample_rate: float | None = None, *,
+                    max_bytes: int = MAX_CHAIN_FILE_BYTES) -> ChainSpec:
+    """Read and validate a chain spec from a JSON file: a regular file of at most `max_bytes`, UTF-8."""
+    import stat
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        # O_NONBLOCK: a FIFO named as a chain file is refused at once instead of waiting for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            mode = os.fstat(fh.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise ChainError(f"the chain file {path} is not a regular file; name a .json file")
+            data = fh.read(max_bytes + 1)
     except OSError as exc:
         raise ChainError(f"cannot read chain file {path}: {exc.strerror}") from None
+    if len(data) > max_bytes:
+        raise ChainError(f"the chain file {path} is larger than {max_bytes} bytes; a chain is a small JSON file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ChainError(f"the chain file {path} is not UTF-8 JSON text (a binary file?)") from None
     return parse_chain(text, sample_rate)

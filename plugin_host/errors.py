@@ -27,6 +27,11 @@ class AudioError(PluginHostError):
     """An audio file cannot be read or written: unreadable, empty, NaN or infinite samples."""
 
 
+class OutputError(AudioError):
+    """A render's output cannot be written there: it exists (and overwriting was not asked), it is not a
+    regular file, its folder is missing, or it is the source itself."""
+
+
 def suggest(name: str, valid: Iterable[str]) -> str:
     """' Did you mean X?' when `name` is close to one of `valid`, else an empty string."""
     close = difflib.get_close_matches(name, list(valid), n=2, cutoff=0.6)

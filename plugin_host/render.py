@@ -11,15 +11,25 @@ writing run in threads beside the processing (`plugin_host.pipeline`).
 Every file (render, A/B copy, provenance sidecar) is written to a temporary
 name in the destination folder and renamed only when everything succeeded:
 a failed render leaves no partial file.
+
+Output rules: a render never replaces the source, never replaces anything
+but a regular file, and replaces an existing file only with
+`RenderOptions.overwrite`; without it the finished file is linked into place
+(`os.link` fails if the name was taken meanwhile), so two renders never
+clobber each other. A missing output folder is created only with
+`RenderOptions.create_parents`.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
 import os
 import platform
+import secrets
+import stat
 import tempfile
 import time
 from contextlib import ExitStack, closing
@@ -33,7 +43,7 @@ import pedalboard
 import soundfile as sf
 
 from plugin_host.chain import parse_chain
-from plugin_host.errors import AudioError
+from plugin_host.errors import AudioError, OutputError, PluginHostError
 from plugin_host.loudness import MeterFactory, StreamingLoudness
 from plugin_host.pipeline import Consumer, prefetch
 from plugin_host.processor import Processor
@@ -59,6 +69,10 @@ class RenderOptions:
     #: Refuse a source longer than this (seconds) or with more channels than `max_channels`; None: no limit.
     max_duration_s: float | None = None
     max_channels: int | None = None
+    #: Replace an existing regular file at the output (and its .B and .json companions).
+    overwrite: bool = False
+    #: Create the output's missing folders (the CLI on the user's own disk); servers pass False.
+    create_parents: bool = True
 
 
 @dataclass
@@ -207,10 +221,58 @@ def versions() -> dict[str, str]:
 
 
 def default_output_path(renders_dir: str | os.PathLike[str], source: str | os.PathLike[str], chain: Any) -> Path:
-    """`renders/<source stem>.<8 hex of source + chain>.wav`: the same request renders to the same name."""
+    """`renders/<source stem>.<8 hex of source + chain>.<6 random hex>.wav`: a new name for every render.
+
+    The first hex groups the renders of one request; the random part keeps an earlier render of it
+    (which a client may still be listening to) from being replaced.
+    """
     spec = parse_chain(chain)
     digest = hashlib.sha256(json.dumps([str(source), spec.to_json()], sort_keys=True).encode()).hexdigest()[:8]
-    return Path(renders_dir) / f"{Path(source).stem}.{digest}.wav"
+    stem = Path(source).stem[:80] or "render"
+    return Path(renders_dir) / f"{stem}.{digest}.{secrets.token_hex(3)}.wav"
+
+
+def _check_target(final: Path, source: Path, opts: RenderOptions) -> None:
+    """A name the render may take: not the source, not a non-regular file, not an existing file unasked."""
+    if final.resolve() == source.resolve():
+        raise OutputError(f"the output {final} would overwrite its source; choose another name")
+    try:
+        st = os.stat(final)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        raise OutputError(f"the output {final} exists and is not a regular file (a folder, FIFO or device); "
+                          "choose another name")
+    if not opts.overwrite:
+        raise OutputError(f"the output {final} already exists; choose another name, leave the output out (a new "
+                          "name under renders/), or ask to overwrite it")
+
+
+def _no_space(folder: Path) -> bool:
+    """Whether the filesystem of `folder` has (next to) no room left for an ordinary user."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024
+
+
+def _commit(temp: Path, final: Path, opts: RenderOptions) -> None:
+    """Move a finished temporary file to its name: a no-clobber link unless overwriting was asked."""
+    if opts.overwrite:
+        os.replace(temp, final)
+        return
+    try:
+        os.link(temp, final)
+    except FileExistsError:
+        raise OutputError(f"the output {final} was created by something else during the render; "
+                          "choose another name") from None
+    except OSError:  # a filesystem without hard links: the name was checked just before
+        if os.path.lexists(final):
+            raise OutputError(f"the output {final} already exists; choose another name") from None
+        os.replace(temp, final)
+        return
+    temp.unlink(missing_ok=True)
 
 
 def render_file(source: str | os.PathLike[str], chain: Any, output: str | os.PathLike[str], *,
@@ -225,9 +287,16 @@ def render_file(source: str | os.PathLike[str], chain: Any, output: str | os.Pat
     started = time.perf_counter()
     source, output = Path(source), Path(output)
     _format_for(output, opts.subtype)  # a bad output name fails before anything is read
-    if output.resolve() == source.resolve():
-        raise AudioError(f"the output {output} would overwrite its source; choose another name")
-    output.parent.mkdir(parents=True, exist_ok=True)
+    if not output.parent.is_dir():
+        if not opts.create_parents:
+            raise OutputError(f"the output folder {output.parent} does not exist; create it first or leave the "
+                              "output out (renders/)")
+        output.parent.mkdir(parents=True, exist_ok=True)
+    finals = [output, Path(str(output) + ".json")]
+    if opts.ab:
+        finals.append(output.with_name(f"{output.stem}.B{output.suffix}"))
+    for final in finals:
+        _check_target(final, source, opts)
     with ExitStack() as stack:
         src = stack.enter_context(_open_source(source))
         sr, channels, total = src.samplerate, src.channels, src.frames
@@ -258,16 +327,27 @@ def render_file(source: str | os.PathLike[str], chain: Any, output: str | os.Pat
                                   quantizer.clipped)
             temps.append(_temp_name(Path(result.sidecar)))
             _write_sidecar(temps[-1], result, opts, provenance)
-            os.replace(temps[0], output)
-            if ab is not None:
-                os.replace(temps[1], ab.b_path)
-            os.replace(temps[-1], result.sidecar)
+            committed: list[Path] = []
+            try:
+                for temp, final in [(temps[0], output), *([(temps[1], Path(ab.b_path))] if ab else []),
+                                    (temps[-1], Path(result.sidecar))]:
+                    _commit(temp, final, opts)
+                    committed.append(final)
+            except OutputError:
+                if not opts.overwrite:  # what this render linked in is its own: take it back
+                    for final in committed:
+                        final.unlink(missing_ok=True)
+                raise
             if progress:
                 progress(1.0, "rendered")
             return result
-        except BaseException:
+        except BaseException as exc:
             for tmp in temps:
                 tmp.unlink(missing_ok=True)
+            if isinstance(exc, (OSError, RuntimeError)) and not isinstance(exc, PluginHostError) \
+                    and _no_space(output.parent):
+                # libsndfile reports a full disk as "System error.": say what it was
+                raise OSError(errno.ENOSPC, "No space left on device", str(output)) from exc
             raise
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from grym_bridge.analysis import features, harmony, loudness, meter, rhythm, spectrum
-from grym_bridge.audio_io import Audio, load_audio
+from grym_bridge.audio_io import Audio, load_limited
 
 if TYPE_CHECKING:
     from grym_bridge.config import Config
@@ -261,7 +261,7 @@ def analyze_file(
     The path is used as given: callers holding a client-supplied path check it
     with `PathPolicy.check` first.
     """
-    audio = load_audio(Path(path), max_duration_s=config.audio.max_duration_s, max_channels=config.audio.max_channels)
+    audio = load_limited(Path(path), config.audio)
     scale = 0.8 if embed else 1.0
 
     def sub(fraction: float, message: str) -> None:

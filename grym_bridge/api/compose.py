@@ -18,7 +18,8 @@ def _options(continuation: bool) -> list[Arg]:
         Arg("tempo", float, 0.0, min=0.0, max=400.0, help="BPM written to the file (0: the style's or source's)"),
         Arg("time_signature", str, "", help="e.g. 4/4, 6/8 (default 4/4; continue: the source's)"),
         Arg("seed", int, -1, min=-1, help="same seed, same notes (-1: random; the result says which)"),
-        Arg("out", str, "", help="the .mid path to write (default: renders/midi/ in the data folder)"),
+        Arg("out", str, "", help="the .mid path to write, in an existing folder (default: renders/midi/)"),
+        Arg("overwrite", bool, False, help="let `out` (and its .json sidecar) replace existing files"),
         Arg("play", bool, False, help="also play the clip out of the MIDI port when done"),
         Arg("session", str, "default", help="the session whose tempo, key and meter fill what is not given"),
     ]
@@ -48,6 +49,7 @@ def _session(req: Request, session_id: str) -> dict[str, Any]:
 def _start(req: Request, kind: str, source: str | None, opts: dict[str, Any]) -> None:
     from grym_bridge.compose import ComposeRequest, compose
     from grym_bridge.compose.api import check_request
+    from grym_bridge.paths import check_output
 
     services = req.services
     session = _session(req, opts["session"])
@@ -58,6 +60,8 @@ def _start(req: Request, kind: str, source: str | None, opts: dict[str, Any]) ->
     out = services.paths.check(opts["out"]) if opts["out"] else None
     if out is not None and out.suffix.lower() not in (".mid", ".midi"):
         raise BadRequest(f"out must name a .mid file, got {opts['out']!r}")
+    if out is not None:
+        check_output(out, overwrite=opts["overwrite"], companions=(out.with_suffix(".json"),))
     request = ComposeRequest(
         kind, key=opts["key"] or None, style=opts.get("style", "pop"), bars=opts["bars"], tempo=opts["tempo"] or None,
         time_signature=opts["time_signature"] or None, seed=None if opts["seed"] < 0 else opts["seed"],

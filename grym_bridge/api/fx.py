@@ -1,8 +1,10 @@
 """`/grym/fx/*` and `/grym/mix/*`: effect suggestions, renders, DAW mapping and mix recommendations, as jobs.
 
 Requests are checked before they are queued (paths against the allowed
-roots, the chain, the style and target), so a bad one gets `/grym/error` at
-once rather than a failed job.
+roots, an inline chain, the style and target), so a bad one gets
+`/grym/error` at once rather than a failed job. A chain *file* is only
+checked against the roots here: it is read in the job's worker (a FIFO or a
+huge file must never stall the event loop), so its errors come as the job's.
 """
 
 from __future__ import annotations
@@ -48,18 +50,26 @@ def fx_suggest(req: Request, path: str, style: str, target: str, reference: str,
     req.start_job("fx.suggest", work, resource="cpu")
 
 
-def fx_render(req: Request, path: str, chain: str, out: str, ab: bool) -> None:
+def _chain_now_or_later(req: Request, chain: str) -> Any:
+    """An inline chain parsed now (answered at once when bad); a chain file's checked path, read in the job."""
+    fx = req.services.fx()
+    if fx.is_chain_file(chain):
+        return str(req.services.paths.check(chain))
+    return fx.chain(chain)  # parsed once; a bad chain is answered now, with the valid plugins and ranges
+
+
+def fx_render(req: Request, path: str, chain: str, out: str, ab: bool, overwrite: bool) -> None:
     fx = req.services.fx()
     source = req.services.paths.check(path)
-    spec = fx.chain(chain)  # parsed once; a bad chain is answered now, with the valid plugins and ranges
+    spec = _chain_now_or_later(req, chain)
     output = str(req.services.paths.check(out)) if out else None
-    req.start_job("fx.render", lambda job: fx.render(source, spec, output=output, ab=ab, progress=job.progress),
-                  resource="cpu")
+    req.start_job("fx.render", lambda job: fx.render(source, spec, output=output, ab=ab, overwrite=overwrite,
+                                                     progress=job.progress), resource="cpu")
 
 
 def fx_map(req: Request, chain: str, daw: str) -> None:
     fx = req.services.fx()
-    spec = fx.chain(chain)
+    spec = _chain_now_or_later(req, chain)
     req.start_job("fx.map", lambda job: fx.map(spec, daw), resource="cpu")
 
 
@@ -77,7 +87,8 @@ def _stem_paths(req: Request, stems: str) -> list[Path]:
         folder = req.services.paths.check(text)
         if not folder.is_dir():
             raise BadRequest(f"{text} is not a folder; give a folder of stems or a JSON list of paths")
-        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in _AUDIO_SUFFIXES)
+        # each stem checked after resolution: a link in the folder may point out of the roots
+        paths = [req.services.paths.check(p) for p in sorted(folder.iterdir()) if p.suffix.lower() in _AUDIO_SUFFIXES]
     if not 2 <= len(paths) <= MAX_STEMS:
         raise BadRequest(f"a mix recommendation needs 2 to {MAX_STEMS} stems; got {len(paths)}")
     return paths
@@ -102,8 +113,9 @@ ROUTES = [
           doc="Suggest an effect chain with the measured reason for every move."),
     Route("/grym/fx/render", fx_render, args=[Arg("path", str, help="the clip to render"),
                                               Arg("chain", str, help=_CHAIN_HELP)],
-          options=[Arg("out", str, "", help="output file (default: renders/ in the data folder)"),
-                   Arg("ab", bool, False, help="also write the render matched to the original's loudness")],
+          options=[Arg("out", str, "", help="output file in an existing folder (default: a new name under renders/)"),
+                   Arg("ab", bool, False, help="also write the render matched to the original's loudness"),
+                   Arg("overwrite", bool, False, help="let `out` replace an existing file (never the source)")],
           reply="job: result is {path, sidecar, tail_s, input_lufs, output_lufs, ab: {a_path, b_path, gain_db}}",
           doc="Render a clip through a chain in blocks, tails kept; a loudness-matched A/B pair on request."),
     Route("/grym/fx/map", fx_map, args=[Arg("chain", str, help=_CHAIN_HELP),

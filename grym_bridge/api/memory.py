@@ -34,9 +34,10 @@ def add(req: Request, path: str, tags: str, source: str, provenance: dict) -> No
     tag_list = _tags(req, tags)
     config = req.services.config
     store = _store(req)
+    policy = req.services.paths
     req.start_job("memory.add", lambda job: add_paths(store, [checked], analyzer=default_analyzer(config),
                                                       source=source, tags=tag_list, provenance=provenance,
-                                                      progress=job.progress))
+                                                      progress=job.progress, check=policy.check))
 
 
 def similar(req: Request, query: str, k: int, threshold: float, space: str, taste: bool) -> None:

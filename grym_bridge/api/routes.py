@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Protocol, Sequence
 
-from grym_bridge.errors import BadRequest, GrymError, UnknownAddress, error_code, error_message
+from grym_bridge.api.patterns import compile_pattern, is_pattern
+from grym_bridge.errors import BadRequest, Busy, GrymError, MalformedMessage, UnknownAddress, error_code, error_message
 from grym_bridge.files import atomic_write_text
 from grym_bridge.results import dumps
 from grym_bridge.values import CONVERTERS, coerce
@@ -33,6 +37,8 @@ log = logging.getLogger(__name__)
 
 ERROR_ADDRESS = "/grym/error"
 REQUIRED: Any = object()
+#: Integers a route takes when it sets no narrower range: what SQLite and every OSC int type can hold.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class Peer(Protocol):
@@ -41,6 +47,8 @@ class Peer(Protocol):
     key: Hashable
     #: Largest reply payload this peer can take inline (None: no limit). Larger JSON goes to a file.
     max_payload: int | None
+    #: Optional (UDP peers set it): True when subscriptions of this peer expire unless renewed.
+    #: leased: bool
 
     def send(self, address: str, args: Sequence[Any]) -> None: ...
 
@@ -83,6 +91,8 @@ class Arg:
     def coerce(self, value: Any) -> Any:
         """Convert a value as Max/REAPER send it (3.0 for 3, 1 for true) or raise BadRequest."""
         value = _coerce(self, value)
+        if self.type is int and self.min is None and self.max is None and not INT64_MIN <= value <= INT64_MAX:
+            raise BadRequest(f"argument '{self.name}' must fit in 64 bits (-2**63 to 2**63-1); got {value!r}")
         if self.choices is not None and value not in self.choices:
             raise BadRequest(f"argument '{self.name}' must be one of {', '.join(map(str, self.choices))}; got {value!r}")
         if self.min is not None and value < self.min:
@@ -98,7 +108,7 @@ def _coerce(arg: Arg, value: Any) -> Any:
         try:
             return coerce(value, t)
         except ValueError:
-            raise BadRequest(f"argument '{arg.name}' must be {_TYPE_WORDS.get(t, t.__name__)}; got {value!r}") from None
+            raise BadRequest(f"argument '{arg.name}' must be {_TYPE_WORDS.get(t, t.__name__)}; got {_shown(value)}") from None
     if t is dict:
         if isinstance(value, dict):
             return value
@@ -107,6 +117,8 @@ def _coerce(arg: Arg, value: Any) -> Any:
                 parsed = json.loads(value)
             except json.JSONDecodeError as exc:
                 raise BadRequest(f"argument '{arg.name}' must be a JSON object: {exc.msg} at {exc.pos}") from None
+            except RecursionError:
+                raise BadRequest(f"argument '{arg.name}': JSON nested too deeply") from None
             if isinstance(parsed, dict):
                 return parsed
         raise BadRequest(f"argument '{arg.name}' must be a JSON object; got {value!r}")
@@ -198,7 +210,7 @@ class Route:
         else:
             pairs = list(zip(rest[0::2], rest[1::2]))
         for name, value in pairs:
-            if name not in by_name:
+            if not isinstance(name, str) or name not in by_name:
                 valid = ", ".join(by_name)
                 raise BadRequest(f"{self.address}: unknown option {name!r}; valid options: {valid}")
             chosen[name] = by_name[name].coerce(value)
@@ -241,7 +253,7 @@ class Request:
 
     def reply_json(self, obj: Any) -> None:
         """Reply with one JSON argument (or a result file when it is too large for the peer)."""
-        self.reply(self.router.json_payload(self.peer, obj, name=f"reply-{self.req_id}"))
+        self.reply(self.router.json_payload(self.peer, obj, kind="reply"))
 
     def start_job(
         self,
@@ -268,6 +280,8 @@ class Router:
     subscribers: dict[str, dict[Hashable, Peer]] = field(default_factory=dict)
     results_dir: Path | None = None
     _last_queue_state: tuple[int, int] = (0, 0)
+    #: When each leased (UDP) subscription lapses, by (property address, client key).
+    _leases: dict[tuple[str, Hashable], float] = field(default_factory=dict)
 
     def add(self, routes: Iterable[Route] = (), properties: Iterable[Property] = ()) -> None:
         for route in routes:
@@ -281,27 +295,69 @@ class Router:
                 address = f"/grym/{prop.domain}/{verb}/{prop.name}"
                 self.add([Route(address, _bound(handler, prop),
                                 reply=f"<req_id> <current value...>; updates on {prop.address}" if verb == "start_listen" else "<req_id> ok",
-                                doc=("Subscribe to" if verb == "start_listen" else "Unsubscribe from") + f" {prop.doc or prop.name}.")])
+                                doc=("Subscribe to (or renew a subscription to)" if verb == "start_listen" else "Unsubscribe from")
+                                + f" {prop.doc or prop.name}.")])
+
+    @property
+    def limits(self) -> Any:
+        """The `[server]` config section, read live (limits changed at run time apply to the next request)."""
+        return self.services.config.server
 
     # -- dispatch -----------------------------------------------------------
 
     def dispatch(self, address: str, args: Sequence[Any], peer: Peer) -> None:
-        """Handle one request; every failure becomes `/grym/error` to that peer. Never raises."""
+        """Handle one request (an address or an OSC address pattern); every failure becomes
+        `/grym/error` to that peer. Never raises."""
         req_id = args[0] if args else ""
         try:
-            route = self.routes.get(address)
-            if route is None:
-                raise UnknownAddress(self._unknown_message(address))
+            if not is_pattern(address):
+                route = self.routes.get(address)
+                if route is None:
+                    raise UnknownAddress(self._unknown_message(address))
+                self._run(route, args, peer)
+                return
+            matches = self.match(address)
+        except GrymError as exc:
+            self.send_error(peer, address, req_id, exc)
+            return
+        for route in matches:  # each match answers on its own address, echoing the one request id
+            try:
+                self._run(route, args, peer)
+            except GrymError as exc:
+                self.send_error(peer, route.address, req_id, exc)
+
+    def _run(self, route: Route, args: Sequence[Any], peer: Peer) -> None:
+        req_id = args[0] if args else ""
+        try:
             if not args:
-                raise BadRequest(f"{address} needs a request id as its first argument ({route.signature()})")
+                raise BadRequest(f"{route.address} needs a request id as its first argument ({route.signature()})")
+            if not _valid_id(req_id):
+                raise BadRequest(f"{route.address}: the request id must be an integer, a number or a string; "
+                                 f"got {_kind(req_id)}")
             result = route.handler(Request(self, route, req_id, peer), **route.bind(args[1:]))
             if result is not None:
                 peer.send(route.address, [req_id, *result])
-        except GrymError as exc:
-            self.send_error(peer, address, req_id, exc)
-        except Exception as exc:  # noqa: BLE001 - a bad request never stops the server
-            log.exception("handler for %s failed", address)
-            self.send_error(peer, address, req_id, exc)
+        except GrymError:
+            raise
+        except RecursionError:
+            raise MalformedMessage(f"{route.address}: an argument is nested too deeply") from None
+        except Exception as exc:  # noqa: BLE001 - a real fault: one traceback, with the request it belongs to
+            log.exception("handler for %s failed (request id %r from %s)", route.address, req_id,
+                          getattr(peer, "key", "?"))
+            self.send_error(peer, route.address, req_id, exc)
+
+    def match(self, pattern: str) -> list[Route]:
+        """The routes an OSC address pattern names (UnknownAddress when none, Busy past the bound)."""
+        regex = compile_pattern(pattern)
+        matches = [route for address, route in self.routes.items() if regex.match(address)]
+        if not matches:
+            raise UnknownAddress(f"the address pattern {pattern!r} matches no address; "
+                                 "see the README's OSC reference or /grym/system/addresses")
+        cap = int(getattr(self.limits, "max_pattern_matches", 64))
+        if len(matches) > cap:
+            raise BadRequest(f"the address pattern {pattern!r} matches {len(matches)} addresses, more than "
+                             f"{cap} (server.max_pattern_matches); narrow the pattern")
+        return matches
 
     def send_error(self, peer: Peer, address: str, req_id: Any, exc: BaseException) -> None:
         args: list[Any] = [address, _osc_safe_id(req_id), error_code(exc), error_message(exc)]
@@ -323,16 +379,41 @@ class Router:
     # -- subscriptions ------------------------------------------------------------
 
     def _start_listen(self, prop: Property, req: Request) -> tuple[Any, ...]:
-        self.subscribers[prop.address][req.peer.key] = req.peer
+        """Subscribe once per client and property: a second start_listen renews the lease, never doubles."""
+        subs = self.subscribers[prop.address]
+        key = req.peer.key
+        if key not in subs:
+            self._prune(prop.address)
+            cap = int(getattr(self.limits, "max_subscribers", 256))
+            if len(subs) >= cap:
+                raise Busy(f"{prop.address} has {len(subs)} subscribers, the most allowed "
+                           f"(server.max_subscribers); try again later", retry_after_s=5.0)
+        subs[key] = req.peer
+        if getattr(req.peer, "leased", False):
+            self._leases[(prop.address, key)] = time.monotonic() + float(
+                getattr(self.limits, "subscription_lease_s", 300.0))
         return tuple(prop.getter(self.services))
 
     def _stop_listen(self, prop: Property, req: Request) -> tuple[Any, ...]:
         self.subscribers[prop.address].pop(req.peer.key, None)
+        self._leases.pop((prop.address, req.peer.key), None)
         return ("ok",)
+
+    def _prune(self, address: str) -> None:
+        """Drop the subscriptions of `address` whose lease has lapsed (UDP clients that stopped renewing)."""
+        now = time.monotonic()
+        subs = self.subscribers.get(address, {})
+        for key in [k for k in subs if self._leases.get((address, k), math.inf) < now]:
+            subs.pop(key, None)
+            self._leases.pop((address, key), None)
+
+    def _live(self, address: str) -> list[tuple[Hashable, Peer]]:
+        self._prune(address)
+        return list(self.subscribers.get(address, {}).items())
 
     def publish(self, address: str, values: Sequence[Any], *, exclude: Hashable = None) -> None:
         """Send an update to every subscriber of the property at `address`."""
-        for key, peer in list(self.subscribers.get(address, {}).items()):
+        for key, peer in self._live(address):
             if key != exclude:
                 try:
                     peer.send(address, list(values))
@@ -342,8 +423,9 @@ class Router:
 
     def forget(self, peer: Peer) -> None:
         """Drop every subscription of a peer that went away (a closed TCP connection)."""
-        for subs in self.subscribers.values():
+        for address, subs in self.subscribers.items():
             subs.pop(peer.key, None)
+            self._leases.pop((address, peer.key), None)
 
     # -- job events ------------------------------------------------------------------
 
@@ -365,24 +447,46 @@ class Router:
             address, values = "/grym/job/error", [job.id, job.error_code or event, job.error_message or event]
         owner: Peer | None = job.owner
         for peer in ([owner] if owner is not None else []) + [
-            p for k, p in self.subscribers.get("/grym/job/progress", {}).items() if owner is None or k != owner.key
+            p for k, p in self._live("/grym/job/progress") if owner is None or k != owner.key
         ]:
-            out = list(values)
+            out, where = list(values), address
             if event == "done":
-                out[1] = self.json_payload(peer, job.result, name=f"job-{job.id}")
+                try:
+                    out[1] = self.json_payload(peer, job.result, kind="job")
+                except Exception as exc:  # noqa: BLE001 - the result file could not be written: say so, never go quiet
+                    log.warning("job %s: its result could not be written for %s (%s)", job.id, peer.key, exc)
+                    where, out = "/grym/job/error", [job.id, error_code(exc), error_message(exc)]
+            elif address == "/grym/job/error":
+                out[2] = self.text_payload(peer, str(out[2]), kind="job-error")
             try:
-                peer.send(address, out)
+                peer.send(where, out)
             except Exception:  # noqa: BLE001
                 log.info("could not deliver %s for job %s to %s", address, job.id, peer.key)
 
-    def json_payload(self, peer: Peer, obj: Any, *, name: str) -> str:
+    def _result_file(self, kind: str, suffix: str, text: str) -> Path:
+        """Write `text` to a results file the server names (never from a client's id: no two replies share one)."""
+        assert self.results_dir is not None
+        name = f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(6)}{suffix}"
+        return atomic_write_text(self.results_dir / name, text)
+
+    def json_payload(self, peer: Peer, obj: Any, *, kind: str = "reply") -> str:
         """`obj` as a JSON string, or `{"result_file": path}` when too large for one datagram."""
         text = dumps(obj)
         limit = peer.max_payload
         if limit is None or len(text.encode()) <= limit or self.results_dir is None:
             return text
-        path = atomic_write_text(self.results_dir / f"{name}.json", text)
-        return dumps({"result_file": str(path)})
+        return dumps({"result_file": str(self._result_file(kind, ".json", text))})
+
+    def text_payload(self, peer: Peer, text: str, *, kind: str) -> str:
+        """`text`, or its start with a note naming the file that holds all of it when too large for the peer."""
+        limit = peer.max_payload
+        size = len(text.encode())
+        if limit is None or size <= limit:
+            return text
+        where = "" if self.results_dir is None else f"; the full text is in {self._result_file(kind, '.txt', text)}"
+        note = f" ... [truncated: {size} bytes{where}]"
+        head = text.encode()[: max(0, limit - len(note.encode()))].decode("utf-8", "ignore")
+        return head + note
 
 
 def _bound(handler: Callable[..., Any], prop: Property) -> Callable[..., Any]:
@@ -392,5 +496,28 @@ def _bound(handler: Callable[..., Any], prop: Property) -> Callable[..., Any]:
     return call
 
 
+def _valid_id(req_id: Any) -> bool:
+    """A request id is an int, a finite number or a string (what every transport can echo)."""
+    if isinstance(req_id, bool):
+        return False
+    if isinstance(req_id, int):
+        return INT64_MIN <= req_id <= INT64_MAX
+    return isinstance(req_id, str) or (isinstance(req_id, float) and math.isfinite(req_id))
+
+
+def _shown(value: Any) -> str:
+    """A value as an error message shows it: blobs by size, long text cut."""
+    if isinstance(value, (bytes, bytearray)):
+        return f"a blob of {len(value)} bytes"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _kind(value: Any) -> str:
+    names = {bytes: "a blob", type(None): "nil", bool: "true/false", list: "an array", int: "an integer past 64 bits"}
+    return names.get(type(value), type(value).__name__)
+
+
 def _osc_safe_id(req_id: Any) -> Any:
-    return req_id if isinstance(req_id, (int, float, str)) and not isinstance(req_id, bool) else str(req_id)
+    """The id as it can be echoed: an invalid id is answered as "" (the error says what it was)."""
+    return req_id if _valid_id(req_id) else ""

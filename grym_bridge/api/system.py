@@ -46,7 +46,9 @@ def queue_state(services: "Services") -> tuple[int, int]:
 ROUTES = [
     Route("/grym/system/ping", ping, reply="<req_id> <version>",
           doc="Is the server there? Answers at once with its version."),
-    Route("/grym/system/hello", hello, args=[Arg("reply_port", int, min=1, max=65535, help="UDP port to reply to"),
+    Route("/grym/system/hello", hello, args=[Arg("reply_port", int, min=0, max=65535,
+                                                                 help="UDP port to reply to (0: the source port; "
+                                                                      "over TCP replies always come on the connection)"),
                                              Arg("token", str, "", help="the studio token; required from other machines")],
           reply="<req_id> ok <version> <protocol_version>",
           doc="Register the UDP port this client wants replies on (Max's udpsend cannot receive on its source port)."),

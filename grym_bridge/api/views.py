@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grym_bridge.audio_io import load_audio
+from grym_bridge.audio_io import load_limited
 from grym_bridge.errors import BadRequest
 from grym_bridge.results import to_jsonable
 from grym_bridge.paths import download_roots
@@ -48,8 +48,7 @@ def _int(params: dict[str, str], name: str, default: int, low: int, high: int) -
 
 def _mono(services: "Services", params: dict[str, str]) -> tuple[np.ndarray, int, int]:
     path = services.paths.check(params.get("path", ""))
-    audio = load_audio(path, max_duration_s=services.config.audio.max_duration_s,
-                       max_channels=services.config.audio.max_channels)
+    audio = load_limited(path, services.config.audio)
     return audio.samples.mean(axis=0), audio.sample_rate, audio.channels
 
 
@@ -94,8 +93,7 @@ def balance(services: "Services", params: dict[str, str]) -> dict[str, Any]:
     from grym_bridge.fx.spectrum import band_spectrum, deviation  # the capability's own measure
 
     path = services.paths.check(params.get("path", ""))
-    audio = load_audio(path, max_duration_s=services.config.audio.max_duration_s,
-                       max_channels=services.config.audio.max_channels)
+    audio = load_limited(path, services.config.audio)
     spectrum = band_spectrum(audio.samples, audio.sample_rate)
     dev = deviation(spectrum)
     return {"band_deviation_db": {f"{c:.0f}": round(float(d), 2) for c, d in zip(spectrum.centres, dev)}}

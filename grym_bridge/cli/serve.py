@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
+import threading
+import time
 
 import click
 
 from grym_bridge import __version__
 from grym_bridge.cli.common import CliState
 
-STATE_MARK = {"ready": "ready", "needs_weights": "waits for model weights", "unavailable": "unavailable"}
+STATE_MARK = {"ready": "ready", "needs_weights": "waits for model weights", "unavailable": "unavailable",
+              "off": "off"}
 
 
 def banner(services: "object") -> str:
@@ -86,6 +90,32 @@ def serve(ctx: click.Context, host: str | None, osc_port: int | None, data_dir: 
         raise click.ClickException(
             f"cannot listen on {config.server.host}:{config.server.osc_port}: {exc.strerror or exc}. "
             "Is another grym serve running? Pick another port with --osc-port.") from None
+    exit_past_stuck_workers()
+
+
+#: How long a stopping server waits for worker threads to reach a cancellation point.
+WORKER_GRACE_S = 2.0
+
+
+def exit_past_stuck_workers(grace_s: float = WORKER_GRACE_S) -> None:
+    """End the process even when a worker thread is stuck (a blocking read, a plugin that never returns).
+
+    Python joins worker threads at exit, so one thread that never checks its cancel flag would keep a
+    stopped server alive forever. Every job was already cancelled and reported; after `grace_s` the
+    process leaves without waiting for the rest.
+    """
+    deadline = time.monotonic() + grace_s
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon
+             and t.is_alive()]
+    if stuck:
+        logging.getLogger(__name__).warning("%d worker thread(s) did not stop in %.0f s (%s); exiting anyway",
+                                            len(stuck), grace_s, ", ".join(stuck))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 commands = [serve]

@@ -18,6 +18,36 @@ class ServerConfig:
     max_message_bytes: int = setting(
         65507, "Largest OSC message accepted; larger ones get a too_large error.", min=64, max=16 * 1024 * 1024
     )
+    max_bundle_depth: int = setting(8, "Deepest nesting of OSC bundles (and of arrays in a message); deeper is malformed.",
+                                    min=1, max=64)
+    max_scheduled: int = setting(1000, "OSC messages held for a future bundle time tag at once; more get a busy error.",
+                                 min=0, max=1_000_000)
+    max_schedule_ahead_s: float = setting(60.0, "Furthest ahead a bundle time tag may lie; later ones get bad_args.",
+                                          min=0.0, max=86400.0)
+    max_pattern_matches: int = setting(64, "Most addresses one OSC address pattern may run; more get bad_args.",
+                                       min=1, max=100_000)
+    max_udp_clients: int = setting(4096, "UDP reply ports remembered from hello; past it the least recently heard is forgotten.",
+                                   min=16, max=1_000_000)
+    subscription_lease_s: float = setting(300.0, "A UDP subscription lapses unless start_listen is sent again within this time.",
+                                          min=1.0, max=30 * 86400.0)
+    max_subscribers: int = setting(256, "Clients subscribed to one property at once; more get a busy error.",
+                                   min=1, max=100_000)
+    remote_udp: str = setting(
+        "off", "OSC over UDP from other machines: off (refused; remote clients use OSC over TCP with the token) "
+        "or ip (admitted by source IP after a hello with the token: forgeable on the LAN).", choices=["off", "ip"])
+    tcp_max_connections: int = setting(64, "OSC-over-TCP connections served at once; more are closed with a busy error.",
+                                       min=1, max=100_000)
+    tcp_max_unauthenticated: int = setting(8, "OSC-over-TCP connections from other machines that have not yet said hello "
+                                              "with the token, at once.", min=0, max=10_000)
+    tcp_auth_timeout_s: float = setting(10.0, "A connection from another machine that has not said hello with the token "
+                                              "this long after connecting is closed.", min=0.1)
+    tcp_idle_timeout_s: float = setting(3600.0, "An OSC-over-TCP connection that sends nothing this long is closed.", min=0.1)
+    tcp_frame_timeout_s: float = setting(10.0, "A started OSC-over-TCP frame that stalls this long closes the connection.",
+                                         min=0.1)
+    tcp_max_output_bytes: int = setting(4 * 1024 * 1024, "Replies waiting for a slow OSC-over-TCP reader; past it the "
+                                                         "connection is closed.", min=64 * 1024, max=1024**3)
+    log_interval_s: float = setting(60.0, "A repeated warning about client input is logged once per this interval, with a count.",
+                                    min=0.0)
 
 
 @dataclass
@@ -25,6 +55,10 @@ class PathsConfig:
     allowed_roots: list[str] = setting(
         ["~"],
         "Folders whose files clients may name in requests (the data directory is always allowed).",
+    )
+    max_read_bytes: int = setting(
+        4 * 1024 * 1024, "Largest text file (a chain file, a JSON file) a request may name; read in a worker.",
+        min=1024, max=1024**3,
     )
 
 
@@ -48,6 +82,14 @@ class JobsConfig:
 class AudioConfig:
     max_duration_s: float = setting(1200.0, "Longest audio file accepted, in seconds.", min=0.1)
     max_channels: int = setting(8, "Most channels accepted in an audio file.", min=1, max=64)
+    max_decoded_bytes: int = setting(
+        1024**3, "Most decoded audio one job may hold (frames x channels x 4 bytes); a file over it is refused "
+        "before decoding.", min=1024, max=1024**4,
+    )
+    max_decoded_total_bytes: int = setting(
+        2 * 1024**3, "Most decoded audio all running jobs may hold together; a job over it gets a busy error.",
+        min=1024, max=1024**4,
+    )
 
 
 @dataclass
@@ -80,7 +122,18 @@ class NetworkConfig:
     max_frame_bytes: int = setting(4 * 1024 * 1024, "Largest RPC frame accepted.", min=1024, max=256 * 1024 * 1024)
     max_upload_bytes: int = setting(2 * 1024**3, "Largest file one RPC upload may carry.", min=1, max=1024**4)
     max_connections: int = setting(32, "RPC connections served at once; more are closed with a busy error.", min=1, max=10_000)
+    max_preauth_connections: int = setting(
+        16, "RPC connections that have not said hello yet, kept apart from max_connections; when full, the oldest "
+        "silent one is closed for a newcomer.", min=1, max=10_000,
+    )
+    hello_timeout_s: float = setting(5.0, "An RPC connection that has not said hello (with the token) this long is closed.", min=0.1)
     idle_timeout_s: float = setting(600.0, "An RPC connection that sends nothing this long is closed.", min=0.1)
     frame_timeout_s: float = setting(30.0, "A started frame (or an open upload) that stalls this long closes the connection.", min=0.1)
+    oscquery_max_connections: int = setting(32, "OSCQuery HTTP connections served at once; more are answered 503.",
+                                            min=1, max=10_000)
+    oscquery_timeout_s: float = setting(10.0, "An OSCQuery connection that sends nothing this long is closed.", min=0.1)
     upload_ttl_s: float = setting(86400.0, "Uploaded files older than this are deleted.", min=0.0)
+    max_uploads_total_bytes: int = setting(
+        8 * 1024**3, "Most bytes all stored uploads may take; the oldest are deleted to make room.", min=1, max=1024**5,
+    )
     relay_dir: str = setting("", "Where `grym relay` keeps downloaded results (empty: <data dir>/relay).")

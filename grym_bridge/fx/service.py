@@ -4,6 +4,11 @@ Every path a client names (the clip, a reference, stems, the output, a chain
 file, and paths inside a chain: VST3 bundles, impulse responses) goes
 through the path policy first when one is given; the CLI, run by the user
 on their own files, passes none. plugin_host's errors become grym's.
+
+A chain file is read with a size cap (`paths.max_read_bytes`), only if it is
+a regular file; call `chain()` with a path only in a worker. A render goes to
+a new name under renders/ unless an output is named; a named output must be
+in an existing folder and never replaces a file unless `overwrite` is asked.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from grym_bridge import __version__
-from grym_bridge.audio_io import Audio, load_audio
+from grym_bridge.audio_io import Audio, load_limited
 from grym_bridge.config import Config
-from grym_bridge.errors import AudioFileError, BadRequest
+from grym_bridge.errors import AudioFileError, BadRequest, disk_full, is_disk_full
+from grym_bridge.files import check_regular, read_text_bounded
 from grym_bridge.fx.daw_map import DawMapping, map_chain
 from grym_bridge.fx.meter import analysis_meter
 from grym_bridge.fx.mix import MixRecommendation, recommend_mix
@@ -23,8 +29,8 @@ from grym_bridge.fx.suggest import suggest
 from grym_bridge.fx.targets import loudness_target
 from grym_bridge.fx.types import LoudnessTarget, Suggestion
 from grym_bridge.paths import PathPolicy, ensure_data_dir
-from plugin_host import (AudioError, ChainError, ChainSpec, PluginHostError, PluginLoadError, RenderOptions,
-                         RenderResult)
+from plugin_host import (AudioError, ChainError, ChainSpec, OutputError, PluginHostError, PluginLoadError,
+                         RenderOptions, RenderResult)
 from plugin_host import default_output_path, parse_chain, render_file
 
 Progress = Callable[[float, str], None]
@@ -32,6 +38,8 @@ Progress = Callable[[float, str], None]
 
 def translate(exc: PluginHostError) -> BadRequest | AudioFileError:
     """plugin_host's error as the GrymError a transport reports."""
+    if isinstance(exc, OutputError):
+        return BadRequest(str(exc), code="bad_output")
     if isinstance(exc, AudioError):
         return AudioFileError(str(exc))
     if isinstance(exc, PluginLoadError):
@@ -50,8 +58,19 @@ class FxService:
         return self.policy.check(path) if self.policy is not None else Path(path).expanduser().resolve()
 
     def _load(self, path: str | os.PathLike[str]) -> Audio:
-        audio = self.config.audio
-        return load_audio(self._path(path), max_duration_s=audio.max_duration_s, max_channels=audio.max_channels)
+        return load_limited(self._path(path), self.config.audio)
+
+    def _chain_file(self, path: str) -> str:
+        """A file a chain names (impulse response, VST3 bundle): inside the roots, and no FIFO or device."""
+        resolved = self._path(path)
+        if resolved.exists() and not resolved.is_dir():
+            check_regular(resolved, "file the chain names")
+        return str(resolved)
+
+    @staticmethod
+    def is_chain_file(chain: Any) -> bool:
+        """Whether `chain` names a chain file (read in a worker) rather than holding the chain itself."""
+        return isinstance(chain, (str, os.PathLike)) and not str(chain).lstrip().startswith(("[", "{"))
 
     def chain(self, chain: Any) -> ChainSpec:
         """A validated chain object from JSON text, a list/dict, a `ChainSpec`, or the path of a .json file.
@@ -62,14 +81,10 @@ class FxService:
         """
         if isinstance(chain, ChainSpec):
             return chain
-        if isinstance(chain, (str, os.PathLike)) and not str(chain).lstrip().startswith(("[", "{")):
-            path = self._path(chain)
-            try:
-                chain = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise BadRequest(f"cannot read the chain file {path}: {exc.strerror}") from None
+        if self.is_chain_file(chain):
+            chain = read_text_bounded(self._path(chain), self.config.paths.max_read_bytes, what="chain file")
         try:
-            return parse_chain(chain, resolve_path=lambda p: str(self._path(p)))
+            return parse_chain(chain, resolve_path=self._chain_file)
         except ChainError as exc:
             raise translate(exc) from None
 
@@ -98,30 +113,40 @@ class FxService:
             raise translate(exc) from None
 
     def render(self, path: str | os.PathLike[str], chain: Any, *, output: str | os.PathLike[str] | None = None,
-               ab: bool = False, keep_tail: bool = True, provenance: dict[str, Any] | None = None,
-               progress: Progress | None = None, subtype: str | None = None) -> RenderResult:
+               ab: bool = False, keep_tail: bool = True, overwrite: bool = False,
+               provenance: dict[str, Any] | None = None, progress: Progress | None = None,
+               subtype: str | None = None) -> RenderResult:
         """Render the clip through `chain` under the data dir's renders/ (or `output`), with a provenance sidecar.
 
-        The source is opened once, by the renderer, which checks the duration and
-        channel limits on the open file; a `ChainSpec` from `chain()` is not parsed again.
-        The file's sample format follows the source's (PCM_16 dithered, PCM_24, FLOAT) unless `subtype` says.
+        The source is opened once, by the renderer, which checks the duration, channel
+        and decoded-size limits on the open file; a `ChainSpec` from `chain()` is not parsed
+        again. Without `output` the render gets a new name under renders/; a named
+        `output` must be in an existing folder and replaces an existing regular file only
+        with `overwrite` (never the source, never a FIFO, device or folder). The file's
+        sample format follows the source's (PCM_16 dithered, PCM_24, FLOAT) unless `subtype` says.
         """
         source = self._path(path)
         if not source.is_file():
             raise AudioFileError(f"{source}: no such file; check the path")
+        check_regular(source, "clip")
         spec = self.chain(chain)
         ensure_data_dir(self.config)
         out = self._path(output) if output else default_output_path(self.config.renders_dir(), source, spec)
         limits = self.config.audio
         options = RenderOptions(ab=ab, keep_tail=keep_tail, max_tail_s=self.config.fx.max_tail_s,
                                 max_duration_s=limits.max_duration_s, max_channels=limits.max_channels,
-                                subtype=subtype)
+                                subtype=subtype, overwrite=overwrite,  # streamed in blocks: no decoded-size limit
+                                create_parents=self.policy is None)
         try:
             return render_file(source, spec, out, options=options, progress=progress, meter=analysis_meter,
                                provenance={"grym_bridge": __version__, "capability": "fx.render",
                                            **(provenance or {})})
         except PluginHostError as exc:
             raise translate(exc) from None
+        except (OSError, RuntimeError) as exc:  # libsndfile reports a full disk as a RuntimeError
+            if is_disk_full(exc):
+                raise disk_full(exc, f"the render {out}") from None
+            raise
 
     def map(self, chain: Any, daw: str) -> DawMapping:
         """The chain as `daw`'s own devices."""

@@ -5,20 +5,23 @@ Each check raises `BadRequest` (or `AudioFileError`) naming the bad value and wh
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
 from grym_bridge.errors import AudioFileError, BadRequest
+from grym_bridge.files import hash_file
 from grym_bridge.memory.types import SPACES
 
 
 def content_hash_of(path: Path) -> str:
-    """SHA-256 of a file's bytes: the identity of a clip (a renamed or moved file is the same clip)."""
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+    """SHA-256 of a file's bytes: the identity of a clip (a renamed or moved file is the same clip).
+
+    Only a regular file is read (a FIFO or device is refused, never waited on), in chunks with a
+    cancellation point between them.
+    """
+    return hash_file(path, "sha256", what="audio file")
 
 
 def normalize_tags(tags: Iterable[str]) -> list[str]:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from grym_bridge.errors import BadRequest, Busy
+from grym_bridge.errors import BadRequest, Busy, disk_full, is_disk_full
 from grym_bridge.memory import schema
 from grym_bridge.memory.schema import MemoryCorrupt
 
@@ -39,12 +39,16 @@ class Database:
             try:
                 yield self.conn
             except sqlite3.OperationalError as exc:
+                if is_disk_full(exc):  # SQLITE_FULL: the write was rolled back, the database is healthy
+                    raise disk_full(exc, f"the memory {self.path}") from None
                 if "locked" in str(exc) or "busy" in str(exc):
                     raise Busy(f"the memory {self.path} is busy with another process's write; retry") from None
                 raise MemoryCorrupt(f"the memory {self.path} failed: {exc}") from None
             except sqlite3.IntegrityError as exc:
                 raise BadRequest(f"the memory refused a write that conflicts with what it holds ({exc})") from None
             except sqlite3.DatabaseError as exc:
+                if is_disk_full(exc):
+                    raise disk_full(exc, f"the memory {self.path}") from None
                 raise MemoryCorrupt(
                     f"the memory database {self.path} is damaged ({exc}); it was left untouched: move it aside "
                     "or restore a backup"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from grym_bridge.errors import GrymError
+from grym_bridge.errors import GrymError, disk_full, is_disk_full
 
 
 class MemoryCorrupt(GrymError):
@@ -148,6 +148,8 @@ def connect(path: Path, *, synchronous: str = "full") -> sqlite3.Connection:
         _migrate(conn, version)
     except sqlite3.OperationalError as exc:
         conn.close()
+        if is_disk_full(exc):
+            raise disk_full(exc, f"the memory database {path}") from None
         if "locked" in str(exc) or "busy" in str(exc):
             raise MemoryUnavailable(f"the memory database {path} stayed locked by another process; retry") from None
         raise MemoryUnavailable(f"cannot open the memory database {path} ({exc}); check that the data folder "

@@ -27,8 +27,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from grym_bridge import cancel
 from grym_bridge.config import JobsConfig
-from grym_bridge.errors import Busy, Cancelled, GrymError, JobTimeout, NotFound, error_code, error_message
+from grym_bridge.errors import Busy, Cancelled, GrymError, JobTimeout, NotFound, error_code, error_message, is_disk_full
 from grym_bridge.orchestrator.job_policy import DurationStats, estimate_wait
 from grym_bridge.results import to_jsonable
 
@@ -118,6 +119,13 @@ class JobContext:
 
 
 Listener = Callable[[str, Job], None]
+
+
+def _retrieve(future: "asyncio.Future[Any]") -> None:
+    """Take the outcome of a job thread nobody awaits any more (timed out, or the server stopping),
+    so asyncio does not log it as a "Future exception was never retrieved" traceback."""
+    if not future.cancelled():
+        future.exception()
 
 
 class JobQueue:
@@ -318,6 +326,7 @@ class JobQueue:
                 result = await asyncio.wait_for(asyncio.shield(future), job.timeout_s)
             except asyncio.TimeoutError:
                 job.cancel_event.set()
+                future.add_done_callback(_retrieve)  # the thread stops at its next checkpoint
                 self._finish(job, JobState.ERROR, error=JobTimeout(
                     f"job {job.id} ({job.name}) ran longer than {job.timeout_s:g} s and was told to stop; "
                     "raise jobs.timeout_s in the config for longer work"))
@@ -326,12 +335,17 @@ class JobQueue:
                 continue
             except asyncio.CancelledError:
                 job.cancel_event.set()
+                # The thread ends on its own (with Cancelled, at its next checkpoint); take its outcome
+                # so asyncio does not log it as a "Future exception was never retrieved" at shutdown.
+                future.add_done_callback(_retrieve)
                 raise
             except BaseException as exc:  # noqa: BLE001 - every failure is reported to the client
                 if isinstance(exc, Cancelled) or job.cancel_event.is_set():
                     self._finish(job, JobState.CANCELLED, error=Cancelled(f"job {job.id} was cancelled"))
                 else:
-                    if not isinstance(exc, GrymError):
+                    if is_disk_full(exc):
+                        log.warning("job %s (%s): the disk is full (%s)", job.id, job.name, exc)
+                    elif not isinstance(exc, GrymError):
                         log.error("job %s (%s) failed", job.id, job.name, exc_info=exc)
                     self._finish(job, JobState.ERROR, error=exc)
                 continue
@@ -342,8 +356,11 @@ class JobQueue:
 
     @staticmethod
     def _run(job: Job, ctx: JobContext) -> Any:
-        # Convert in the worker thread: a large result must not stall the event loop.
-        return to_jsonable(job.work(ctx))
+        # The scope lets deep loops (hashing, decoding, scans) stop at `cancel.checkpoint()` once the
+        # job is cancelled or timed out, and gives back the decoded-audio budget the job took.
+        with cancel.scope(ctx.check_cancelled):
+            # Convert in the worker thread: a large result must not stall the event loop.
+            return to_jsonable(job.work(ctx))
 
     def _finish(self, job: Job, state: JobState, *, result: Any = None, error: BaseException | None = None) -> None:
         if job.state in FINISHED:

@@ -117,7 +117,7 @@ class ChainSteps:
     def conform(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
         """Loop the current clip to whole bars at the tempo (the session's unless args say)."""
         conform = import_capability("grym_bridge.generate.conform", "conforming")
-        from grym_bridge.audio_io import Audio, load_audio, write_audio
+        from grym_bridge.audio_io import Audio, load_limited, write_audio
 
         tempo = args.get("tempo") or ctx.session.tempo
         if not tempo:
@@ -125,9 +125,7 @@ class ChainSteps:
                              "or say it (\"at 120 bpm\")")
         if not 20 <= float(tempo) <= 400:
             raise BadRequest(f"step conform: tempo must be 20-400 BPM, got {tempo!r}")
-        limits = self.config.audio
-        audio = load_audio(_need_clip(ctx, "conform"), max_duration_s=limits.max_duration_s,
-                           max_channels=limits.max_channels)
+        audio = load_limited(_need_clip(ctx, "conform"), self.config.audio)
         beats = ctx.session.beats_per_bar()
         bar_s = 60.0 / float(tempo) * beats
         bars = int(args.get("bars") or max(1, round(audio.duration_s / bar_s)))

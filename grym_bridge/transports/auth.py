@@ -119,8 +119,11 @@ def check_client(host: str, presented: Any, expected: str | None) -> None:
 class OscClientGate:
     """Which non-loopback OSC clients have registered the token with `/grym/system/hello`.
 
-    Clients are remembered by IP address, not port: Max's `udpsend` and many
-    controllers send from a new source port after a reconnect.
+    UDP clients (only when `server.remote_udp = "ip"`) are remembered by IP
+    address, not port: Max's `udpsend` and many controllers send from a new
+    source port after a reconnect. A source IP can be forged on a LAN, which is
+    why remote UDP is off by default; OSC-over-TCP connections are admitted one
+    by one (`check_connection`).
     """
 
     def __init__(self, token: str | None) -> None:
@@ -148,6 +151,22 @@ class OscClientGate:
             return
         raise Unauthorized(
             f"OSC from {host} is refused until it registers: send {HELLO_ADDRESS} <req_id> <reply_port> <token> "
+            "with the token `grym serve` printed"
+        )
+
+    def check_connection(self, host: str, authenticated: bool, address: str, args: Sequence[Any]) -> bool:
+        """For one connection (OSC over TCP): whether it is authenticated after this message, or Unauthorized.
+
+        A connection is admitted by its own hello with the token, never by its IP:
+        other connections (and UDP datagrams) from that IP gain nothing from it.
+        """
+        if address == HELLO_ADDRESS and len(args) >= 3:
+            check_client(host, args[2], self._token)
+            return True
+        if authenticated or is_loopback(host):
+            return authenticated
+        raise Unauthorized(
+            f"OSC from {host} is refused until this connection registers: send {HELLO_ADDRESS} <req_id> 0 <token> "
             "with the token `grym serve` printed"
         )
 

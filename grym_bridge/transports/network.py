@@ -107,7 +107,8 @@ class StudioNetwork:
 
         async def oscquery_on(port: int) -> OscQueryServer:
             return OscQueryServer(self.router.routes.values(), self.host, port, name=self.name,
-                                  osc_ip=osc_ip, osc_port=self.osc_port)
+                                  osc_ip=osc_ip, osc_port=self.osc_port,
+                                  max_connections=net.oscquery_max_connections, timeout_s=net.oscquery_timeout_s)
 
         self.rpc = await _on_port_or_any(rpc_on, net.rpc_port, "network.rpc_port")
         self.oscquery = await _on_port_or_any(oscquery_on, net.oscquery_port, "network.oscquery_port")

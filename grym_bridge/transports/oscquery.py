@@ -6,13 +6,18 @@ and methods with `FULL_PATH`, `CONTENTS`, `TYPE` (OSC type tags), `ACCESS`
 `DESCRIPTION`; `GET /grym/analyze/file` returns one node; `GET /path?ATTR`
 returns one attribute; `GET /?HOST_INFO` says where the OSC server listens
 and which optional attributes are served. Unknown paths answer 404, unknown
-attributes 400. Each method also carries `GRYM_ARGS` and `GRYM_OPTIONS` (names,
+attributes 400; an attribute of the proposal that a node does not have
+(`?VALUE` of a write-only method) answers 204, as the proposal says. `HEAD`
+answers as `GET` without the body. Each method also carries `GRYM_ARGS` and `GRYM_OPTIONS` (names,
 types, defaults, help) and `GRYM_REPLY`.
 
 The first argument of every method is the client's request id (type `s`;
 numbers work too). The tree is built once from the route table; the endpoint
 holds no secrets (the token guards requests, not the description of them).
-Served by the standard library's threading HTTP server on its own thread.
+Served by the standard library's threading HTTP server on its own thread,
+bounded: at most `network.oscquery_max_connections` connections at once
+(more are answered 503 and closed) and `network.oscquery_timeout_s` for a
+silent connection, so no client can hold threads without limit.
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ log = logging.getLogger(__name__)
 
 _TAGS = {int: "i", float: "f", str: "s", bool: "i", dict: "s"}
 ATTRIBUTES = ("FULL_PATH", "CONTENTS", "TYPE", "ACCESS", "RANGE", "DESCRIPTION",
-              "GRYM_ARGS", "GRYM_OPTIONS", "GRYM_REPLY")
+              "GRYM_ARGS", "GRYM_OPTIONS", "GRYM_REPLY",
+              # In the proposal but not served by this tree: asked for, they answer 204 (no content).
+              "VALUE", "TAGS", "EXTENDED_TYPE", "UNIT", "CRITICAL", "CLIPMODE", "OVERLOADS")
 EXTENSIONS = {"ACCESS": True, "VALUE": False, "RANGE": True, "DESCRIPTION": True, "TAGS": False,
               "EXTENDED_TYPE": False, "UNIT": False, "CRITICAL": False, "CLIPMODE": False,
               "LISTEN": False, "PATH_CHANGED": False, "PATH_RENAMED": False, "PATH_ADDED": False,
@@ -97,13 +104,14 @@ class OscQueryServer:
     """Serves one route table's OSCQuery JSON on host:port (port 0: any free port)."""
 
     def __init__(self, routes: Iterable[Route], host: str, port: int, *, name: str, osc_ip: str,
-                 osc_port: int) -> None:
+                 osc_port: int, max_connections: int = 32, timeout_s: float = 10.0) -> None:
         self.tree = build_tree(routes)
         self.host_info = {"NAME": name, "EXTENSIONS": EXTENSIONS, "OSC_IP": osc_ip, "OSC_PORT": osc_port,
                           "OSC_TRANSPORT": "UDP"}
         # A handler class of its own per server: http.server makes one handler object per request.
-        handler = type("OscQueryHandler", (_Handler,), {"tree": self.tree, "host_info": self.host_info})
-        self._httpd = ThreadingHTTPServer((host, port), handler)
+        handler = type("OscQueryHandler", (_Handler,), {"tree": self.tree, "host_info": self.host_info,
+                                                         "timeout": timeout_s})
+        self._httpd = _BoundedHTTPServer((host, port), handler, max_connections=max_connections)
         self._httpd.daemon_threads = True
         self.port: int = self._httpd.server_address[1]
         self._thread: threading.Thread | None = None
@@ -120,10 +128,53 @@ class OscQueryServer:
         self._httpd.server_close()
 
 
+class _BoundedHTTPServer(ThreadingHTTPServer):
+    """A thread per connection, but at most `max_connections` of them; more get a 503 and are closed."""
+
+    def __init__(self, address: tuple[str, int], handler: type, *, max_connections: int) -> None:
+        super().__init__(address, handler)
+        self.max_connections = max_connections
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._refused = 0
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._refused += 1
+            if self._refused == 1 or self._refused % 100 == 0:
+                log.warning("oscquery: %d connections refused so far (network.oscquery_max_connections = %d)",
+                            self._refused, self.max_connections)
+            try:
+                request.sendall(b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n\r\n"
+                                b'{"error": "too many OSCQuery connections (network.oscquery_max_connections)"}')
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
 class _Handler(BaseHTTPRequestHandler):
     tree: dict[str, Any] = {}
     host_info: dict[str, Any] = {}
     server_version = "grym-bridge-oscquery"
+
+    #: Seconds a silent connection is kept (set per server from network.oscquery_timeout_s).
+    timeout: float | None = 10.0
+    _head = False
+
+    def do_HEAD(self) -> None:  # noqa: N802 - the http.server naming
+        self._head = True
+        self.do_GET()
 
     def do_GET(self) -> None:  # noqa: N802 - the http.server naming
         url = urlsplit(self.path)
@@ -150,7 +201,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not self._head:
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the http.server signature
         log.debug("oscquery %s: " + format, self.address_string(), *args)

@@ -44,6 +44,7 @@ def test_the_session_fills_key_tempo_and_meter(tmp_path: Path, osc_server: Any) 
 
 def test_continue_learns_from_a_folder_of_clips(tmp_path: Path, osc_server: Any) -> None:  # noqa: F811
     clips = tmp_path / "clips"
+    clips.mkdir()  # the server writes into existing folders only
     with osc_server.client() as client:
         for seed in (1, 2):
             client.wait_job(client.start_job("/grym/compose/melody", "key", "D dorian", "bars", 2, "seed", seed,

@@ -19,6 +19,7 @@ import threading
 from typing import Any
 
 from grym_bridge.transports.discovery import Advertiser, BridgeBrowser, BridgeInfo, BridgeStatus
+from grym_bridge.transports.osc.codec import encode
 from tests.osc_client import OscClient
 
 
@@ -59,12 +60,27 @@ def advertise(address: str, name: str) -> None:
 
 
 def osc_gate(host: str, port: int, token: str) -> None:
-    with OscClient(port, host, bind_ip="0.0.0.0") as client:
-        reply_port = client.sock.getsockname()[1]
+    """OSC over TCP with and without the token; then UDP from this machine, which the bridge refuses
+    (server.remote_udp is off) without ever answering with more bytes than it was sent."""
+    with OscClient(port, host, tcp=True) as client:
         emit(step="ping without hello", reply=client.request("/grym/system/ping"))
-        emit(step="hello with a wrong token", reply=client.request("/grym/system/hello", reply_port, "x" * 32))
-        emit(step="hello with the token", reply=client.request("/grym/system/hello", reply_port, token))
+        emit(step="hello with a wrong token", reply=client.request("/grym/system/hello", 0, "x" * 32))
+        emit(step="hello with the token", reply=client.request("/grym/system/hello", 0, token))
         emit(step="ping after hello", reply=client.request("/grym/system/ping"))
+    with OscClient(port, host, bind_ip="0.0.0.0", timeout=1.0) as udp:
+        for step, args in (("udp ping", ["/grym/system/ping", 1]),
+                           ("udp hello with the token", ["/grym/system/hello", 2, 9000, token]),
+                           ("udp set after hello", ["/grym/session/set", 3, "key", "F minor"])):
+            packet = encode(args[0], args[1:])
+            udp.send_raw(packet)
+            try:
+                answered = len(udp.sock.recv(65536))
+            except OSError:  # timed out: no answer at all
+                answered = 0
+            emit(step=step, sent=len(packet), answered=answered)
+    with OscClient(port, host, tcp=True) as client:
+        client.request("/grym/system/hello", 0, token)
+        emit(step="session after udp", reply=client.request("/grym/session/get"))
 
 
 def relay_jobs(port: int, jobs: list[list[Any]], pause_before: int, timeout: float) -> None:

@@ -128,6 +128,11 @@ def test_token_gate_and_relay_end_to_end_with_failover(lan: list[NetnsHost], tmp
         address, args = steps[refused]
         assert address == "/grym/error" and args[2] == "unauthorized", steps
     assert steps["hello with the token"][1][0] == "ok" and steps["ping after hello"][0] == "/grym/system/ping"
+    for step in ("udp ping", "udp hello with the token", "udp set after hello"):  # issue 14.9: no reflection
+        udp = gate.expect(lambda e, k=step: isinstance(e, dict) and e.get("step") == k)
+        assert udp["answered"] <= udp["sent"], udp
+    session = gate.expect(lambda e: isinstance(e, dict) and e.get("step") == "session after udp")["reply"]
+    assert session[0] == "/grym/session/get" and "F minor" not in session[1][0]  # the UDP set never ran
 
     relay_dir = tmp_path / "relay-downloads"
     relay = Output(a.python("-m", "grym_bridge", "--data-dir", str(tmp_path / a.ns), "relay", "--port", str(RELAY_PORT),

@@ -206,9 +206,11 @@ def test_a_client_that_never_reads_is_dropped(bridge: RunningServer, tmp_path: P
 
 
 def test_connection_limit_answers_busy(bridge: RunningServer) -> None:
+    """Client slots are counted once a connection said hello (silent ones hold separate slots)."""
     held = [RawRpc(rpc_port(bridge)) for _ in range(6)]
     try:
         extra = RawRpc(rpc_port(bridge), hello=False)
+        extra.send({"t": "hello", "v": 1, "token": None})
         error = fatal_error(extra)
         assert error["code"] == "busy" and "network.max_connections" in error["message"]
     finally:

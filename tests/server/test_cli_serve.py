@@ -60,6 +60,9 @@ def test_serve_answers_ping_fast_and_stops_cleanly(tmp_path: Path, sig: signal.S
     assert "Traceback" not in err
     assert f"grym-bridge {__version__}" in out and f"udp://127.0.0.1:{port}" in out and f"tcp://127.0.0.1:{port}" in out
     assert str(tmp_path / "data") in out and "Stopped" in out
+    # MIDI is off by default: the banner says so (and how to turn it on) instead of "ready".
+    midi_line = next(line for line in out.splitlines() if line.split()[:1] == ["midi"])
+    assert midi_line.split()[1] == "off" and "[midi] enabled" in midi_line
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", port))  # the port was released
 

@@ -49,13 +49,29 @@ def test_hello_registers_reply_port(osc_server: RunningServer) -> None:
             sender.recv(0.2)
 
 
-def test_hello_from_a_fresh_socket_reaches_the_ips_reply_port(osc_server: RunningServer) -> None:
-    """Tools like oscsend use a new socket per message: the IP's hello port still applies."""
+def test_a_hello_applies_only_to_the_socket_that_sent_it(osc_server: RunningServer) -> None:
+    """Issue 13.1: another socket of the same IP that never said hello gets replies at its own port."""
     with osc_server.client() as listener, osc_server.client() as first, osc_server.client() as second:
         first.send("/grym/system/hello", 1, listener.sock.getsockname()[1])
         listener.recv()
         second.send("/grym/system/ping", 2)
-        assert listener.recv() == ("/grym/system/ping", [2, __version__])
+        assert second.recv() == ("/grym/system/ping", [2, __version__])
+        with pytest.raises(TimeoutError):
+            listener.recv(0.3)
+
+
+def test_reply_port_option_routes_one_request_without_a_hello(osc_server: RunningServer) -> None:
+    """For tools that send each message from a fresh socket: `... reply_port <port>` on the request itself."""
+    with osc_server.client() as listener, osc_server.client() as sender, osc_server.client() as bystander:
+        sender.send("/grym/system/ping", 7, "reply_port", listener.sock.getsockname()[1])
+        assert listener.recv() == ("/grym/system/ping", [7, __version__])
+        bystander.send("/grym/system/ping", 8)
+        assert bystander.recv() == ("/grym/system/ping", [8, __version__])
+        sender.send("/grym/system/ping", 9, "reply_port", "x")
+        address, args = sender.recv()
+        assert address == "/grym/error" and args[2] == "bad_args" and "reply_port" in args[3]
+        with pytest.raises(TimeoutError):
+            listener.recv(0.3)
 
 
 def test_two_clients_each_get_only_their_own_replies(osc_server: RunningServer) -> None:

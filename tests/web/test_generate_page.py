@@ -35,7 +35,8 @@ def test_generate_shows_progress_and_keep_reject_rate_the_takes(gen_server: Runn
 
     progress = [f["args"] for f in frames if f["address"] == "/grym/job/progress"]
     steps = [a[2] for a in progress if "step" in a[2]]
-    assert steps[:3] == ["variation 1/2: step 1/3", "variation 1/2: step 2/3", "variation 1/2: step 3/3"]
+    # Both variations are denoised in one batch: one progress report per step for the pair.
+    assert steps[:3] == ["variations 1-2/2: step 1/3", "variations 1-2/2: step 2/3", "variations 1-2/2: step 3/3"]
     assert [a[1] for a in progress] == sorted(a[1] for a in progress)
     assert any(f["address"] == "/grym/job/done" for f in frames)
 

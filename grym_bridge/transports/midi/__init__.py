@@ -21,9 +21,12 @@ log = logging.getLogger(__name__)
 
 
 def midi_status(config: Config) -> tuple[str, str]:
-    """The self-test's MIDI probe (injected by the root): ready when python-rtmidi is installed."""
+    """The self-test's MIDI probe (injected by the root): off unless `[midi] enabled`, else ready when
+    python-rtmidi is installed (the banner said "ready" for a transport that was never opened)."""
     if importlib.util.find_spec("rtmidi") is None:
         return "unavailable", "python-rtmidi is not installed"
+    if not config.midi.enabled:
+        return "off", "set [midi] enabled = true (or GRYM_MIDI_ENABLED=1) to open the MIDI ports"
     return "ready", ""
 
 

@@ -17,7 +17,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from grym_bridge.errors import BadRequest
+from typing import Callable
+
+from grym_bridge.errors import BadRequest, disk_full, is_disk_full
 from grym_bridge.transports.rpc.framing import new_hasher
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -45,11 +47,13 @@ class IncomingFile:
     #: Chunks queued for the worker before the receiver waits (`wait_room`).
     MAX_BACKLOG = 4
 
-    def __init__(self, partial: Path, size: int, name: str, what: str) -> None:
+    def __init__(self, partial: Path, size: int, name: str, what: str,
+                 on_close: Callable[[], None] | None = None) -> None:
         self.partial = partial
         self.size = size
         self.name = name
         self.what = what
+        self._on_close = on_close  # called once, when the file is finished or dropped
         self.received = 0
         self._hash = new_hasher()
         self._fh = partial.open("xb")
@@ -65,7 +69,7 @@ class IncomingFile:
         self.received += len(data)
         self._pending.append(self._pool.submit(self._write, data))
         while self._pending and self._pending[0].done():
-            self._pending.popleft().result()  # a failed write (disk full) surfaces here
+            self._result()  # a failed write (disk full) surfaces here
 
     def _write(self, data: bytes) -> None:
         self._fh.write(data)
@@ -74,21 +78,33 @@ class IncomingFile:
     async def wait_room(self) -> None:
         """Wait while the worker is more than MAX_BACKLOG chunks behind (backpressure to the sender)."""
         while len(self._pending) > self.MAX_BACKLOG:
-            await asyncio.wrap_future(self._pending[0])
+            await asyncio.wait([asyncio.wrap_future(self._pending[0])])
+            self._result()
+
+    def _result(self) -> None:
+        """The oldest queued write's outcome; a failed one drops the file with an error a client can act on."""
+        try:
             self._pending.popleft().result()
+        except OSError as exc:
+            self.abort()
+            if is_disk_full(exc):
+                raise disk_full(exc, self.what) from None
+            raise BadRequest(f"{self.what} could not be written: {exc.strerror or exc}") from None
 
     async def finish(self, blake3: object, final: Path) -> StoredFile:
         """Wait for the writes, check size and hash, and move the file to `final`."""
+        while self._pending:
+            await asyncio.wait([asyncio.wrap_future(self._pending[0])])
+            self._result()
         try:
-            while self._pending:
-                await asyncio.wrap_future(self._pending[0])
-                self._pending.popleft().result()
-        except OSError as exc:
+            self._fh.close()
+        except OSError as exc:  # the last buffered bytes did not fit
             self.abort()
-            raise BadRequest(f"{self.what} could not be written: {exc.strerror or exc}") from None
-        self._fh.close()
+            raise (disk_full(exc, self.what) if is_disk_full(exc) else
+                   BadRequest(f"{self.what} could not be written: {exc.strerror or exc}")) from None
         self._pool.shutdown()
         self._closed = True
+        self._closed_callback()
         digest = self._hash.hexdigest()
         if self.received != self.size:
             self.abort()
@@ -99,8 +115,14 @@ class IncomingFile:
         os.replace(self.partial, final)
         return StoredFile(final, self.size, digest)
 
+    def _closed_callback(self) -> None:
+        callback, self._on_close = self._on_close, None
+        if callback is not None:
+            callback()
+
     def abort(self) -> None:
         """Drop the file: queued writes are cancelled and the partial file deleted (safe to call twice)."""
+        self._closed_callback()
         if not self._closed:
             self._closed = True
             for future in self._pending:
@@ -112,5 +134,8 @@ class IncomingFile:
             self.partial.unlink(missing_ok=True)
 
     def _discard(self) -> None:
-        self._fh.close()
+        try:
+            self._fh.close()
+        except OSError:  # a full disk refuses the buffered rest: the file is dropped anyway
+            pass
         self.partial.unlink(missing_ok=True)

@@ -4,7 +4,12 @@ Each connection is served by its own coroutine with its own bounded outgoing
 queue, so a slow or dead peer only ever stalls itself: a reader that stops
 reading is dropped once its queue passes `max_pending_bytes`, a frame that
 stops half way times out, and every open upload of a closed connection is
-deleted. Requests go through the same `Router.dispatch` as OSC; only the peer
+deleted. A connection that has not said hello holds a pre-authentication
+slot, apart from the `max_connections` of clients that did: when those slots
+are full the oldest silent one is closed for the newcomer, so connections
+that never speak cannot lock out a token holder. The accept loop's "out of
+file descriptors" errors (asyncio backs off a second and retries) are logged
+once per minute with a count, not once per retry. Requests go through the same `Router.dispatch` as OSC; only the peer
 differs (`RpcPeer` frames replies as msgpack). See `grym_bridge.transports.rpc`
 for the frame kinds.
 """
@@ -15,6 +20,7 @@ import asyncio
 import itertools
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Sequence
@@ -45,17 +51,19 @@ class RpcLimits:
     max_frame_bytes: int = 4 * 1024 * 1024
     max_upload_bytes: int = 2 * 1024**3
     max_connections: int = 32
+    max_preauth_connections: int = 16
     idle_timeout_s: float = 600.0
     frame_timeout_s: float = 30.0
-    hello_timeout_s: float = 10.0
+    hello_timeout_s: float = 5.0
     max_pending_bytes: int = 64 * 1024 * 1024
     max_open_transfers: int = 8
 
     @classmethod
     def from_config(cls, net: NetworkConfig) -> "RpcLimits":
         return cls(max_frame_bytes=net.max_frame_bytes, max_upload_bytes=net.max_upload_bytes,
-                   max_connections=net.max_connections, idle_timeout_s=net.idle_timeout_s,
-                   frame_timeout_s=net.frame_timeout_s)
+                   max_connections=net.max_connections, max_preauth_connections=net.max_preauth_connections,
+                   idle_timeout_s=net.idle_timeout_s, frame_timeout_s=net.frame_timeout_s,
+                   hello_timeout_s=net.hello_timeout_s)
 
     @property
     def chunk_bytes(self) -> int:
@@ -131,7 +139,7 @@ class _Connection:
                 await self._handle(frame)
         except PeerClosed:
             log.debug("rpc client %s closed the connection", self.host)
-        except (MessageTooLarge, MalformedMessage, Unauthorized) as exc:
+        except (MessageTooLarge, MalformedMessage, Unauthorized, Busy) as exc:
             log.info("rpc client %s: %s", self.host, exc)
             self.send_error(None, exc)
         except (TimeoutError, asyncio.TimeoutError):
@@ -150,6 +158,7 @@ class _Connection:
         if hello["t"] != "hello":
             raise MalformedMessage(f"the first frame must be a hello (with the token), not {hello['t']!r}")
         check_client(self.host, hello.get("token"), self.server.token)
+        self.server.admit(self.proto)  # from a pre-authentication slot to a client slot, or Busy
         max_payload = hello.get("max_payload")
         if not (max_payload is None or (isinstance(max_payload, int) and max_payload > 0)):
             raise MalformedMessage("hello field 'max_payload' must be a positive integer or nil")
@@ -288,8 +297,13 @@ class RpcServer:
         self.numbers = itertools.count(1)
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._preauth: dict[FrameProtocol, None] = {}  # insertion order: the oldest silent connection first
+        self._authed: set[FrameProtocol] = set()
+        self._evicted = _Throttled("rpc: pre-authentication slots full (network.max_preauth_connections=%d); "
+                                   "closed %d silent connection(s) for newcomers")
 
     async def start(self) -> None:
+        _install_accept_filter()
         self.uploads.clear_partials()
         self.uploads.sweep()
         loop = asyncio.get_running_loop()
@@ -313,17 +327,30 @@ class RpcServer:
     def connection_count(self) -> int:
         return len(self._connections)
 
+    @property
+    def preauth_count(self) -> int:
+        return len(self._preauth)
+
     def _accept(self, proto: FrameProtocol) -> None:
-        if len(self._connections) >= self.limits.max_connections:
-            busy = Busy(f"the bridge serves at most {self.limits.max_connections} RPC connections "
-                        "(network.max_connections); try again later")
-            proto.write(pack_frame({"t": "error", "id": None, "code": busy.code, "message": busy.message}))
-            assert proto.transport is not None
-            proto.transport.close()
-            return
+        """A new connection takes a pre-authentication slot; when they are full the oldest silent one goes."""
+        while len(self._preauth) >= self.limits.max_preauth_connections:
+            oldest = next(iter(self._preauth))
+            del self._preauth[oldest]
+            self._evicted.hit(self.limits.max_preauth_connections)
+            if oldest.transport is not None:
+                oldest.transport.abort()
+        self._preauth[proto] = None
         task = asyncio.get_running_loop().create_task(self._serve(proto))
         self._connections.add(task)
         task.add_done_callback(self._connections.discard)
+
+    def admit(self, proto: FrameProtocol) -> None:
+        """Move a connection that said hello (token checked) into a client slot, or raise `Busy`."""
+        self._preauth.pop(proto, None)
+        if len(self._authed) >= self.limits.max_connections:
+            raise Busy(f"the bridge serves at most {self.limits.max_connections} RPC clients "
+                       "(network.max_connections); try again later")
+        self._authed.add(proto)
 
     async def _serve(self, proto: FrameProtocol) -> None:
         try:
@@ -331,6 +358,9 @@ class RpcServer:
         except asyncio.CancelledError:
             if proto.transport is not None:
                 proto.transport.abort()
+        finally:
+            self._preauth.pop(proto, None)
+            self._authed.discard(proto)
 
     def model_files(self) -> "ModelFiles":
         """The model files this bridge shares, or `NotFound` when it shares none."""
@@ -349,3 +379,56 @@ class RpcServer:
         if not resolved.is_file():
             raise NotFound(f"{path} does not exist on the bridge (it may have been cleaned up); run the request again")
         return resolved
+
+
+class _Throttled:
+    """A warning logged at most once per `interval_s`, with how many times it happened meanwhile."""
+
+    def __init__(self, template: str, interval_s: float = 60.0) -> None:
+        self.template = template
+        self.interval_s = interval_s
+        self.count = 0
+        self._last = -float("inf")
+
+    def hit(self, *args: Any) -> None:
+        self.count += 1
+        now = time.monotonic()
+        if now - self._last >= self.interval_s:
+            self._last = now
+            log.warning(self.template, *args, self.count)
+            self.count = 0
+
+
+class _AcceptErrorFilter(logging.Filter):
+    """asyncio logs "socket.accept() out of system resource" with a traceback on every retry (each second
+    while descriptors run out); let one through per minute, without the traceback, with a count."""
+
+    MARK = "out of system resource"
+
+    def __init__(self, interval_s: float = 60.0) -> None:
+        super().__init__()
+        self.interval_s = interval_s
+        self._last = -float("inf")
+        self._dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.MARK not in str(record.msg):
+            return True
+        now = time.monotonic()
+        if now - self._last < self.interval_s:
+            self._dropped += 1
+            return False
+        self._last = now
+        record.msg = (f"a listening socket could not accept a connection: out of file descriptors or memory "
+                      f"(the server retries each second; {self._dropped} more since the last note); raise "
+                      "`ulimit -n` or lower network.max_connections")
+        record.args = ()
+        record.exc_info = record.exc_text = None
+        self._dropped = 0
+        return True
+
+
+def _install_accept_filter() -> None:
+    logger = logging.getLogger("asyncio")
+    if not any(isinstance(f, _AcceptErrorFilter) for f in logger.filters):
+        logger.addFilter(_AcceptErrorFilter())

@@ -12,8 +12,9 @@ import logging
 import signal
 from typing import Any, Callable
 
-from grym_bridge.api import build_router
+from grym_bridge.api import all_routes, build_router
 from grym_bridge.api.health import publisher
+from grym_bridge.api.step_args import step_arg_specs
 from grym_bridge.config import Config
 from grym_bridge.orchestrator.chains import Orchestrator
 from grym_bridge.orchestrator.health import HealthMonitor, LoopLagProbe, SystemProbe
@@ -48,8 +49,10 @@ def build_services(config: Config, *, open_memory: Callable[[], Any] | None = No
     capabilities = CapabilityServices(config, None if trust_paths else paths, open_memory=open_memory,
                                       make_text_to_audio=make_text_to_audio)
     registry = default_registry(ChainSteps(config, capabilities))
+    registry.use_args(step_arg_specs(all_routes()))  # plan steps take their routes' argument ranges
     lag = LoopLagProbe()
-    health = HealthMonitor(config.health, read=SystemProbe(queue_depth=jobs.depth, loop_lag=lag.value))
+    health = HealthMonitor(config.health, read=SystemProbe(queue_depth=jobs.depth, loop_lag=lag.value,
+                                                           hung_workers=jobs.hung_count))
     sessions = SessionStore.backed_by_memory(capabilities.memory)
     resources = ResourceManager(config, jobs=jobs, models=capabilities.model_budget)
     health.subscribe(resources.on_health)

@@ -18,7 +18,8 @@ STATE_ADDRESS = "/grym/health/state"
 
 def get(req: Request) -> None:
     health = req.services.orchestrator.health
-    req.reply_json(health.status.to_dict(time.monotonic()))
+    # `hung`: workers held by work past its timeout (health is warning while there are any).
+    req.reply_json(health.status.to_dict(time.monotonic()) | {"hung": req.services.jobs.hung()})
 
 
 def state(services: "Services") -> tuple[str, str]:
@@ -38,7 +39,8 @@ def publisher(router: "Router") -> Callable[["Transition"], Any]:
 ROUTES = [
     Route("/grym/health/get", get, reply="<req_id> <json>",
           doc="Health now: state (healthy, warning, critical), for how long, why, and the readings "
-              "(CPU, memory, GPU memory, queue depth, error rate, event-loop lag)."),
+              "(CPU, memory, GPU memory, queue depth, error rate, event-loop lag, hung workers), and the "
+              "workers held by work that ran past its job's timeout."),
 ]
 
 PROPERTIES = [

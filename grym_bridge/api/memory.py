@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from grym_bridge.errors import BadRequest
 from grym_bridge.results import dumps, to_jsonable
 from grym_bridge.api.routes import Arg, Request, Route
 
@@ -19,18 +18,12 @@ def _store(req: Request) -> Any:
     return req.services.memory()
 
 
-def _tags(text: str) -> list[str]:
-    """Tags as Max sends them: one comma-separated symbol, or a JSON list."""
-    text = text.strip()
-    if text.startswith("["):
-        import json
+def _tags(req: Request, text: str) -> list[str]:
+    """Tags as Max sends them: one comma-separated symbol, or a JSON list; bounded by the config."""
+    from grym_bridge.memory.checks import parse_tags
 
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError:
-            raise BadRequest("tags must be words separated by commas, or a JSON list of words") from None
-        return [str(t) for t in items]
-    return [t for t in (part.strip() for part in text.split(",")) if t]
+    limits = req.services.config.memory
+    return parse_tags(text, max_tags=limits.max_tags, max_chars=limits.max_tag_chars)
 
 
 def add(req: Request, path: str, tags: str, source: str, provenance: dict) -> None:
@@ -38,7 +31,7 @@ def add(req: Request, path: str, tags: str, source: str, provenance: dict) -> No
     from grym_bridge.memory.ingest import add_paths
 
     checked = req.services.paths.check(path)
-    tag_list = _tags(tags)
+    tag_list = _tags(req, tags)
     config = req.services.config
     store = _store(req)
     policy = req.services.paths
@@ -84,7 +77,7 @@ def list_clips(req: Request, q: str, tag: str, source: str, limit: int) -> None:
 
 
 def tag(req: Request, clip_id: int, tags: str, remove: bool) -> tuple[Any, ...]:
-    words = _tags(tags)
+    words = _tags(req, tags)
     store = _store(req)
     clip = store.tag(clip_id, remove=words) if remove else store.tag(clip_id, add=words)
     return (clip.id, dumps(list(clip.tags)))

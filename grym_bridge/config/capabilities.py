@@ -85,6 +85,8 @@ class MemoryConfig:
     exact_below: int = setting(20_000, "Below this many vectors similarity search is exact; above, an HNSW index.", min=1)
     ef_search: int = setting(128, "HNSW search breadth: higher is more accurate and slower.", min=10, max=4096)
     cache_size: int = setting(2048, "Clips kept in the hot-read cache (0: no cache).", min=0, max=10_000_000)
+    max_tags: int = setting(32, "Most tags one request (or plan step) may give a clip.", min=1, max=10_000)
+    max_tag_chars: int = setting(64, "Longest tag, in characters.", min=1, max=100)
 
 
 @dataclass

@@ -69,6 +69,13 @@ class JobsConfig:
     gpu_workers: int = setting(1, "Jobs of the gpu class that run at once.", min=1, max=16)
     timeout_s: float = setting(600.0, "A job running longer than this is cancelled.", min=0.1)
     result_ttl_s: float = setting(3600.0, "How long finished jobs stay queryable.", min=0.0)
+    cancel_by: str = setting(
+        "host", "Who may cancel a job: host (the clients of the host that started it: this machine's own "
+        "processes, or a remote machine's token holder over any transport), owner (only the very connection or "
+        "socket that started it) or anyone.", choices=["host", "owner", "anyone"],
+    )
+    retry_after_max_s: float = setting(300.0, "Longest retry_after a busy error suggests; the hint is estimated "
+                                       "from the jobs ahead and how long such jobs took.", min=0.5)
 
 
 @dataclass

@@ -18,7 +18,10 @@ class OrchestratorConfig:
                            "http://127.0.0.1:1234/v1 for openai).")
     llm_model: str = setting("llama3.2", "Model name the LLM server knows.")
     llm_api_key: str = setting("", "Bearer token for OpenAI-compatible servers that want one.")
-    llm_timeout_s: float = setting(20.0, "Longest wait for a plan from the LLM before the rules plan instead.", min=0.1)
+    llm_timeout_s: float = setting(20.0, "Longest wait for a plan from the LLM before the rules plan instead: one "
+                                   "deadline for the whole exchange, however slowly the answer arrives.", min=0.1)
+    llm_max_answer_bytes: int = setting(262144, "Largest answer read from the LLM server; a larger one is dropped "
+                                        "and the rules plan instead.", min=1024, max=64 * 1024 * 1024)
     llm_context_tokens: int = setting(1024, "Token budget for the context (session, clip analysis) sent to the LLM.",
                                       min=64, max=131072)
     step_retries: int = setting(2, "Retries of a step after a transient failure (busy, timeout, connection).",
@@ -52,6 +55,9 @@ class HealthConfig:
     error_rate_critical: float = setting(0.6, "Smoothed fraction of failed jobs that enters critical.", min=0.0, max=1.0)
     loop_lag_warning_s: float = setting(0.1, "Event-loop lag (s) that enters warning.", min=0.001)
     loop_lag_critical_s: float = setting(1.0, "Event-loop lag (s) that enters critical.", min=0.001)
+    hung_workers_warning: float = setting(1.0, "Workers held by work past its job's timeout that enter warning.",
+                                          min=0.0)
+    hung_workers_critical: float = setting(0.0, "Hung workers that enter critical (0: never).", min=0.0)
 
 
 @dataclass

@@ -37,6 +37,35 @@ def normalize_tags(tags: Iterable[str]) -> list[str]:
     return out
 
 
+def parse_tags(value: Any, *, max_tags: int = 32, max_chars: int = 100) -> list[str]:
+    """Tags as clients and plans send them: "dark,pad", a JSON list as text, or a list; bounded.
+
+    Text is split at commas, never into letters; at most `max_tags` tags of
+    at most `max_chars` characters each (`memory.max_tags`, `memory.max_tag_chars`).
+    """
+    import json
+
+    items: Any = value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                items = json.loads(text)
+            except (json.JSONDecodeError, RecursionError):
+                raise BadRequest("tags must be words separated by commas, or a JSON list of words") from None
+        else:
+            items = [part.strip() for part in text.split(",")]
+    if not isinstance(items, (list, tuple)) or any(isinstance(t, (list, dict)) for t in items):
+        raise BadRequest("tags must be words separated by commas, or a JSON list of words")
+    tags = normalize_tags(str(t) for t in items if str(t).strip())
+    if len(tags) > max_tags:
+        raise BadRequest(f"{len(tags)} tags; at most {max_tags} at once (memory.max_tags)")
+    long = next((t for t in tags if len(t) > max_chars), None)
+    if long is not None:
+        raise BadRequest(f"tag {long[:40]!r}... has {len(long)} characters; at most {max_chars} (memory.max_tag_chars)")
+    return tags
+
+
 def check_space(space: str) -> str:
     if space not in SPACES:
         raise BadRequest(f"unknown vector space {space!r}; use one of: {', '.join(SPACES)}")

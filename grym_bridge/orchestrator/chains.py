@@ -19,6 +19,7 @@ The seeds' ModelOrchestrator, in Python:
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from grym_bridge.config import Config
-from grym_bridge.errors import Cancelled, GrymError, error_code, error_message
+from grym_bridge.errors import BadRequest, Cancelled, GrymError, error_code, error_message
 from grym_bridge.orchestrator.plan import Plan, Step
 from grym_bridge.orchestrator.rule_planner import RulePlanner
 from grym_bridge.orchestrator.session import SessionContext, SessionStore
@@ -109,6 +110,10 @@ class Orchestrator:
         self.sessions = sessions
         self.health = health
         self._sleep = sleep
+        if getattr(self.planner, "check", False) is None:
+            # A planner that checks its own plans (the LLM's) checks them as the chain will, each
+            # step's preparation included, and falls back to the rules when anything is refused.
+            self.planner.check = functools.partial(self.check_plan, prepare=True)
 
     # -- planning ---------------------------------------------------------------------------
 
@@ -119,10 +124,29 @@ class Orchestrator:
         """The plan for a request, checked against the registered steps."""
         extra = {"clip": path.name} if path is not None and getattr(self.planner, "takes_clip", False) else {}
         plan = self.planner.plan(text, has_input=path is not None, session=self.session(session_id), **extra)
-        for step in plan.steps:
-            for candidate in (step, *step.fallbacks):
-                self.registry.get(candidate.step)  # UnknownAddress names the step and the known ones
-        return self.optimize_execution(plan)
+        return self.optimize_execution(self.check_plan(plan))
+
+    def check_plan(self, plan: Plan, *, prepare: bool = False) -> Plan:
+        """`plan` with every step's (and fallback's) arguments checked by the api's ranges, or `BadRequest`.
+
+        Unknown steps raise `UnknownAddress` naming the known ones. With
+        `prepare`, each step's preparation runs too (tag counts, durations,
+        chain files), its result dropped: the LLM planner checks this way, so
+        anything the chain would refuse sends it to the rules instead.
+        """
+        def checked(index: int, step: Step) -> Step:
+            where = f"plan step {index + 1} ({step.step})"
+            args = self.registry.check_args(step.step, step.args, where)
+            spec = self.registry.get(step.step)
+            if prepare and spec.prepare is not None:
+                try:
+                    spec.prepare(dict(args))
+                except BadRequest as exc:
+                    raise BadRequest(f"{where}: {exc.message}") from None
+            return Step(step.step, args, [checked(index, fb) for fb in step.fallbacks], step.optional)
+
+        steps = [checked(i, s) for i, s in enumerate(plan.steps)]
+        return Plan(steps, plan.explanation, plan.planner, plan.fallback_reason)
 
     def optimize_execution(self, plan: Plan) -> Plan:
         """Drop an analyze that would repeat one on the same clip; while critical, skip optional steps."""
@@ -200,7 +224,8 @@ class Orchestrator:
 
     def _prepare(self, step: Step) -> dict[str, Any]:
         spec = self.registry.get(step.step)
-        return spec.prepare(dict(step.args)) if spec.prepare is not None else dict(step.args)
+        args = self.registry.check_args(step.step, step.args)
+        return spec.prepare(args) if spec.prepare is not None else args
 
     def _run_step(self, step: Step, ctx: ChainContext, progress: Progress, args: dict[str, Any]) -> StepRecord:
         started = time.monotonic()

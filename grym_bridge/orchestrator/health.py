@@ -2,7 +2,8 @@
 
 The readings are CPU and memory use, GPU memory (only when torch is already
 imported and a GPU is in use: health never imports torch), jobs waiting,
-the smoothed job error rate and the event loop's lag. Each metric has an
+the smoothed job error rate, the event loop's lag and the workers held by
+work that ran past its job's timeout. Each metric has an
 enter level for warning and for critical, and an exit level below each
 (`hysteresis` lower): a state is entered when a reading reaches its enter
 level and left only when every reading is below the exit level. Worsening
@@ -62,6 +63,8 @@ class Readings:
     queue_depth: float | None = None
     error_rate: float | None = None
     loop_lag_s: float | None = None
+    #: Workers held by work that ran past its job's timeout (the job queue's `hung()`).
+    hung_workers: float | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ def thresholds_from_config(cfg: HealthConfig) -> dict[str, Threshold]:
         "queue_depth": Threshold.with_margin(cfg.queue_warning, cfg.queue_critical, h),
         "error_rate": Threshold.with_margin(cfg.error_rate_warning, cfg.error_rate_critical, h),
         "loop_lag_s": Threshold.with_margin(cfg.loop_lag_warning_s, cfg.loop_lag_critical_s, h),
+        "hung_workers": Threshold.with_margin(cfg.hung_workers_warning, cfg.hung_workers_critical, h),
     }
 
 
@@ -255,14 +259,16 @@ class HealthMonitor:
 class SystemProbe:
     """Reads this machine: psutil where installed, else the load average and /proc/meminfo.
 
-    `queue_depth` and `loop_lag` are callables the server supplies (the job
-    queue and the event-loop lag probe).
+    `queue_depth`, `loop_lag` and `hung_workers` are callables the server
+    supplies (the job queue and the event-loop lag probe).
     """
 
     def __init__(self, queue_depth: Callable[[], float] | None = None,
-                 loop_lag: Callable[[], float | None] | None = None) -> None:
+                 loop_lag: Callable[[], float | None] | None = None,
+                 hung_workers: Callable[[], float] | None = None) -> None:
         self.queue_depth = queue_depth
         self.loop_lag = loop_lag
+        self.hung_workers = hung_workers
         try:
             import psutil
 
@@ -278,6 +284,7 @@ class SystemProbe:
             gpu_memory_percent=gpu_memory_percent(),
             queue_depth=float(self.queue_depth()) if self.queue_depth else None,
             loop_lag_s=self.loop_lag() if self.loop_lag else None,
+            hung_workers=float(self.hung_workers()) if self.hung_workers else None,
         )
 
     def cpu_percent(self) -> float | None:

@@ -30,6 +30,7 @@ from typing import Any, Callable
 from grym_bridge import cancel
 from grym_bridge.config import JobsConfig
 from grym_bridge.errors import Busy, Cancelled, GrymError, JobTimeout, NotFound, error_code, error_message, is_disk_full
+from grym_bridge.orchestrator.job_policy import DurationStats, estimate_wait
 from grym_bridge.results import to_jsonable
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,10 @@ class JobQueue:
         self.admission: Callable[[str, str], None] | None = None
         self.completed = 0
         self.failed = 0
+        #: How long jobs of each name took lately (the busy hint's estimate).
+        self.durations = DurationStats()
+        #: Jobs whose work ran past their timeout and still holds a worker thread, by id.
+        self._hung: dict[int, Job] = {}
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -198,7 +203,7 @@ class JobQueue:
         if self._waiting >= self.config.queue_size:
             raise Busy(
                 f"the job queue is full ({self.config.queue_size} jobs waiting); retry in a moment",
-                retry_after_s=self._retry_hint(),
+                retry_after_s=self.retry_after(resource),
             )
         self.expire()
         job = Job(
@@ -244,11 +249,55 @@ class JobQueue:
 
     # -- internals ---------------------------------------------------------------
 
-    def _retry_hint(self) -> float:
-        """Seconds until a slot likely frees: the mean run time of recent jobs, at least 0.5 s."""
-        runs = [j.finished - j.started for j in self._jobs.values() if j.finished and j.started]
-        mean = sum(runs[-20:]) / len(runs[-20:]) if runs else 1.0
-        return round(max(0.5, mean), 2)
+    def retry_after(self, resource: str = "cpu") -> float:
+        """Seconds until a `resource` worker would be free for a job queued now: the busy hint.
+
+        From the jobs running on that lane (their expected time left, hung ones
+        included) and the jobs waiting ahead, each expected to take what jobs
+        of its name took lately; at least 0.5 s, at most `jobs.retry_after_max_s`.
+        """
+        now = self._clock()
+        running = [(self._expected(j), now - (j.started or now)) for j in self.running() if j.resource == resource]
+        # A hung job has overrun already: guess it holds its worker about one more run of its kind.
+        running += [(now - (j.started or now) + self._expected(j), now - (j.started or now))
+                    for j in self._hung.values() if j.resource == resource]
+        waiting = [self._expected(j) for j in sorted(self._jobs.values(), key=lambda j: j.id)
+                   if j.state is JobState.QUEUED and j.resource == resource]
+        workers = self.config.cpu_workers if resource == "cpu" else self.config.gpu_workers
+        wait = estimate_wait(running, waiting, workers)
+        return round(min(max(0.5, wait), self.config.retry_after_max_s), 2)
+
+    def _expected(self, job: Job) -> float:
+        return self.durations.expected(job.name, job.resource)
+
+    def hung(self) -> list[dict[str, Any]]:
+        """Workers still busy with a job that ran past its timeout (or was cancelled and never stopped)."""
+        now = self._clock()
+        return [{"job_id": j.id, "name": j.name, "resource": j.resource, "state": j.state.value,
+                 "timeout_s": j.timeout_s, "running_s": round(now - (j.started or now), 1), "hung": True}
+                for j in self._hung.values()]
+
+    def hung_count(self) -> int:
+        """How many workers are hung now (safe to read from any thread)."""
+        return len(self._hung)
+
+    async def _hold_hung(self, job: Job, future: "asyncio.Future[Any]") -> None:
+        """Keep this worker on a job that overran its timeout until its thread lets go, and say so.
+
+        Python cannot stop a thread: the work goes on until its next progress
+        report (or forever). Until then the worker is not free, so it takes no
+        new job (which would only wait for the thread), and `hung()`,
+        `/grym/job/list` and health report it.
+        """
+        self._hung[job.id] = job
+        log.warning("job %s (%s) ran past its timeout of %g s and is still running; its %s worker is held "
+                    "until it stops", job.id, job.name, job.timeout_s, job.resource)
+        try:
+            await asyncio.wait([future])
+        finally:
+            self._hung.pop(job.id, None)
+        log.info("job %s (%s): the overrunning work stopped after %.1f s; its worker is free again",
+                 job.id, job.name, self._clock() - (job.started or self._clock()))
 
     def expire(self) -> int:
         """Forget finished jobs older than `result_ttl_s`; return how many were forgotten."""
@@ -271,14 +320,18 @@ class JobQueue:
             self._emit("started", job)
             ctx = JobContext(job, self)
             future = loop.run_in_executor(self._pools[resource], self._run, job, ctx)
+            future.add_done_callback(lambda _f, job=job: self.durations.record(
+                job.name, job.resource, self._clock() - (job.started or self._clock())))
             try:
                 result = await asyncio.wait_for(asyncio.shield(future), job.timeout_s)
             except asyncio.TimeoutError:
                 job.cancel_event.set()
                 future.add_done_callback(_retrieve)  # the thread stops at its next checkpoint
                 self._finish(job, JobState.ERROR, error=JobTimeout(
-                    f"job {job.id} ({job.name}) ran longer than {job.timeout_s:g} s and was stopped; "
+                    f"job {job.id} ({job.name}) ran longer than {job.timeout_s:g} s and was told to stop; "
                     "raise jobs.timeout_s in the config for longer work"))
+                if not future.done():
+                    await self._hold_hung(job, future)
                 continue
             except asyncio.CancelledError:
                 job.cancel_event.set()

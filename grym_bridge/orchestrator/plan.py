@@ -43,7 +43,11 @@ FX_GOALS = ("darker", "brighter", "warmer", "punchier", "wider", "tighter", "lou
 FX_FIXES = ("rumble", "mud", "boom", "harsh", "sibilant", "thin", "dull")
 FX_TARGETS = ("streaming", "club", "broadcast", "podcast")
 COMPOSE_PARTS = ("chords", "melody", "bass", "drums", "continue")
+#: What an analyze step may be asked to answer in words.
+ANALYZE_QUESTIONS = ("key", "tempo", "loudness")
 MAX_STEPS = 12
+#: Fallbacks one plan step may list (each a step without fallbacks of its own).
+MAX_FALLBACKS = 3
 
 
 @dataclass
@@ -141,6 +145,12 @@ def _check_args(index: int, name: str, args: Mapping[str, Any]) -> dict[str, Any
             out["fix"] = fixes
         if out.get("target") is not None and out["target"] not in FX_TARGETS:
             raise BadRequest(f"{where}: unknown loudness target {out['target']!r}; use one of {', '.join(FX_TARGETS)}")
+    elif name == "analyze" and out.get("questions") is not None:
+        asked = out["questions"]
+        asked = [asked] if isinstance(asked, str) else asked  # "key" is one question, not three letters
+        if not isinstance(asked, list) or not all(q in ANALYZE_QUESTIONS for q in asked) or len(asked) > 3:
+            raise BadRequest(f"{where}: 'questions' must be a list of {', '.join(ANALYZE_QUESTIONS)}")
+        out["questions"] = asked
     elif name == "compose":
         part = out.get("part", "chords")
         if part not in COMPOSE_PARTS:
@@ -163,8 +173,12 @@ def _check_args(index: int, name: str, args: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def step_from_dict(index: int, raw: Any, known: Iterable[str]) -> Step:
-    """One step from untrusted JSON, or `BadRequest` naming the step and what was wrong."""
+def step_from_dict(index: int, raw: Any, known: Iterable[str], *, nested: bool = False) -> Step:
+    """One step from untrusted JSON, or `BadRequest` naming the step and what was wrong.
+
+    A step's fallbacks are steps without fallbacks of their own: a plan has a
+    fixed, shallow shape, so nothing an LLM writes recurses without end here.
+    """
     known = list(known)
     if not isinstance(raw, Mapping):
         raise BadRequest(f"plan step {index + 1} must be an object with a 'step' name, got {raw!r}")
@@ -174,7 +188,12 @@ def step_from_dict(index: int, raw: Any, known: Iterable[str]) -> Step:
     args = raw.get("args") or {}
     if not isinstance(args, Mapping):
         raise BadRequest(f"plan step {index + 1} ({name}): 'args' must be an object, got {args!r}")
-    fallbacks = [step_from_dict(index, fb, known) for fb in raw.get("fallbacks") or []]
+    raw_fallbacks = raw.get("fallbacks") or []
+    if not isinstance(raw_fallbacks, list) or len(raw_fallbacks) > MAX_FALLBACKS:
+        raise BadRequest(f"plan step {index + 1} ({name}): 'fallbacks' must be a list of at most {MAX_FALLBACKS} steps")
+    if raw_fallbacks and nested:
+        raise BadRequest(f"plan step {index + 1} ({name}): a fallback step cannot have fallbacks of its own")
+    fallbacks = [step_from_dict(index, fb, known, nested=True) for fb in raw_fallbacks]
     return Step(name, _check_args(index, name, args), fallbacks, bool(raw.get("optional", False)))
 
 

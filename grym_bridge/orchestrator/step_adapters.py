@@ -100,6 +100,12 @@ class ChainSteps:
         ctx.new_audio(Path(result.path), "rendered")
         return {"path": result.path, "input_lufs": result.input_lufs, "output_lufs": result.output_lufs}
 
+    def prepare_generate(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Check the options as `/grym/generate/text` does (duration within generate.max_duration_s, ...)."""
+        options = import_capability("grym_bridge.generate.options", "text-to-audio generation")
+        options.resolve(options.GenerateOptions.from_mapping(args), self.config)
+        return args
+
     def generate(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
         options = import_capability("grym_bridge.generate.options", "text-to-audio generation")
         opts = options.GenerateOptions.from_mapping(args)
@@ -117,10 +123,13 @@ class ChainSteps:
         if not tempo:
             raise BadRequest("step conform needs a tempo: set the session tempo (/grym/session/set tempo) "
                              "or say it (\"at 120 bpm\")")
+        if not 20 <= float(tempo) <= 400:
+            raise BadRequest(f"step conform: tempo must be 20-400 BPM, got {tempo!r}")
         audio = load_limited(_need_clip(ctx, "conform"), self.config.audio)
         beats = ctx.session.beats_per_bar()
         bar_s = 60.0 / float(tempo) * beats
         bars = int(args.get("bars") or max(1, round(audio.duration_s / bar_s)))
+        _check_conform_length(bars, float(tempo), bar_s, audio.duration_s, self.config.generate.max_duration_s)
         frames = conform.bars_to_frames(bars, float(tempo), beats, audio.sample_rate)
         progress(0.3, f"fitting to {bars} bars at {float(tempo):g} BPM")
         spec = conform.ConformSpec(frames=frames, sample_rate=audio.sample_rate, channels=audio.channels, loop=True,
@@ -156,11 +165,21 @@ class ChainSteps:
                 "style": result.style,
                 "bars": result.bars, "chords": result.chords, "note_count": result.note_count, "seed": result.seed}
 
+    def prepare_store(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Tags parsed and bounded as `/grym/memory/add` does ("dark" is one tag), before the chain starts."""
+        from grym_bridge.memory.checks import parse_feedback, parse_tags
+
+        limits = self.config.memory
+        if args.get("feedback") is not None:
+            parse_feedback(args["feedback"])  # a rating 0..5, kept, rejected or clear: as /grym/memory/rate takes
+        return {**args, "tags": parse_tags(args.get("tags") or [], max_tags=limits.max_tags,
+                                           max_chars=limits.max_tag_chars)}
+
     def store(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
         clip = _need_clip(ctx, "store")
         analysis = self._analysis(ctx, progress)
         source = ctx.audio_source
-        tags = [str(t) for t in args.get("tags") or []]
+        tags = self.prepare_store(args)["tags"]
         stored = self.services.memory().add_clip(clip, analysis=analysis, source=source, tags=tags,
                                         provenance={"request": ctx.text, "from": str(ctx.input_path or "")})
         out = {"clip_id": stored.id, "path": str(clip), "source": source}
@@ -168,6 +187,19 @@ class ChainSteps:
             self.services.memory().rate(stored.id, args["feedback"])
             out["feedback"] = args["feedback"]
         return out
+
+
+def _check_conform_length(bars: int, tempo: float, bar_s: float, clip_s: float, limit_s: float) -> None:
+    """A conformed clip is at most as long as the clip (to the next bar) or generate.max_duration_s."""
+    seconds = bars * bar_s
+    if seconds > max(limit_s, clip_s + bar_s):
+        raise BadRequest(f"step conform: {bars} bars at {tempo:g} BPM last {seconds:.1f} s, longer than the clip "
+                         f"({clip_s:.1f} s) and generate.max_duration_s ({limit_s:g} s); ask for fewer bars")
+
+
+#: Arguments a step takes that no api route has; the plan checks them (plan._check_args).
+OWN_ARGS = {"analyze": ("questions",), "suggest_fx": ("goals", "fix", "target"), "compose": ("part",),
+            "store": ("feedback",)}
 
 
 def default_registry(steps: ChainSteps) -> StepRegistry:
@@ -178,5 +210,6 @@ def default_registry(steps: ChainSteps) -> StepRegistry:
         # A failed generation is tried again with the small model before the chain gives up.
         fallbacks = [{"model": SMALL_TTA_MODEL}] if name == "generate" else []
         reg.register(name, getattr(steps, name), resource=resource, fallbacks=fallbacks,
-                     description=STEP_DESCRIPTIONS[name], prepare=getattr(steps, f"prepare_{name}", None))
+                     description=STEP_DESCRIPTIONS[name], prepare=getattr(steps, f"prepare_{name}", None),
+                     own_args=OWN_ARGS.get(name, ()))
     return reg

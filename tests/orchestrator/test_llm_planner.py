@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import Iterator
 
 import pytest
 
@@ -18,15 +17,6 @@ from tests.orchestrator.llm_standin import LlmStandIn
 GOOD = {"steps": [{"step": "analyze"}, {"step": "suggest_fx", "args": {"goals": ["darker", "wider"]}},
                   {"step": "render"}],
         "explanation": "Analyze the loop, then darken and widen it."}
-
-
-@pytest.fixture
-def llm() -> Iterator[LlmStandIn]:
-    server = LlmStandIn()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def planner(llm: LlmStandIn, provider: str, **kw) -> LlmPlanner:

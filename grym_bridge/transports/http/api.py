@@ -118,6 +118,7 @@ def make_endpoint(transport: "HttpTransport") -> Callable[[Request], Any]:
         except GrymError as exc:
             return error_response(error_code(exc), error_message(exc), address)
         peer = RequestPeer(asyncio.get_running_loop(), page)
+        peer.host = request.client.host if request.client else ""  # whose machine: job ownership (jobs.cancel_by)
         router.dispatch(address, [f"http-{next(_req_ids)}", *values], peer)
         try:
             reply_address, args = await asyncio.wait_for(asyncio.shield(peer.reply), REPLY_TIMEOUT_S)

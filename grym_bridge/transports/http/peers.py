@@ -53,6 +53,8 @@ class SocketPeer:
     """One page's websocket: messages are queued here and written by the socket's sender task."""
 
     max_payload: int | None = None
+    #: The address the page talks from (set by the server): whose machine, for job ownership.
+    host: str = ""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.key: Hashable = f"web-{next(_ids)}"
@@ -89,6 +91,7 @@ class RequestPeer:
     """
 
     max_payload: int | None = None
+    host: str = ""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, page: SocketPeer | None) -> None:
         self.loop = loop

@@ -189,6 +189,7 @@ class HttpTransport:
         """A page's socket: requests in (OSC-shaped JSON), replies, job events and updates out."""
         await ws.accept()
         peer = SocketPeer(asyncio.get_running_loop())
+        peer.host = ws.client.host if ws.client else ""  # whose machine: job ownership (jobs.cancel_by)
         self.pages[peer.key] = peer
         peer.send("/grym/web/welcome", [peer.key, __version__])
         sender = asyncio.create_task(self._pump(ws, peer))

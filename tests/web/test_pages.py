@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -162,10 +164,14 @@ def test_memory_page_searches_tags_rates_and_maps_clips(web_server: RunningServe
 def test_system_page_lists_jobs_and_cancels_one(config: Config, page: Any, tmp_path: Path) -> None:
     config.jobs.cpu_workers = 1  # one job runs, the next waits in the queue: the one the page cancels
     server = start_web_server(config)
+    gate = threading.Event()
     try:
-        long_clip = tmp_path / "long.wav"
-        write_audio(long_clip, synth.pink_noise(120.0, channels=2))
-        running = api(server, "analyze/file", path=str(long_clip))["job_id"]
+        # Stands in for a DAW's long job: it holds the only cpu worker until `gate` opens (an analysis
+        # used here before could finish before the page loaded, and the queued job ran meanwhile).
+        held: concurrent.futures.Future = concurrent.futures.Future()
+        server.loop.call_soon_threadsafe(lambda: held.set_result(
+            server.services.jobs.submit("daw job", lambda ctx: gate.wait(30), resource="cpu")))
+        running = held.result(timeout=5).id
         waiting = api(server, "compose/melody", bars=2)["job_id"]
         open_page(page, server, "system")
         page.wait_for_selector(f"#jobs tr[data-job='{waiting}'] button")
@@ -181,4 +187,5 @@ def test_system_page_lists_jobs_and_cancels_one(config: Config, page: Any, tmp_p
         assert page.console.errors == []
         screenshot(page, "system")
     finally:
+        gate.set()
         server.stop()

@@ -5,21 +5,53 @@ Each check raises `BadRequest` (or `AudioFileError`) naming the bad value and wh
 
 from __future__ import annotations
 
+import hashlib
+import struct
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
 from grym_bridge.errors import AudioFileError, BadRequest
-from grym_bridge.files import hash_file
+from grym_bridge.cancel import checkpoint
+from grym_bridge.files import hash_file, open_regular
 from grym_bridge.memory.types import SPACES
 
 
-def content_hash_of(path: Path) -> str:
-    """SHA-256 of a file's bytes: the identity of a clip (a renamed or moved file is the same clip).
+#: The first bytes hashed: names this identity scheme, so a later change of it cannot collide.
+_SAMPLES_TAG = b"grym-samples-v1\0"
+_BLOCK_FRAMES = 65536  # 256 KiB per channel as float32: bounded memory for any length of file
 
-    Only a regular file is read (a FIFO or device is refused, never waited on), in chunks with a
-    cancellation point between them.
+
+def content_hash_of(path: Path) -> str:
+    """The identity of a clip: SHA-256 (hex) of its decoded samples, sample rate and channel count.
+
+    Two files holding the same audio are one clip whatever their headers say (a WAV header's
+    timestamp, the same PCM16 samples in WAV and FLAC); a renamed or moved file is the same clip.
+    Hashed: a version tag, the rate and channels (little-endian uint32), then the frames as
+    little-endian float32. Only a regular file is opened (a FIFO or device is refused, never
+    waited on); it is decoded in blocks with a cancellation point between them.
+    """
+    import soundfile
+
+    digest = hashlib.sha256(_SAMPLES_TAG)
+    with open_regular(path, "audio file") as fh:
+        try:
+            with soundfile.SoundFile(fh) as audio:
+                digest.update(struct.pack("<II", audio.samplerate, audio.channels))
+                for block in audio.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True):
+                    checkpoint()
+                    digest.update(np.ascontiguousarray(block, dtype="<f4").tobytes())
+        except (RuntimeError, soundfile.LibsndfileError) as exc:
+            raise AudioFileError(f"{path} is not an audio file that can be read ({exc}); "
+                                 "use WAV, FLAC, AIFF, OGG or MP3") from None
+    return digest.hexdigest()
+
+
+def legacy_hash_of(path: Path) -> str:
+    """SHA-256 of a file's bytes: a clip's identity before samples were hashed (stores made then).
+
+    Used only to find such a clip and re-key it to `content_hash_of` (`MemoryStore.adopt_legacy`).
     """
     return hash_file(path, "sha256", what="audio file")
 

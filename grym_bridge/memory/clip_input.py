@@ -40,6 +40,12 @@ class NewClip:
     vectors: dict[str, np.ndarray]
 
 
+#: `list_clips`' filter that lists a path once: a clip is hidden when a clip that took the same
+#: path later holds it (a file overwritten with other audio; the older clip stays reachable by id).
+LATEST_AT_PATH = ("NOT EXISTS (SELECT 1 FROM clips n WHERE n.path = c.path AND (n.updated_at > c.updated_at"
+                  " OR (n.updated_at = c.updated_at AND n.id > c.id)))")
+
+
 def check_source(source: str | None) -> None:
     if source is not None and source not in SOURCES:
         raise BadRequest(f"source must be one of {', '.join(SOURCES)}, got {source!r}")

@@ -3,7 +3,7 @@
 Audio stays on the machine that made or holds it; the shared memory's
 `locations` table says where. `fetch_clip` downloads the clip from another
 bridge (the RPC `get`: checked by size and BLAKE3 on the way), checks that the
-bytes hash to the clip's content hash (the clip's identity, `checks.content_hash_of`),
+audio hashes to the clip's content hash (the clip's identity, `checks.content_hash_of`),
 and records the new copy as this machine's location of the same clip.
 
 A bridge serves only files under its download roots (renders, results,
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from grym_bridge.errors import BadRequest, NotFound
-from grym_bridge.memory.checks import content_hash_of
+from grym_bridge.memory.checks import content_hash_of, legacy_hash_of
 from grym_bridge.memory.types import Clip
 
 
@@ -40,8 +40,13 @@ async def fetch_clip(store: Any, clip_id: int, client: Any, dest_dir: str | os.P
     served = [p for p in others.values() if client.is_remote_file(p)] or list(others.values())
     stored = await client.download(served[0], dest)
     local = Path(stored.path)
-    if content_hash_of(local) != clip.content_hash:
+    content_hash = content_hash_of(local)
+    # A clip remembered before samples were hashed is keyed by its file's bytes: they must match,
+    # and `add_clip` then re-keys it to `content_hash`.
+    if content_hash != clip.content_hash and legacy_hash_of(local) != clip.content_hash:
         local.unlink(missing_ok=True)
         raise BadRequest(f"the file fetched for clip {clip_id} is not its content (the remote file changed since it "
                          "was remembered); it was deleted")
-    return store.add_clip(local, content_hash=clip.content_hash, source=clip.source)
+    if content_hash != clip.content_hash:
+        store.adopt_legacy(local, content_hash)
+    return store.add_clip(local, content_hash=content_hash, source=clip.source)

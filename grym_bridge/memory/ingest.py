@@ -103,7 +103,7 @@ def add_paths(store: MemoryStore, paths: Iterable[str | os.PathLike[str]], *, an
             progress(n / max(1, len(files)), f"{file.name} ({n + 1} of {len(files)})")
         try:
             content_hash = content_hash_of(file)
-            known = store.find_by_hash(content_hash)
+            known = store.adopt_legacy(file, content_hash)
             analysis = None
             if analyzer is not None and (known is None or known.analyzer_version != analyzer.version):
                 analysis = analyzer.analyze(file)
@@ -134,7 +134,7 @@ def query_for(store: MemoryStore, analyzer: Analyzer | None, file_or_id: str | i
     file = Path(text).expanduser()
     if not file.is_file():
         raise NotFound(f"{text} is neither a clip id nor a file; `grym memory list` shows the ids")
-    known = store.find_by_hash(content_hash_of(file))
+    known = store.adopt_legacy(file, content_hash_of(file))
     if known is not None and (space in known.spaces or space in PATTERN_KINDS):
         return known.id
     if analyzer is None:

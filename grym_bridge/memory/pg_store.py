@@ -27,8 +27,8 @@ from grym_bridge.config import Config
 from grym_bridge.errors import BadRequest
 from grym_bridge.memory.analyzer import Analyzer, default_analyzer
 from grym_bridge.memory.checks import normalize_tags, parse_feedback, session_name
-from grym_bridge.memory.clip_input import (check_clip_id, check_source, merged_provenance, next_feedback, prepare_clip,
-                                           refresh_features, session_json, unknown_clip)
+from grym_bridge.memory.clip_input import (LATEST_AT_PATH, check_clip_id, check_source, merged_provenance,
+                                           next_feedback, prepare_clip, refresh_features, session_json, unknown_clip)
 from grym_bridge.memory.features import AnalysisRecord, unpack_analysis
 from grym_bridge.memory.index_files import IndexKeeper
 from grym_bridge.memory.pg_database import PgDatabase
@@ -107,6 +107,8 @@ class PostgresMemory(PgSearch, MemoryStore):
                  embedding=None, content_hash=None) -> Clip:
         new = prepare_clip(path, analysis=analysis, source=source, provenance=provenance, tags=tags, vector=vector,
                            embedding=embedding, content_hash=content_hash)
+        if content_hash is None:  # hashed here: a clip stored under the file's older byte hash takes this key
+            self.adopt_legacy(new.path, new.content_hash)
         if self.indexes is None:
             for space, v in new.vectors.items():
                 self._ensure_hnsw(space, int(v.shape[0]))
@@ -204,9 +206,22 @@ class PostgresMemory(PgSearch, MemoryStore):
             return dict(conn.execute("SELECT machine, path FROM locations WHERE clip_id = %s ORDER BY machine",
                                      (clip_id,)).fetchall())
 
+    def _rekey(self, old_hash: str, new_hash: str) -> int | None:
+        with self.db.read() as conn:
+            if conn.execute("SELECT 1 FROM clips WHERE content_hash = %s", (old_hash,)).fetchone() is None:
+                return None
+        with self.db.write() as conn:
+            # The new key may have been taken this instant by another bridge: then that clip is the one.
+            row = conn.execute("UPDATE clips SET content_hash = %s WHERE content_hash = %s AND NOT EXISTS"
+                               " (SELECT 1 FROM clips WHERE content_hash = %s) RETURNING id",
+                               (new_hash, old_hash, new_hash)).fetchone()
+            if row is None:
+                row = conn.execute("SELECT id FROM clips WHERE content_hash = %s", (new_hash,)).fetchone()
+        return None if row is None else int(row[0])
+
     def list_clips(self, *, tag=None, source=None, limit=100, offset=0) -> list[ClipSummary]:
         check_source(source)
-        where, args = [], []
+        where, args = [LATEST_AT_PATH], []
         if tag is not None:
             where.append("c.id IN (SELECT clip_id FROM clip_tags WHERE tag = %s)")
             args.append(normalize_tags([tag])[0])

@@ -23,8 +23,8 @@ from grym_bridge.errors import BadRequest, NotFound
 from grym_bridge.memory.analyzer import Analyzer, default_analyzer
 from grym_bridge.memory.cache import LruCache
 from grym_bridge.memory.checks import normalize_tags, parse_feedback, session_name
-from grym_bridge.memory.clip_input import (check_clip_id, check_source, merged_provenance, next_feedback, prepare_clip,
-                                           refresh_features, session_json, unknown_clip)
+from grym_bridge.memory.clip_input import (LATEST_AT_PATH, check_clip_id, check_source, merged_provenance,
+                                           next_feedback, prepare_clip, refresh_features, session_json, unknown_clip)
 from grym_bridge.memory.database import Database
 from grym_bridge.memory.features import AnalysisRecord, unpack_analysis
 from grym_bridge.memory.index_files import IndexKeeper
@@ -89,6 +89,8 @@ class SqliteMemory(SqliteSearch, MemoryStore):
         # 1. check the arguments and identify the content before touching the database
         new = prepare_clip(path, analysis=analysis, source=source, provenance=provenance, tags=tags, vector=vector,
                            embedding=embedding, content_hash=content_hash)
+        if content_hash is None:  # hashed here: a clip stored under the file's older byte hash takes this key
+            self.adopt_legacy(new.path, new.content_hash)
         record, content_hash, duration, sample_rate = new.record, new.content_hash, new.duration_s, new.sample_rate
         now = time.time()
         # 2. one transaction: insert or merge, then features, vectors, patterns, tags
@@ -182,9 +184,23 @@ class SqliteMemory(SqliteSearch, MemoryStore):
             row = conn.execute("SELECT id FROM clips WHERE content_hash = ?", (content_hash,)).fetchone()
         return None if row is None else self.get(int(row[0]))
 
+    def _rekey(self, old_hash: str, new_hash: str) -> int | None:
+        with self._guard() as conn:
+            if conn.execute("SELECT 1 FROM clips WHERE content_hash = ?", (old_hash,)).fetchone() is None:
+                return None  # the usual case (a new file): no write lock taken
+        with self._write() as conn:
+            row = conn.execute("SELECT id FROM clips WHERE content_hash = ?", (new_hash,)).fetchone()
+            if row is None:
+                row = conn.execute("SELECT id FROM clips WHERE content_hash = ?", (old_hash,)).fetchone()
+                if row is None:
+                    return None
+                conn.execute("UPDATE clips SET content_hash = ? WHERE id = ?", (new_hash, row[0]))
+        self._cache.invalidate(int(row[0]))
+        return int(row[0])
+
     def list_clips(self, *, tag=None, source=None, limit=100, offset=0) -> list[ClipSummary]:
         check_source(source)
-        where, args = [], []
+        where, args = [LATEST_AT_PATH], []
         if tag is not None:
             where.append("c.id IN (SELECT clip_id FROM clip_tags WHERE tag = ?)")
             args.append(normalize_tags([tag])[0])

@@ -6,7 +6,10 @@ same interface; nothing above the capability layer changes when it does.
 
 Conventions every backend keeps:
 - a write returns only after it is committed (durable against a killed process);
-- a clip is deduplicated by the hash of its file's content;
+- a clip is deduplicated by the hash of its decoded samples (`checks.content_hash_of`), so the
+  same audio under two headers is one clip; a clip keyed by the older hash of its file's bytes
+  is re-keyed the first time its file is seen again (`adopt_legacy`);
+- `list_clips` shows a path once: the clip that most recently took that path;
 - vectors are float32, L2-normalized on the way in; similarity is cosine;
 - unknown ids raise `NotFound`, bad arguments `BadRequest`, both with a message
   that says what to do.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import abc
 import os
+from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -59,6 +63,26 @@ class MemoryStore(abc.ABC):
     @abc.abstractmethod
     def find_by_hash(self, content_hash: str) -> Clip | None:
         """The clip whose content has this hash, if any."""
+
+    def adopt_legacy(self, file: str | os.PathLike[str], content_hash: str) -> Clip | None:
+        """The clip holding `file`'s content, re-keying one stored under the file's byte hash.
+
+        Stores made before clips were identified by their samples keyed them by the SHA-256 of
+        the file's bytes. Rather than re-decode every remembered file on upgrade (slow to start,
+        and a file offline then would turn into a duplicate later), a file whose sample hash is
+        unknown has its bytes hashed once more; a clip found under that hash takes the new key.
+        """
+        known = self.find_by_hash(content_hash)
+        if known is not None:
+            return known
+        from grym_bridge.memory.checks import legacy_hash_of
+
+        old = legacy_hash_of(Path(os.fspath(file)))
+        return self.get(clip_id) if (clip_id := self._rekey(old, content_hash)) is not None else None
+
+    @abc.abstractmethod
+    def _rekey(self, old_hash: str, new_hash: str) -> int | None:
+        """Give the clip keyed `old_hash` the key `new_hash` (unless one holds it); its id, or None."""
 
     @abc.abstractmethod
     def list_clips(

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from grym_bridge.cli import cli
 from grym_bridge.memory import MemoryUnavailable
+from grym_bridge.memory.checks import content_hash_of, legacy_hash_of
 from grym_bridge.memory.pg_store import PostgresMemory
 from grym_bridge.memory.sqlite_store import SqliteMemory
 from tests.memory.conftest import clustered_vectors
@@ -228,9 +229,13 @@ def test_migrate_sqlite_to_postgresql_and_back_resumes_and_verifies(pg_cluster: 
         again.close()
 
 
+@pytest.mark.parametrize("keyed_by", ["samples", "bytes"])
 def test_a_bridge_fetches_a_clip_it_lacks_from_the_bridge_that_has_it(pg_cluster: PgCluster, config, tmp_path: Path,
-                                                                        wav) -> None:
-    """The GPU box (a real server) made a clip in its renders folder; the laptop fetches it over RPC."""
+                                                                        wav, keyed_by: str) -> None:
+    """The GPU box (a real server) made a clip in its renders folder; the laptop fetches it over RPC.
+
+    `bytes`: the clip was remembered by an older grym-bridge (keyed by its file's byte hash); the
+    fetched copy is checked against that and the clip re-keyed to its samples' hash."""
     import asyncio
     import shutil
 
@@ -248,7 +253,9 @@ def test_a_bridge_fetches_a_clip_it_lacks_from_the_bridge_that_has_it(pg_cluster
     server = start_server(config)
     laptop = _bridge(dsn, tmp_path, "laptop", listen=False)
     try:
-        clip = server.services.capabilities.memory().add_clip(made, source="generated", tags=["pad"])
+        legacy = legacy_hash_of(made) if keyed_by == "bytes" else None
+        clip = server.services.capabilities.memory().add_clip(made, source="generated", tags=["pad"],
+                                                              content_hash=legacy)
 
         async def fetch() -> object:
             client = await RpcClient.connect("127.0.0.1", int(server.services.endpoints["rpc"]))
@@ -259,6 +266,7 @@ def test_a_bridge_fetches_a_clip_it_lacks_from_the_bridge_that_has_it(pg_cluster
 
         got = asyncio.run(fetch())
         assert got.id == clip.id and Path(got.path).read_bytes() == made.read_bytes()
+        assert got.content_hash == content_hash_of(made) and laptop.stats().clips == 1
         assert laptop.locations(clip.id) == {"gpu-box": str(made), "laptop": got.path}
     finally:
         laptop.close()

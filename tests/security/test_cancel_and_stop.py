@@ -1,8 +1,8 @@
 """Issue 14, item 6: cancel and timeout free the worker within a second; SIGTERM ends the process within 5 s.
 
-The attack: a job that reads a very large file (hashing an 8 GiB sparse
-file named like audio, as `/grym/memory/add` does) on a server with one CPU
-worker. Cancelling it, or letting it time out, must free that worker at
+The attack: a job that reads a very large file (hashing the samples of a
+sparse WAV declaring 4 GiB of PCM16 silence, as `/grym/memory/add` does) on a
+server with one CPU worker. Cancelling it, or letting it time out, must free that worker at
 once (a quick job queued behind it finishes within a second or two), and
 SIGTERM while it runs must end the process.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import signal
+import struct
 import time
 from pathlib import Path
 
@@ -22,11 +23,15 @@ from tests.security.serve import Serve, start
 QUICK = json.dumps([{"plugin": "Gain", "params": {"gain_db": 1.0}}])
 
 
-def sparse(path: Path, size: int = 8 * 1024**3) -> Path:
-    """A file of `size` bytes that takes no disk space (reading it still takes seconds of hashing)."""
+def sparse(path: Path, data_bytes: int = 0xFFFFFF00) -> Path:
+    """A valid mono PCM16 WAV of `data_bytes` of silence that takes no disk space (decoding and
+    hashing its samples, the memory's identity of a clip, still takes seconds)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    header = (b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVEfmt "
+              + struct.pack("<IHHIIHH", 16, 1, 1, 44100, 88200, 2, 16) + b"data" + struct.pack("<I", data_bytes))
     with open(path, "wb") as fh:
-        fh.truncate(size)
+        fh.write(header)
+        fh.truncate(len(header) + data_bytes)
     return path
 
 

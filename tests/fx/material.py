@@ -10,7 +10,6 @@ written here on purpose: the tests must not measure with the code they test.
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import subprocess
 import tempfile
@@ -19,10 +18,10 @@ from pathlib import Path
 import mido
 import numpy as np
 import pyloudnorm
-import pytest
 import soundfile as sf
 
 from grym_bridge.audio_io import Audio
+from tests.conftest import require
 
 SR = 44100
 
@@ -163,11 +162,8 @@ def _gm_midi(path: Path, bpm: float, bars: int) -> None:
 @functools.lru_cache(maxsize=2)
 def gm_song(seconds: float = 6.0, bpm: float = 100.0) -> np.ndarray:
     """A band (drums, bass, piano in A minor) rendered by fluidsynth with the FluidR3 GM soundfont, -18 LUFS."""
-    if shutil.which("fluidsynth") is None or not SOUNDFONT.exists():
-        if os.environ.get("CI") == "true":
-            raise RuntimeError("fluidsynth and fluid-soundfont-gm are needed (apt-get install fluidsynth "
-                               "fluid-soundfont-gm)")
-        pytest.skip("fluidsynth or the FluidR3 soundfont is not installed")
+    require(shutil.which("fluidsynth") is not None and SOUNDFONT.exists(),
+            "fluidsynth with the FluidR3 GM soundfont (Debian: fluidsynth fluid-soundfont-gm)")
     with tempfile.TemporaryDirectory() as folder:
         mid, wav = Path(folder) / "song.mid", Path(folder) / "song.wav"
         _gm_midi(mid, bpm, int(seconds * bpm / 240) + 1)

@@ -122,6 +122,24 @@ def no_vector(query: Any, space: str) -> BadRequest:
     return BadRequest(f"clip {query} has no {space} vector; analyze it first (`grym memory add` analyzes)")
 
 
+def search_query(vector_of: Any, query: Any, k: Any, threshold: Any, space: str,
+                 exclude: Iterable[Any]) -> tuple[np.ndarray, set[int]]:
+    """Check a `similar` request and resolve it, the same for every store: (unit query vector, ids to skip).
+
+    `query` is a clip id (its stored vector in `space`, via `vector_of(id, space)`; the clip itself is
+    skipped) or a vector.
+    """
+    check_search(k, threshold, space)
+    skip = {int(i) for i in exclude}
+    if is_clip_id(query):
+        vec = vector_of(int(query), space)
+        if vec is None:
+            raise no_vector(query, space)
+        skip.add(int(query))
+        return vec, skip
+    return as_unit_vector(query, "query vector"), skip
+
+
 def dim_mismatch(got: int, space: str, stored: int) -> BadRequest:
     return BadRequest(f"the query has {got} dimensions but the stored {space} vectors have "
                       f"{stored}; compare vectors from the same analyzer")

@@ -16,14 +16,14 @@ from typing import Any, Callable
 import numpy as np
 
 from grym_bridge.memory.checks import check_space
-from grym_bridge.memory.clip_input import (check_pattern_kind, check_search, clean_patterns, dim_mismatch,
-                                           group_feedback, is_clip_id, no_vector)
+from grym_bridge.memory.clip_input import (check_pattern_kind, clean_patterns, dim_mismatch, group_feedback,
+                                           search_query)
 from grym_bridge.memory.index import HNSW_EF_CONSTRUCTION, HNSW_M
 from grym_bridge.memory.index_files import IndexKeeper
 from grym_bridge.memory.pg_database import PgDatabase
 from grym_bridge.memory.pg_schema import LOCK_KEY
 from grym_bridge.memory.types import Match
-from grym_bridge.memory.vectors import as_unit_vector, from_blob, stack_blobs
+from grym_bridge.memory.vectors import from_blob, stack_blobs
 
 
 def vector_text(vec: np.ndarray) -> str:
@@ -112,15 +112,7 @@ class PgSearch:
     # -- the interface -------------------------------------------------------------------------
 
     def similar(self, query, k=10, threshold=None, *, space="features", exclude=()) -> list[Match]:
-        check_search(k, threshold, space)
-        skip = {int(i) for i in exclude}
-        if is_clip_id(query):
-            vec = self.vector(int(query), space)
-            if vec is None:
-                raise no_vector(query, space)
-            skip.add(int(query))
-        else:
-            vec = as_unit_vector(query, "query vector")
+        vec, skip = search_query(self.vector, query, k, threshold, space, exclude)
         if self.indexes is None:
             found = [(c, s, p) for c, s, p in self._search_pg(vec, space, int(k) + len(skip)) if c not in skip][:int(k)]
         else:

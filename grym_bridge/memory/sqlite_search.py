@@ -12,12 +12,12 @@ from typing import Any, Callable
 import numpy as np
 
 from grym_bridge.memory.checks import check_space
-from grym_bridge.memory.clip_input import (MAX_K, check_pattern_kind, check_search, clean_patterns, dim_mismatch,
-                                           group_feedback, is_clip_id, no_vector)
+from grym_bridge.memory.clip_input import (MAX_K, check_pattern_kind, clean_patterns, dim_mismatch, group_feedback,
+                                           search_query)
 from grym_bridge.memory.database import Database
 from grym_bridge.memory.index_files import IndexKeeper
 from grym_bridge.memory.types import Match
-from grym_bridge.memory.vectors import as_unit_vector, from_blob, stack_blobs
+from grym_bridge.memory.vectors import from_blob, stack_blobs
 
 __all__ = ["MAX_K", "SqliteSearch"]
 
@@ -33,15 +33,7 @@ class SqliteSearch:
     _write_patterns: Callable[[sqlite3.Connection, int, dict[str, np.ndarray]], None]
 
     def similar(self, query, k=10, threshold=None, *, space="features", exclude=()) -> list[Match]:
-        check_search(k, threshold, space)
-        skip = {int(i) for i in exclude}
-        if is_clip_id(query):
-            vec = self.vector(int(query), space)
-            if vec is None:
-                raise no_vector(query, space)
-            skip.add(int(query))
-        else:
-            vec = as_unit_vector(query, "query vector")
+        vec, skip = search_query(self.vector, query, k, threshold, space, exclude)
         idx = self.indexes.index(space)
         if len(idx) and vec.shape[0] != idx.dim:
             raise dim_mismatch(vec.shape[0], space, idx.dim)

@@ -311,10 +311,10 @@ def build(folder: Path = OUT, *, quiet: bool = False) -> list[EvalClip]:
                          "fluid-soundfont-gm)")
     folder.mkdir(parents=True, exist_ok=True)
     picked = folder / f"corpus_specs_v{VERSION}.json"  # choosing pieces parses ~150 scores: 15 s
-    corpus_specs = json.loads(picked.read_text()) if picked.exists() else corpus_specs()
-    if corpus_specs and not picked.exists():
-        picked.write_text(json.dumps(corpus_specs))
-    groups = {"generated": _generated_specs(), "corpus": corpus_specs, "composed": _composed_specs(),
+    corpus = json.loads(picked.read_text()) if picked.exists() else corpus_specs()
+    if corpus and not picked.exists():
+        picked.write_text(json.dumps(corpus))
+    groups = {"generated": _generated_specs(), "corpus": corpus, "composed": _composed_specs(),
               "drums": _drum_specs(),
               "noise": _noise_specs()}
     clips: list[EvalClip] = []

@@ -10,7 +10,8 @@ changes; feature memory compares it to find rows to re-analyse.
 
 from __future__ import annotations
 
-from grym_bridge.analysis.analyzer import ANALYZER_VERSION, Analysis, analyze, analyze_file, stereo_image
+from grym_bridge.analysis.analyzer import (ANALYZER_VERSION, METER_OF_TIME_SIGNATURE, Analysis, analyze,
+                                          analyze_file, meter_class, stereo_image)
 from grym_bridge.analysis.features import FEATURE_DIM, FEATURE_NAMES
 from grym_bridge.analysis.harmony import KEY_PROFILES, PITCH_CLASSES, parse_key
 from grym_bridge.analysis.spectrum import BANDS
@@ -22,9 +23,11 @@ __all__ = [
     "FEATURE_DIM",
     "FEATURE_NAMES",
     "KEY_PROFILES",
+    "METER_OF_TIME_SIGNATURE",
     "PITCH_CLASSES",
     "analyze",
     "analyze_file",
+    "meter_class",
     "parse_key",
     "stereo_image",
 ]

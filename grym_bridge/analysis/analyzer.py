@@ -134,12 +134,15 @@ def _bar_chords(labels: list[str], phase: int, n_beats: int, beats_per_bar: int)
 _RELATIONS = {0.5: "half", 2.0: "double", 2.0 / 3.0: "two_thirds", 1.5: "three_halves"}
 
 
-def _meter_class(time_signature: str | None) -> str | None:
+#: The time signatures bars can follow, as the meter class the analysis tells apart.
+METER_OF_TIME_SIGNATURE = {"4/4": "4/4", "2/4": "4/4", "2/2": "4/4", "3/4": "3/4", "6/8": "6/8", "12/8": "6/8"}
+
+
+def meter_class(time_signature: str | None) -> str | None:
     """The session's time signature as one of the meters the analysis tells apart (None: let it find one)."""
     if not time_signature:
         return None
-    return {"4/4": "4/4", "2/4": "4/4", "2/2": "4/4", "3/4": "3/4", "6/8": "6/8", "12/8": "6/8"}.get(
-        time_signature.replace(" ", ""))
+    return METER_OF_TIME_SIGNATURE.get(time_signature.replace(" ", ""))
 
 
 def analyze(audio: Audio, *, progress: Progress | None = None, time_signature: str | None = None) -> Analysis:
@@ -192,7 +195,7 @@ def analyze(audio: Audio, *, progress: Progress | None = None, time_signature: s
     _notify(progress, 0.8, "meter and patterns")
     change = harmony.harmonic_change(seg_chroma)
     found = meter.estimate_meter(env, low_env, spec.frame_rate, tempo.beats, change, rhythm.ONSET_LAG_FRAMES,
-                                 fixed=_meter_class(time_signature), beat_bpm=tempo.bpm)
+                                 fixed=meter_class(time_signature), beat_bpm=tempo.bpm)
     has_beats = tempo.beats.size >= 2
     bpm = tempo.bpm * found.quarter_per_beat
     alternatives = [{"bpm": b, "confidence": c, "relation": _RELATIONS[f]}

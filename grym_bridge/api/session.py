@@ -40,7 +40,8 @@ ROUTES = [
           doc="Set one value of the session context (numbers may come as int, float or text); kept in the store."),
     Route("/grym/session/get", get, options=[Arg("session", str, "default", help="session id")],
           reply="<req_id> <json>", doc="The session context: tempo, time_signature, key, sample_rate, project, "
-                                       "selected_track (null when unset; time_signature is 4/4 until set)."),
+                                       "selected_track (null when unset; an unset time_signature counts bars in 4/4 and lets "
+                                       "analysis detect the meter)."),
 ]
 
 PROPERTIES = [

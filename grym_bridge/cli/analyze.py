@@ -51,12 +51,21 @@ def summary(result) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(lines)
 
 
-def _analyse_with_bar(path: str, config: Config, embed: bool):  # type: ignore[no-untyped-def]
+def _analyse_with_bar(path: str, config: Config, embed: bool, time_signature: str | None):  # type: ignore[no-untyped-def]
     """`analyze_file` with a bar on stderr when it is a terminal; the bar is gone before anything is printed."""
     from grym_bridge.analysis import analyze_file
 
     with progress_bar(path, tty_only=True, show_message=False) as update:
-        return analyze_file(path, config, embed=embed, progress=update)
+        return analyze_file(path, config, embed=embed, progress=update, time_signature=time_signature)
+
+
+def _check_time_signature(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    from grym_bridge.analysis import METER_OF_TIME_SIGNATURE, meter_class
+
+    if value is not None and meter_class(value) is None:
+        raise click.BadParameter(f"{value!r}: the analysis follows {', '.join(METER_OF_TIME_SIGNATURE)} "
+                                 "(leave it out to detect the meter)")
+    return value
 
 
 @click.command("analyze")
@@ -65,8 +74,11 @@ def _analyse_with_bar(path: str, config: Config, embed: bool):  # type: ignore[n
 @click.option("--embed", is_flag=True,
               help="Add a wav2vec2 embedding (needs torch, transformers and the model named by "
                    "analysis.embedding_model).")
+@click.option("--time-signature", "time_signature", default=None, callback=_check_time_signature,
+              help="Count bars in this meter (4/4, 3/4, 6/8, ...) instead of detecting it.")
 @pass_config
-def analyze_command(config: Config, files: tuple[str, ...], as_json: bool, embed: bool) -> None:
+def analyze_command(config: Config, files: tuple[str, ...], as_json: bool, embed: bool,
+                    time_signature: str | None) -> None:
     """Analyse audio FILES: loudness, peaks, tempo and beats, key and chords, spectrum, stereo, patterns.
 
     Reads anything libsndfile reads (wav, aiff, flac, ogg, mp3), mono to 8
@@ -77,7 +89,7 @@ def analyze_command(config: Config, files: tuple[str, ...], as_json: bool, embed
     failed = 0
     for path in files:
         try:
-            result = _analyse_with_bar(path, config, embed)
+            result = _analyse_with_bar(path, config, embed, time_signature)
         except GrymError as exc:
             click.echo(f"error: {exc.message}", err=True)
             failed += 1

@@ -99,7 +99,8 @@ class SessionContext:
     """The DAW session a request belongs to. Unset values are None."""
 
     tempo: float | None = None
-    time_signature: str = "4/4"
+    #: None until the DAW sets it: bars are then counted in 4/4 and the analysis finds the meter itself.
+    time_signature: str | None = None
     key: str | None = None
     sample_rate: int | None = None
     project: str | None = None
@@ -122,7 +123,7 @@ class SessionContext:
         name = self.canonical(key)
         coerce, wanted = _FIELDS[name]
         if value is None or (isinstance(value, str) and not value.strip()):
-            stored = "4/4" if name == "time_signature" else None
+            stored = None
         else:
             try:
                 stored = coerce(value)
@@ -134,7 +135,8 @@ class SessionContext:
         return stored
 
     def beats_per_bar(self) -> int:
-        return int(self.time_signature.split("/")[0])
+        """Beats in a bar of the session's time signature (4 while it is unset)."""
+        return int((self.time_signature or "4/4").split("/")[0])
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

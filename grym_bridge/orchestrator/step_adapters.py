@@ -44,7 +44,9 @@ class ChainSteps:
 
     def analyze(self, ctx: ChainContext, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
         analysis = import_capability("grym_bridge.analysis", "audio analysis")
-        result = analysis.analyze_file(_need_clip(ctx, "analyze"), self.config, progress=progress)
+        # Bars follow the session's time signature once the DAW has set it (None: the meter is detected).
+        result = analysis.analyze_file(_need_clip(ctx, "analyze"), self.config, progress=progress,
+                                       time_signature=ctx.session.time_signature)
         ctx.analysis = result
         out = {k: getattr(result, k) for k in ("path", "duration_s", "tempo_bpm", "key", "lufs_integrated",
                                                 "true_peak_dbtp", "spectral_centroid_hz", "stereo_width")}

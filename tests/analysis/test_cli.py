@@ -71,3 +71,13 @@ def test_help_documents_the_command() -> None:
     result = CliRunner().invoke(cli, ["analyze", "--help"])
     assert result.exit_code == 0
     assert "--json" in result.output and "--embed" in result.output and "libsndfile" in result.output
+
+
+def test_time_signature_fixes_the_bars_and_an_unfollowable_one_is_refused(tmp_path: Path) -> None:
+    path = write_audio(tmp_path / "loop.wav", mix(chord_progression("E minor", bpm=120, bars=4), drum_loop(120, 4)))
+    result = _run(tmp_path, "--json", "--time-signature", "3/4", str(path))
+    assert result.exit_code == 0, result.output
+    analysis = json.loads(result.output)
+    assert analysis["meter"] == "3/4" and analysis["beats_per_bar"] == 3
+    refused = _run(tmp_path, "--time-signature", "7/8", str(path))
+    assert refused.exit_code == 2 and "'7/8'" in refused.output and "leave it out to detect" in refused.output

@@ -54,3 +54,32 @@ def test_embed_without_a_model_fails_the_job_saying_how_to_get_one(tmp_path: Pat
             assert failure.code == "model_unavailable" and "huggingface-cli download" in failure.message
         else:
             raise AssertionError("embedding without a model must fail its job")
+
+
+def test_bars_follow_the_request_then_the_session_once_set_else_the_detected_meter(
+        tmp_path: Path, osc_server: Any) -> None:  # noqa: F811
+    from tests.analysis.music import ballad
+
+    path = write_audio(tmp_path / "ballad.wav", ballad("C major", bpm=100, bars=8))  # heard as 4/4
+    with osc_server.client() as client:
+        def meter(*options: Any) -> tuple[str, int, int]:
+            result = client.wait_job(client.start_job("/grym/analyze/file", str(path), *options))
+            return result["meter"], result["beats_per_bar"], len(result["rhythm_pattern"][0])
+
+        assert meter() == ("4/4", 4, 16)  # nothing set: detected
+        assert client.request("/grym/session/set", "time_signature", "3/4")[1] == ["time_signature", "3/4"]
+        assert meter() == ("3/4", 3, 12)  # the DAW's session, once it says so
+        assert meter("time_signature", "6/8") == ("6/8", 2, 12)  # the request over the session
+        assert meter("session", "other") == ("4/4", 4, 16)  # another session has set nothing
+        client.request("/grym/session/set", "time_signature", "7/8")
+        assert meter() == ("4/4", 4, 16)  # a meter the analysis cannot follow leaves detection on
+        address, args = client.request("/grym/analyze/file", str(path), "time_signature", "7/8")
+        assert address == "/grym/error" and args[2] == "bad_args"
+        assert "time_signature '7/8'" in args[3] and "6/8" in args[3] and "empty to detect" in args[3]
+
+
+def test_the_route_lists_exactly_the_time_signatures_the_analysis_follows() -> None:
+    from grym_bridge.analysis import METER_OF_TIME_SIGNATURE
+    from grym_bridge.api.analyze import FOLLOWED
+
+    assert FOLLOWED == tuple(METER_OF_TIME_SIGNATURE)

@@ -50,7 +50,7 @@ def test_session_set_get_and_updates_to_other_clients(server: RunningServer) -> 
         _, (sid, ctx) = other.expect(lambda a, _: a == "/grym/session/context")
         assert sid == "default" and json.loads(ctx)["tempo"] == 120.0
         addr, (got,) = daw.request("/grym/session/get")
-        assert json.loads(got) | {} == {"tempo": 120.0, "time_signature": "4/4", "key": "F# minor",
+        assert json.loads(got) | {} == {"tempo": 120.0, "time_signature": None, "key": "F# minor",
                                         "sample_rate": None, "project": None, "selected_track": None}
         addr, args = daw.request("/grym/session/set", "tempo", "very fast")
         assert addr == "/grym/error" and args[2] == "bad_args" and "tempo in BPM" in args[3]

@@ -34,7 +34,7 @@ def test_values_as_max_and_reaper_send_them() -> None:
     assert ctx.set("Key", "dm") == "D minor"
     assert ctx.set("track", 3) == "3"
     assert ctx.set("tempo", "") is None  # clearing a value
-    assert ctx.set("time_signature", "") == "4/4"
+    assert ctx.set("time_signature", "") is None and ctx.beats_per_bar() == 4  # unset: bars count in 4/4
 
 
 @pytest.mark.parametrize(("key", "value", "message"), [

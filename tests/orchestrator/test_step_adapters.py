@@ -131,3 +131,19 @@ def test_generate_a_loop_then_widen_it_with_a_tiny_model(tiny_config: Config, sh
     assert info.frames == round(2 * 4 * 60 / 100 * info.samplerate) and info.channels == 2  # still 2 bars
     assert results["store"]["source"] == "rendered" and results["store"]["clip_id"] > 0
     assert any(m.startswith("step 1/6 generate") for m in seen) and any(m.startswith("step 5/6 render") for m in seen)
+
+
+def test_the_analysis_step_counts_bars_in_the_session_meter_once_the_daw_set_it(
+        service: OrchestratorService, config: Config, tmp_path: Path) -> None:
+    from tests.analysis.music import ballad
+
+    loop = clip(tmp_path, "ballad.wav", ballad("C major", bpm=100, bars=8))
+
+    def analysed() -> tuple[str, int]:
+        ctx = ChainContext(config, input_path=loop, session=service.sessions.get())
+        service.chains.execute_chain(Plan([Step("analyze", {})]), ctx)
+        return ctx.analysis.meter, ctx.analysis.beats_per_bar
+
+    assert analysed() == ("4/4", 4)  # unset: detected
+    service.sessions.set("time_signature", "3/4")
+    assert analysed() == ("3/4", 3)

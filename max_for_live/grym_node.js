@@ -142,7 +142,8 @@ const fmt = (value, digits, unit) => (typeof value === "number" ? value.toFixed(
 async function analyze() {
   const clip = await selectedAudioPath();
   status(`analyzing ${clip.name || "clip"}`);
-  const a = await requests.call("/grym/analyze/file", [clip.file_path], jobOptions("analyze"));
+  // bars follow the meter this device syncs into its session
+  const a = await requests.call("/grym/analyze/file", [clip.file_path, "session", state.session], jobOptions("analyze"));
   const line = `${a.key || "no key"} · ${fmt(a.tempo_bpm, 1, " bpm")} · ${fmt(a.lufs_integrated, 1, " LUFS")} · ` +
     `TP ${fmt(a.true_peak_dbtp, 1, " dBTP")}`;
   ui("analysis", line);

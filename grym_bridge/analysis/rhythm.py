@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from grym_bridge.analysis.meter import MAX_COMPOUND_BEAT_BPM
 from grym_bridge.analysis.spectrum import Spectrogram
 
 MIN_BPM = 60.0
@@ -23,9 +24,7 @@ MAX_BPM = 200.0
 _PRIOR_BPM = 115.0
 _PRIOR_OCTAVES = 1.0
 _TIGHTNESS = 100.0
-_DOUBLE_RATIO = 0.8
-_DOUBLE_RATIO_SLOW = 0.95
-_SLOW_BPM = 95.0
+_SLOW_BPM = 95.0  # below this a reading is slow: a half-time or 3/4 reading of a faster pulse
 #: The envelope peaks about one hop before the onset: the frame whose window
 #: first takes in most of a hit is centred that much earlier (measured on clicks).
 ONSET_LAG_FRAMES = 1.0
@@ -102,25 +101,69 @@ def _comb(ac: np.ndarray, frame_rate: float, bpms: np.ndarray) -> np.ndarray:
     return score
 
 
-def _comb_tempo(ac: np.ndarray, frame_rate: float) -> tuple[float, float]:
-    """(bpm, confidence) maximising the prior-weighted comb sum of the autocorrelation."""
+def _comb_tempo(ac: np.ndarray, frame_rate: float, onsets_per_s: float) -> tuple[float, float]:
+    """(bpm, confidence) maximising the prior-weighted comb sum of the autocorrelation, then moved to
+    the metrical level a producer counts (see `_producer_level`)."""
     bpms = np.arange(MIN_BPM, MAX_BPM, 0.05)
     lags = 60.0 * frame_rate / bpms
-    idx = np.arange(ac.size)
     score = _comb(ac, frame_rate, bpms)
     prior = np.exp(-0.5 * (np.log2(bpms / _PRIOR_BPM) / _PRIOR_OCTAVES) ** 2)
     best = int(np.argmax(score * prior))
-    bpm, lag = float(bpms[best]), float(lags[best])
-    # The comb cannot tell a pulse from its half-speed reading (a 180 BPM click
-    # also repeats every 2 beats). When something happens halfway through the
-    # period nearly as regularly as on it, the faster pulse is the beat; but
-    # slow music with eighth-note motion also repeats every half beat, so the
-    # bar is set higher below the tempi producers call slow.
-    ratio = _DOUBLE_RATIO if bpm >= _SLOW_BPM else _DOUBLE_RATIO_SLOW
-    if 2 * bpm < MAX_BPM and np.interp(lag / 2, idx, ac) >= ratio * np.interp(lag, idx, ac):
-        bpm, lag = 2 * bpm, lag / 2
-    confidence = float(np.clip(np.interp(lag, idx, ac), 0.0, 1.0))
+    bpm = _producer_level(ac, float(bpms[best]), float(lags[best]), onsets_per_s)
+    confidence = float(np.clip(np.interp(60.0 * frame_rate / bpm, np.arange(ac.size), ac), 0.0, 1.0))
     return bpm, confidence
+
+
+#: Settings of `_producer_level`, chosen on the tune part of bench/evalset.py and on trap loops,
+#: cinematic loops, fiddle reels and fast 3/4 songs rendered outside it.
+_DOUBLE_RATIO = 0.95  # the half period this regular against the period: the faster pulse is the beat
+_MIN_DOUBLE_LEVEL = 0.2  # ... and a periodicity at all (autocorrelation), not noise between two weak ones
+_HALF_TIME_LEVEL = 0.15  # a slow reading whose sixteenths repeat this strongly ...
+_HALF_TIME_ONSETS = 4.0  # ... and are played (onsets per beat): half time over the faster pulse
+_TRIPLE_BAR = 1.15  # a 1.5-period periodicity this much stronger than the period's: the pulse groups in 3
+_TRIPLE_HALF = 0.5  # ... and the half period at least this much of the period's (the faster pulse is there)
+_MIN_ONSETS_PER_BEAT = 0.75  # fewer onsets per beat than this: most beats are silent, the beat is too fast
+_TERNARY_THIRD = 0.2  # a reading above any dotted quarter whose thirds repeat this strongly ...
+
+
+def _producer_level(ac: np.ndarray, bpm: float, lag: float, onsets_per_s: float) -> float:
+    """The metrical level a producer's DAW would count, from the comb's reading `bpm` (period `lag`
+    frames) and the onsets per second.
+
+    The comb cannot tell a pulse from its half-speed reading (a 180 BPM click also repeats every 2
+    beats), so the reading moves up an octave when:
+    - something happens halfway through the period nearly as regularly as on it; slow music with
+      eighth-note motion and fiddle reels in running eighths also repeat every half beat, so the bar
+      is high (a reel at 96 is not 192);
+    - a slow reading repeats strongly at its sixteenths and plays them: a half-time feel (trap's
+      snare on 3) over hi-hats in eighths of the faster pulse, which is what the producer set
+      (trap at 140, not 70; a ballad's eighth-note line does not reach its sixteenths);
+    - a slow reading's one-and-a-half period repeats more strongly than the period itself: the
+      faster pulse groups in threes (3/4), and no bar holds a whole number of the slow reading's beats.
+    It moves down an octave when fewer onsets than beats come (slow chords and toms read at double
+    time: most beats silent). A reading above any dotted quarter (`MAX_COMPOUND_BEAT_BPM`) that
+    divides in three and not in two is three sixteenths of a reel or hornpipe: its quarter note is
+    four sixteenths (x 3/4; the 4/3 error).
+    """
+    idx = np.arange(ac.size)
+
+    def at(x: float) -> float:
+        return float(np.interp(x, idx, ac))
+
+    one, half = at(lag), at(lag / 2)
+    per_beat = onsets_per_s * 60.0 / bpm
+    if 2 * bpm < MAX_BPM:
+        if half >= max(_DOUBLE_RATIO * one, _MIN_DOUBLE_LEVEL):
+            return 2 * bpm
+        if bpm < _SLOW_BPM and at(lag / 4) >= _HALF_TIME_LEVEL and per_beat >= _HALF_TIME_ONSETS:
+            return 2 * bpm
+        if bpm < _SLOW_BPM and at(1.5 * lag) > _TRIPLE_BAR * one and half >= max(_TRIPLE_HALF * one, _MIN_DOUBLE_LEVEL):
+            return 2 * bpm
+    if bpm / 2 >= MIN_BPM and per_beat < _MIN_ONSETS_PER_BEAT:
+        return bpm / 2
+    if bpm > MAX_COMPOUND_BEAT_BPM and at(lag / 3) >= _TERNARY_THIRD and half < 0:
+        return 0.75 * bpm
+    return bpm
 
 
 #: The readings a DAW offers next to the tempo: half, double, and the 2/3 and 3/2 of a
@@ -203,7 +246,7 @@ def estimate_tempo(env: np.ndarray, frame_rate: float) -> Tempo:
     if env.size < 8 or not np.any(env > 0):
         return Tempo(0.0, 0.0, np.zeros(0))
     ac = _autocorrelation(env)
-    bpm, confidence = _comb_tempo(ac, frame_rate)
+    bpm, confidence = _comb_tempo(ac, frame_rate, onset_density(env, frame_rate))
     frames = _track_beats(env, 60.0 * frame_rate / bpm)
     beats = (_refine(env, frames) + ONSET_LAG_FRAMES) / frame_rate if frames.size else np.zeros(0)
     if beats.size >= 4:

@@ -7,9 +7,13 @@ decaying tones with a few harmonics, plus a kick and a hi-hat, so the answers ar
     jig("E minor", bpm=120, bars=8)     # 6/8: eighth-note arpeggios, bass on 1 and 4; 120 quarters/min
     swing("Bb major", bpm=140)          # 4/4 with the ride on the beat and the swung "and"
     ballad("F major", bpm=76, bars=6)   # 4/4, chords on 1 and 3, an eighth-note line, no drums
+    trap("A minor", bpm=140)            # half-time snare on 3, hats in eighths with rolls, long 808
+    cinematic("C minor", bpm=80)        # a chord every two bars, pedal bass, kick and toms, nothing else
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 
@@ -40,6 +44,12 @@ def kick(sr: int = SR) -> np.ndarray:
     return 0.9 * np.sin(2 * np.pi * (50 * t + 1.8 * (1 - np.exp(-t / 0.03)))) * np.exp(-t / 0.12)
 
 
+def snare(seed: int = 1, sr: int = SR) -> np.ndarray:
+    t = np.arange(int(0.2 * sr)) / sr
+    noise = np.random.default_rng(seed).standard_normal(t.size)
+    return (0.5 * noise + 0.4 * np.sin(2 * np.pi * 190 * t)) * np.exp(-t / 0.05)
+
+
 def hat(seed: int = 0, sr: int = SR) -> np.ndarray:
     t = np.arange(int(0.05 * sr)) / sr
     return 0.25 * np.diff(np.random.default_rng(seed).standard_normal(t.size), prepend=0.0) * np.exp(-t / 0.012)
@@ -47,14 +57,14 @@ def hat(seed: int = 0, sr: int = SR) -> np.ndarray:
 
 def render(notes: list[tuple[float, float, float, float]], bpm: float, seconds: float,
            hits: list[tuple[str, float]] = (), sr: int = SR) -> Audio:
-    """`notes` as (midi, start beat, beats, amp) and drum `hits` as (kick|hat, beat), in quarter-note beats."""
+    """`notes` as (midi, start beat, beats, amp) and drum `hits` as (kick|snare|hat, beat), in quarter-note beats."""
     beat = 60.0 / bpm
     x = np.zeros(int(seconds * sr) + sr)
     for midi, start, length, amp in notes:
         s = int(start * beat * sr)
         seg = tone(midi, max(length * beat, 0.05) + 0.3, amp, sr)
         x[s : s + seg.size] += seg[: x.size - s]
-    sounds = {"kick": kick(sr), "hat": hat(0, sr)}
+    sounds = {"kick": kick(sr), "snare": snare(1, sr), "hat": hat(0, sr)}
     for name, at in hits:
         s = int(at * beat * sr)
         snd = sounds[name]
@@ -140,3 +150,41 @@ def swing(key: str, *, bpm: float = 140.0, bars: int = 8) -> Audio:
             if beat % 2 == 1:
                 notes += [(p, t0, 0.6, 0.2) for p in chord]
     return render(notes, bpm, 4 * bars * 60 / bpm + 0.5, hits)
+
+
+def _two_bar_chords(key: str, bpm: float, bars: int, level: float, bar: Callable[[float, list[int]], tuple[list, list]]
+                    ) -> Audio:
+    """4/4 with a held chord every two bars (the cycle's chords, two bars each) and what `bar(start
+    beat, chord)` adds to every bar as (notes, hits)."""
+    tonic, mode = parse_key(key)
+    notes, hits = [], []
+    for b in range(bars):
+        d, minor = CYCLES[mode][(b // 2) % 4]
+        chord = _triad(tonic, d, minor)
+        if b % 2 == 0:
+            notes += [(p, 4.0 * b, 7.5, level) for p in chord]
+        more_notes, more_hits = bar(4.0 * b, chord)
+        notes += more_notes
+        hits += more_hits
+    return render(notes, bpm, 4 * bars * 60 / bpm + 0.5, hits)
+
+
+def trap(key: str, *, bpm: float = 140.0, bars: int = 12) -> Audio:
+    """Half-time trap at `bpm` (what the producer set): one snare per bar on beat 3, a syncopated
+    kick, hats in eighths with a roll of two 32nds twice a bar, a long 808 under a chord every two bars."""
+    def bar(t0: float, chord: list[int]) -> tuple[list, list]:
+        hits = [("kick", t0), ("kick", t0 + 1.75), ("kick", t0 + 2.5), ("snare", t0 + 2.0)]
+        hits += [("hat", t0 + 0.5 * e) for e in range(8)] + [("hat", t0 + 2.375), ("hat", t0 + 3.625)]
+        return [(chord[0] - 36, t0, 1.6, 0.7)], hits  # the 808
+
+    return _two_bar_chords(key, bpm, bars, 0.12, bar)
+
+
+def cinematic(key: str, *, bpm: float = 80.0, bars: int = 8) -> Audio:
+    """Slow 4/4 with little in it: a chord every two bars, a low root on every bar, the kick on 1 and 3
+    and low toms on 1, the "and" of 2 and 3: fewer onsets than beats at double the tempo."""
+    def bar(t0: float, chord: list[int]) -> tuple[list, list]:
+        toms = [(45, t0 + at, 0.5, 0.5) for at in (0.0, 1.5, 2.5)]
+        return [(chord[0] - 24, t0, 3.5, 0.4)] + toms, [("kick", t0), ("kick", t0 + 2.0)]
+
+    return _two_bar_chords(key, bpm, bars, 0.15, bar)

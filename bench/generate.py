@@ -286,8 +286,8 @@ def bench_variations(t2a: TextToAudio, family: str, device: str, runs: int, one:
                f"{seconds / one.seconds:.2f}x the time of one (goal < 2x)")
 
 
-def breakdown(t2a: TextToAudio, family: str, device: str) -> dict[str, float]:
-    """Seconds per part of one warm grym call, each part timed between two synchronizations."""
+def breakdown(t2a: TextToAudio, family: str, device: str, variations: int = 1) -> dict[str, float]:
+    """Seconds per part of one warm grym call of `variations` clips, each part timed between two synchronizations."""
     loaded = t2a.load(MODELS[family])
     spent: dict[str, float] = {}
     undo: list[Callable[[], None]] = []
@@ -308,12 +308,13 @@ def breakdown(t2a: TextToAudio, family: str, device: str) -> dict[str, float]:
         current = getattr(obj, method)
         setattr(obj, method, timing(part, current))
         undo.append((lambda o=obj, m=method, c=current, h=had: setattr(o, m, c) if h else delattr(o, m)))
-    for name, module, attr in (("conform", runner, "conform"), ("write", runner.render, "write_clip")):
+    for name, module, attr in (("conform", runner, "conform"), ("conform", runner, "conform_batch"),
+                               ("write", runner.clip_files, "write_clip")):
         current = getattr(module, attr)
         setattr(module, attr, timing(name, current))
         undo.append(lambda m=module, a=attr, c=current: setattr(m, a, c))
     try:
-        total, _ = timed(device, lambda: t2a.generate(options(family)))
+        total, _ = timed(device, lambda: t2a.generate(options(family, variations=variations)))
     finally:
         for u in undo:
             u()

@@ -406,6 +406,7 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true", help="also the cold-start rows (fresh processes)")
     parser.add_argument("--cold-cached", action="store_true", help="with --cold: the peer again, its cache warm too")
     parser.add_argument("--no-warm", action="store_true", help="skip the warm rows (with --cold)")
+    parser.add_argument("--no-cold-peer", action="store_true", help="with --cold: grym's cold rows only")
     parser.add_argument("--check", action="store_true", help="also the eager-vs-compiled-graphs latent difference")
     parser.add_argument("--cold-child", choices=["grym", "peer"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
@@ -472,7 +473,8 @@ def main() -> None:
             if cuda and args.cold:
                 cold = Path(tmp) / f"cold-{family}"
                 both = ["empty compile cache", "cache of the first run"]
-                for kind, label in (("grym", "grym serve"), ("peer", PEER)):
+                kinds = (("grym", "grym serve"),) + (() if args.no_cold_peer else (("peer", PEER),))
+                for kind, label in kinds:
                     for run in (both if kind == "grym" or args.cold_cached else both[:1]):
                         seconds = cold_start(kind, folder, family, cold / kind)
                         add(Row(MODELS[family], f"cold: {label}, {run}", STEPS[family], "", "float16",

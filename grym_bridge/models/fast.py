@@ -3,13 +3,17 @@
 What each part of a 10 s AudioLDM 2 clip costs, and what is done about it
 (`bench/generate.py --real-size --device cuda` prints the measured breakdown):
 
-- the UNet steps (most of the time): compiled with inductor when
+- the UNet steps (most of the time): compiled with inductor (weights frozen) when
   `models.compile` allows, and replayed as a CUDA graph per call signature;
 - the VAE decoder and the HiFi-GAN vocoder: one graph each per audio length
   (a few hundred launches each, eager);
 - the CLAP text encoder (always padded to 512 tokens: one shape): a graph;
 - AudioLDM 2's Flan-T5 encoder and the eight GPT-2 steps: a graph per prompt
   length (the first prompt of a new length runs eagerly once, then replays).
+
+The waveform stays on the GPU for `generate.conform_gpu` (no copy to the host
+and back before conforming), and the pipeline's execution device is pinned
+(diffusers otherwise walks every module looking for offload hooks, 6 ms a call).
 
 Everything is undone by `uninstall` before a pipeline moves to an offloading
 memory mode (offload hooks move weights during a call, which a graph cannot).

@@ -17,16 +17,19 @@ DPM++ steps for AudioLDM, 25 for AudioLDM 2):
   which it does not run on transformers 5 (diffusers issue #12630);
 - diffusers defaults (with `--defaults`): fp32, its default scheduler and steps;
 - grym full: `TextToAudio.generate` through the registry at grym's defaults (fp16, DPM++, the UNet
-  compiled, and UNet, VAE, vocoder and text encoders replayed as CUDA graphs:
-  grym_bridge.models.fast), including conforming to 48 kHz stereo at -14 LUFS and writing the file
-  with provenance; also with graphs only (`models.compile off`);
+  compiled with frozen weights, and UNet, VAE, vocoder and text encoders replayed as CUDA graphs:
+  grym_bridge.models.fast), including conforming to 48 kHz stereo at -14 LUFS (on the GPU:
+  grym_bridge.generate.conform_gpu) and writing the file with provenance; also with graphs only
+  (`models.compile off`);
 - grym 4 variations: one call making 4 clips (one batch), against the time of one;
 - grym low_vram: the documented 6 GB mode (fp16, model CPU offload, sliced VAE), for its peak;
-- where the time goes: grym full's parts, each timed between two synchronizations;
+- where the time goes: grym full's parts for 1 and 4 variations, each timed between two synchronizations;
 - cold start (with `--cold`): a fresh process, from its start (weights on disk) to the first 10 s
   clip written, for grym (the serve path: config, registry, load, generate, write) with an empty
   compile cache (a machine's first run) and again with the cache the first run left, and for the
   compiled diffusers peer with an empty cache (with `--cold-cached`, also with its cache warm).
+
+`--check` also compares the final latents of eager, graphed and graphed + compiled pipelines.
 
 Warm rows: after one untimed warm-up call of the same length (kernels, compiling, graph capture),
 the median of `--runs` timed calls. Printed per row: seconds per 10 s of audio, x real time,
@@ -286,8 +289,8 @@ def bench_variations(t2a: TextToAudio, family: str, device: str, runs: int, one:
                f"{seconds / one.seconds:.2f}x the time of one (goal < 2x)")
 
 
-def breakdown(t2a: TextToAudio, family: str, device: str) -> dict[str, float]:
-    """Seconds per part of one warm grym call, each part timed between two synchronizations."""
+def breakdown(t2a: TextToAudio, family: str, device: str, variations: int = 1) -> dict[str, float]:
+    """Seconds per part of one warm grym call of `variations` clips, each part timed between two synchronizations."""
     loaded = t2a.load(MODELS[family])
     spent: dict[str, float] = {}
     undo: list[Callable[[], None]] = []
@@ -308,12 +311,13 @@ def breakdown(t2a: TextToAudio, family: str, device: str) -> dict[str, float]:
         current = getattr(obj, method)
         setattr(obj, method, timing(part, current))
         undo.append((lambda o=obj, m=method, c=current, h=had: setattr(o, m, c) if h else delattr(o, m)))
-    for name, module, attr in (("conform", runner, "conform"), ("write", runner.render, "write_clip")):
+    for name, module, attr in (("conform", runner, "conform"), ("conform", runner, "conform_batch"),
+                               ("write", runner.clip_files, "write_clip")):
         current = getattr(module, attr)
         setattr(module, attr, timing(name, current))
         undo.append(lambda m=module, a=attr, c=current: setattr(m, a, c))
     try:
-        total, _ = timed(device, lambda: t2a.generate(options(family)))
+        total, _ = timed(device, lambda: t2a.generate(options(family, variations=variations)))
     finally:
         for u in undo:
             u()
@@ -322,23 +326,30 @@ def breakdown(t2a: TextToAudio, family: str, device: str) -> dict[str, float]:
     return spent
 
 
-def graph_replay_error(folder: Path) -> float:
-    """Largest difference of the final latents between the eager pipeline and grym's graphed one (same seed)."""
+def graph_replay_error(folder: Path, cache: Path) -> dict[str, float]:
+    """Largest difference of the final latents from the eager pipeline's (same seed): graphed, graphed + compiled.
+
+    The CUDA graphs replay the eager kernels (expect 0); the compiled UNet fuses fp16 work differently.
+    """
     import torch
 
     finals = []
-    for fast_on in (False, True):
-        loaded = audioldm.load_pipeline(folder, device="cuda", memory_mode="full", cuda_graphs=fast_on)
+    for fast_on, comp in ((False, False), (True, False), (True, True)):
+        loaded = audioldm.load_pipeline(folder, device="cuda", memory_mode="full", cuda_graphs=fast_on,
+                                        compile=comp, compile_cache=cache)
         audioldm.set_scheduler(loaded, "dpm++")
         seen: list[Any] = []
         for _ in range(2):  # the first call captures the graph; the second replays it
-            loaded.pipe(PROMPT, audio_length_in_s=5.0, num_inference_steps=8,
+            # grym's own length (10 s and its margin): the compiled shape is in the cache already
+            loaded.pipe(PROMPT, audio_length_in_s=AUDIO_S + 0.1, num_inference_steps=8, output_type="pt",
                         generator=torch.Generator("cpu").manual_seed(3),
                         callback=lambda i, t, latents: seen.append(latents.float().clone()), callback_steps=1)
         finals.append(seen[-1])
         del loaded
         free("cuda")
-    return float((finals[0] - finals[1]).abs().max())
+    return {"graphs": float((finals[0] - finals[1]).abs().max()),
+            "graphs + compiled UNet": float((finals[0] - finals[2]).abs().max()),
+            "latent scale (largest eager value)": float(finals[0].abs().max())}
 
 
 # -- cold start -----------------------------------------------------------------------------------
@@ -395,6 +406,7 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true", help="also the cold-start rows (fresh processes)")
     parser.add_argument("--cold-cached", action="store_true", help="with --cold: the peer again, its cache warm too")
     parser.add_argument("--no-warm", action="store_true", help="skip the warm rows (with --cold)")
+    parser.add_argument("--no-cold-peer", action="store_true", help="with --cold: grym's cold rows only")
     parser.add_argument("--check", action="store_true", help="also the eager-vs-compiled-graphs latent difference")
     parser.add_argument("--cold-child", choices=["grym", "peer"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
@@ -439,9 +451,10 @@ def main() -> None:
                 one = bench_grym(t2a, family, args.device, args.runs, "")
                 add(one)
                 add(bench_variations(t2a, family, args.device, args.runs, one))
-                parts = breakdown(t2a, family, args.device)
-                print(f"# {MODELS[family]}, {one.setup}, where the time goes: " + ", ".join(
-                    f"{k} {v * 1000:.1f} ms" for k, v in parts.items()), flush=True)
+                for n in (1, 4):
+                    parts = breakdown(t2a, family, args.device, n)
+                    print(f"# {MODELS[family]}, {one.setup}, {n} variation(s), where the time goes: " + ", ".join(
+                        f"{k} {v * 1000:.1f} ms" for k, v in parts.items()), flush=True)
                 t2a.registry.budget.clear()
                 free(args.device)
                 if cuda:
@@ -454,12 +467,14 @@ def main() -> None:
                     t2a.registry.budget.clear()
                     free(args.device)
             if cuda and args.check:
-                print(f"# {MODELS[family]}: eager vs grym's CUDA graphs, largest difference of the "
-                      f"final latents: {graph_replay_error(folder):.3g}", flush=True)
+                diffs = graph_replay_error(folder, Path(tmp) / f"out-{family}" / "cache" / "compile")
+                print(f"# {MODELS[family]}: eager vs grym, largest difference of the final latents: " + ", ".join(
+                    f"{k} {v:.3g}" for k, v in diffs.items()), flush=True)
             if cuda and args.cold:
                 cold = Path(tmp) / f"cold-{family}"
                 both = ["empty compile cache", "cache of the first run"]
-                for kind, label in (("grym", "grym serve"), ("peer", PEER)):
+                kinds = (("grym", "grym serve"),) + (() if args.no_cold_peer else (("peer", PEER),))
+                for kind, label in kinds:
                     for run in (both if kind == "grym" or args.cold_cached else both[:1]):
                         seconds = cold_start(kind, folder, family, cold / kind)
                         add(Row(MODELS[family], f"cold: {label}, {run}", STEPS[family], "", "float16",

@@ -114,6 +114,29 @@ class KWeightedEnergy:
         complete = int(self.samples // self.step + 1e-9)
         self.step_sums = sums[:complete]
 
+    @classmethod
+    def from_step_sums(cls, sums: np.ndarray, samples: int, sample_rate: int) -> "KWeightedEnergy":
+        """The energy of a signal whose weighted power was summed per 100 ms step elsewhere (on a GPU).
+
+        `sums` holds every step's sum, the last (partial) one included, as `__init__` makes them.
+        """
+        energy = cls.__new__(cls)
+        energy.sample_rate = sample_rate
+        energy.samples = int(samples)
+        energy.step = _STEP_S * sample_rate
+        sums = np.asarray(sums, dtype=np.float64)
+        energy.total = float(sums.sum())
+        energy.step_sums = sums[: int(energy.samples // energy.step + 1e-9)]
+        return energy
+
+    @classmethod
+    def from_power(cls, power: np.ndarray, sample_rate: int) -> "KWeightedEnergy":
+        """The energy of a signal from its channel-weighted K-weighted power per sample, computed elsewhere."""
+        power = np.asarray(power)
+        bounds = np.round(np.arange(0.0, power.shape[0], _STEP_S * sample_rate)).astype(np.int64)
+        sums = np.add.reduceat(power, bounds).astype(np.float64) if power.shape[0] else np.zeros(0)
+        return cls.from_step_sums(sums, power.shape[0], sample_rate)
+
     def block_powers(self, block_s: float) -> np.ndarray:
         """Mean power of every `block_s` block on the 100 ms grid; a clip shorter than a block is one block."""
         steps = int(round(block_s / _STEP_S))

@@ -19,7 +19,7 @@ import numpy as np
 
 from grym_bridge.files import atomic_write_json
 from grym_bridge import __version__
-from grym_bridge.audio_io import Audio, write_audio
+from grym_bridge.audio_io import Audio, write_audio, write_wav_pcm24
 from grym_bridge.results import to_jsonable
 
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
@@ -62,9 +62,16 @@ def output_path(folder: Path, prompt: str, seed: int, variation: int, when: floa
     return path
 
 
-def write_clip(path: Path, samples: np.ndarray, sample_rate: int, provenance: dict[str, Any]) -> Path:
-    """Write the audio, then its sidecar; if the sidecar fails the audio is removed (no orphan files)."""
-    write_audio(path, Audio(samples, sample_rate))
+def write_clip(path: Path, samples: np.ndarray, sample_rate: int, provenance: dict[str, Any],
+               pcm24: bytes | None = None) -> Path:
+    """Write the audio, then its sidecar; if the sidecar fails the audio is removed (no orphan files).
+
+    `pcm24`: the file's samples already quantized (interleaved 24-bit), written as they are.
+    """
+    if pcm24 is not None:
+        write_wav_pcm24(path, pcm24, samples.shape[0], sample_rate)
+    else:
+        write_audio(path, Audio(samples, sample_rate))
     sidecar = path.with_suffix(".json")
     try:
         atomic_write_json(sidecar, to_jsonable({"grym_version": __version__, **provenance}))

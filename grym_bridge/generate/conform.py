@@ -67,6 +67,8 @@ class Conformed:
     gain_db: float
     lufs: float
     true_peak_dbtp: float
+    #: The file's interleaved 24-bit little-endian PCM, when the conform made it (`conform_gpu`); else None.
+    pcm24: bytes | None = None
 
 
 def bars_to_frames(bars: float, tempo_bpm: float, beats_per_bar: int, sample_rate: int) -> int:
@@ -125,18 +127,36 @@ def normalize_loudness(x: np.ndarray, sample_rate: int, target_lufs: float | Non
     """
     peak = true_peak_dbtp_torch(x, sample_rate, device) if device == "cuda" else true_peak_dbtp(x, sample_rate)
     energy = KWeightedEnergy(x, sample_rate)
+    gain_db, measured = choose_gain(energy, peak, target_lufs, copies)
+    if gain_db == 0.0:
+        return x, 0.0, measured, peak  # no target, or silence (below the -70 LUFS gate): nothing to normalize
+    y = x * np.float32(10.0 ** (gain_db / 20.0))
+    lufs = loudness_after(energy, measured, gain_db, copies)
+    return y.astype(np.float32, copy=False), float(gain_db), lufs, peak + gain_db  # a true peak scales with the gain
+
+
+def choose_gain(energy: KWeightedEnergy, peak: float, target_lufs: float | None, copies: int) -> tuple[float, float]:
+    """(gain dB, loudness measured before it) for a signal of `energy` and true peak `peak` dBTP.
+
+    The gain brings it to `target_lufs`, at most +40 dB, lowered so the true peak stays under -1 dBTP;
+    0 without a target or for silence (below the -70 LUFS gate).
+    """
     measured = _lufs_scaled(energy, float(copies))
     if target_lufs is None or not math.isfinite(measured):
-        return x, 0.0, measured, peak  # no target, or silence (below the -70 LUFS gate): nothing to normalize
+        return 0.0, measured
     gain_db = min(target_lufs - measured, MAX_GAIN_DB)
     if math.isfinite(peak) and peak + gain_db > PEAK_CEILING_DBTP:
         # A plain gain, not a limiter: the file ends up quieter than the target rather than clipped.
         gain_db = PEAK_CEILING_DBTP - peak
-    gain = np.float32(10.0 ** (gain_db / 20.0))
-    y = x * gain
-    # Loudness after a plain gain: the same gating over energies scaled by the gain squared.
-    lufs = _lufs_scaled(energy, copies * float(gain) ** 2)
-    return y.astype(np.float32, copy=False), float(gain_db), lufs, peak + gain_db  # a true peak scales with the gain
+    return float(gain_db), measured
+
+
+def loudness_after(energy: KWeightedEnergy, measured: float, gain_db: float, copies: int) -> float:
+    """Integrated loudness of the signal of `energy` after a plain gain of `gain_db`."""
+    if gain_db == 0.0:
+        return measured
+    # The same gating over energies scaled by the gain squared (float32 gain, as applied to the samples).
+    return _lufs_scaled(energy, copies * float(np.float32(10.0 ** (gain_db / 20.0))) ** 2)
 
 
 def _lufs_scaled(energy: KWeightedEnergy, factor: float) -> float:

@@ -6,8 +6,10 @@ together, as one batch of one diffusers pipeline call (each from its own
 seed's noise, so variation 3 of seed 7 is the clip seed 10 gives alone), with
 a per-step callback: each denoising step reports progress, and the progress
 callback raising `Cancelled` (the job queue's `job.progress` does when the job
-was cancelled) stops the pipeline between two steps. The clips are then
-conformed and written side by side in threads. A GPU running out of memory is
+was cancelled) stops the pipeline between two steps. With the pipeline whole
+on a GPU the waveforms stay there and are conformed there, all at once
+(`conform_gpu`); otherwise each is conformed on the host. The clips are then
+written side by side in threads. A GPU running out of memory is
 retried in the next lower memory mode (full -> model offload -> low VRAM ->
 sequential) before failing clearly.
 
@@ -26,9 +28,10 @@ from typing import Any, Callable
 from grym_bridge.config import Config
 from grym_bridge.errors import GrymError
 from grym_bridge.generate import clip_files
-from grym_bridge.generate.conform import conform
+from grym_bridge.generate.conform import Conformed, conform
+from grym_bridge.generate.conform_gpu import conform_batch
 from grym_bridge.generate.options import GenerateOptions, ResolvedOptions, resolve
-from grym_bridge.models import audioldm, compiled
+from grym_bridge.models import audioldm, compiled, fast
 from grym_bridge.models.device import pick_device
 from grym_bridge.models.registry import MemoryBudget, ModelRegistry
 
@@ -121,10 +124,13 @@ class TextToAudio:
         folder = Path(out_dir) if out_dir is not None else self.config.renders_dir() / "generated"
         seeds = [opts.seed + i for i in range(opts.variations)]
         size = BATCH_FULL if loaded.memory_mode == "full" else BATCH_OFFLOAD
+        chunks = [self._denoise(loaded, opts, seeds[first:first + size], first, progress)
+                  for first in range(0, len(seeds), size)]
+        _notify(progress, _LOAD_SHARE + _DENOISE_SHARE, f"conforming and writing {len(seeds)} clip(s)")
+        # Waveforms still on the GPU are conformed there, a batch at once; host waveforms one by one below.
         audios: list[Any] = []
-        for first in range(0, len(seeds), size):
-            audios.extend(self._denoise(loaded, opts, seeds[first:first + size], first, progress))
-        _notify(progress, _LOAD_SHARE + _DENOISE_SHARE, f"conforming and writing {len(audios)} clip(s)")
+        for chunk in chunks:
+            audios.extend(chunk if isinstance(chunk, list) else conform_batch(chunk, loaded.sample_rate, opts.conform))
         keep = remember or self.remember
 
         def finish(i: int) -> clip_files.GeneratedFile:
@@ -132,7 +138,7 @@ class TextToAudio:
 
         if len(audios) == 1:
             files = [finish(0)]
-        else:  # resampling, loudness and writing release the GIL: the clips are conformed side by side
+        else:  # resampling, loudness and writing release the GIL: the clips are finished side by side
             with ThreadPoolExecutor(max_workers=min(len(audios), 4), thread_name_prefix="grym-conform") as pool:
                 files = list(pool.map(finish, range(len(audios))))
         _notify(progress, 1.0, f"{len(files)} file(s) written")
@@ -146,7 +152,10 @@ class TextToAudio:
 
     def _denoise(self, loaded: audioldm.LoadedPipeline, opts: ResolvedOptions, seeds: list[int], first: int,
                  progress: Progress | None) -> list[Any]:
-        """The waveforms of `seeds` (1-D numpy at the model's rate), retrying lower memory modes on OOM."""
+        """The waveforms of `seeds` at the model's rate, retrying lower memory modes on OOM.
+
+        A list of 1-D numpy arrays, or (a pipeline whole on a GPU) one `(len(seeds), samples)` tensor there.
+        """
         while True:
             try:
                 return run_pipeline(loaded, opts, seeds, self._step_reporter(opts, first, len(seeds), progress))
@@ -180,7 +189,7 @@ class TextToAudio:
                 index: int, audio: Any, folder: Path, source: dict[str, Any],
                 remember: Remember | None) -> clip_files.GeneratedFile:
         spec = opts.conform
-        out = conform(audio, loaded.sample_rate, spec, device=loaded.device)
+        out = audio if isinstance(audio, Conformed) else conform(audio, loaded.sample_rate, spec, device=loaded.device)
         path = clip_files.output_path(folder, opts.prompt, seed, index)
         provenance = {
             "model": opts.model.id, "prompt": opts.prompt, "negative_prompt": opts.negative_prompt,
@@ -193,7 +202,7 @@ class TextToAudio:
             "license": opts.model.license, "source": source,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        sidecar = clip_files.write_clip(path, out.samples, out.sample_rate, provenance)
+        sidecar = clip_files.write_clip(path, out.samples, out.sample_rate, provenance, out.pcm24)
         clip_id = None
         if remember is not None:
             try:
@@ -212,6 +221,8 @@ def run_pipeline(loaded: audioldm.LoadedPipeline, opts: ResolvedOptions, seed: i
     """Call the diffusers pipeline once: one waveform per seed, in one batch; `on_step(i)` after each step.
 
     An int `seed` gives its waveform (1-D numpy at the model's rate); a list of seeds, a list of waveforms.
+    A pipeline that keeps its waveforms on the GPU (`fast.waveform_on_device`) gives them there as a tensor
+    instead: `(samples,)` for an int seed, `(len(seeds), samples)` for a list.
 
     The noise comes from one CPU generator per seed, so a seed gives the same start on every device and in
     any batch. The prompt is repeated per seed (rather than `num_waveforms_per_prompt`), so AudioLDM 2 does
@@ -227,6 +238,7 @@ def run_pipeline(loaded: audioldm.LoadedPipeline, opts: ResolvedOptions, seed: i
             on_step(step)  # may raise Cancelled: the pipeline stops between two steps
 
     n = len(seeds)
+    on_device = fast.waveform_on_device(loaded.pipe)
     out = loaded.pipe(
         [opts.prompt] * n,
         negative_prompt=[opts.negative_prompt] * n if opts.negative_prompt else None,
@@ -237,6 +249,8 @@ def run_pipeline(loaded: audioldm.LoadedPipeline, opts: ResolvedOptions, seed: i
         generator=generators,
         callback=callback,
         callback_steps=1,
-        output_type="np",
+        output_type="pt" if on_device else "np",
     )
+    if on_device:
+        return out.audios[0] if isinstance(seed, int) else out.audios
     return out.audios[0] if isinstance(seed, int) else list(out.audios)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import types
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -57,6 +57,8 @@ class LoadedPipeline:
     compile: bool = False
     #: Turns an eager call into its compiled version when `compile` is on (`compiled.compiler`).
     compiler: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None
+    #: Schedulers built so far, by name (building one from its config costs a few ms per call).
+    schedulers: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sample_rate(self) -> int:
@@ -232,7 +234,13 @@ def release(loaded: LoadedPipeline) -> None:
 
 
 def set_scheduler(loaded: LoadedPipeline, name: str) -> str:
-    """Install the scheduler `name` built from the model's own scheduler config; its class name."""
+    """Install the scheduler `name` built from the model's own scheduler config; its class name.
+
+    Each is built once per loaded pipeline (the pipeline resets its state at every call's `set_timesteps`).
+    """
+    if name in loaded.schedulers:
+        loaded.pipe.scheduler = loaded.schedulers[name]
+        return type(loaded.pipe.scheduler).__name__
     import diffusers
 
     config = loaded.base_scheduler_config
@@ -252,7 +260,7 @@ def set_scheduler(loaded: LoadedPipeline, name: str) -> str:
         scheduler = diffusers.PNDMScheduler.from_config(config, skip_prk_steps=True)
     else:
         raise ValueError(f"unknown scheduler {name!r}; one of {', '.join(SCHEDULERS)}")
-    loaded.pipe.scheduler = scheduler
+    loaded.pipe.scheduler = loaded.schedulers[name] = scheduler
     return type(scheduler).__name__
 
 

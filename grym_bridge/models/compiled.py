@@ -13,7 +13,9 @@ the kernels made before and pays only for tracing (`bench/generate.py`'s
 cold-start rows measure both). A new audio length, batch size (variations) or,
 for AudioLDM 2, prompt length (the T5 states' length) is one more compile,
 cached like the first; at most `MAX_SHAPES` per function, then dynamo runs that
-function eagerly (still inside its CUDA graph).
+function eagerly (still inside its CUDA graph). The weights are frozen into the
+compiled graph (inductor's `freezing`): per-step weight layout changes are done
+once. Frozen constants stay with the compiled code until the process ends.
 
 torch is imported only inside these functions.
 """
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: Compiled shapes (audio lengths, batch sizes) kept per function before dynamo falls back to eager.
 MAX_SHAPES = 32
+#: Compile with frozen weights (inductor's `freezing`: inference only, weights become constants).
+FREEZE = True
 #: `models.compile` values: on, off, or auto (on where it pays: a CUDA GPU with Triton).
 COMPILE_CHOICES = ("auto", "on", "off")
 
@@ -77,6 +81,21 @@ def compiler(cache: Path | None = None) -> Callable[[Callable[..., Any]], Callab
     def compile_one(fn: Callable[..., Any]) -> Callable[..., Any]:
         # cuda_graphs records the kernels itself; inductor's own graphs would nest inside ours.
         # Static shapes (what bench/generate.py measured): each new shape is compiled for itself.
-        return torch.compile(fn, dynamic=False)
+        # Freezing folds the weights into the compiled graph as constants (their layout changes and
+        # transposes happen once, not per step): AudioLDM's UNet step 3.00 -> 2.55 ms on an H200.
+        frozen = torch.compile(fn, dynamic=False, options={"freezing": FREEZE})
+        plain: list[Callable[..., Any]] = []
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if not plain:
+                try:
+                    return frozen(*args, **kwargs)
+                except Exception as exc:  # a graph freezing cannot fold: compile it plainly instead
+                    log.warning("compiling with frozen weights failed (%s: %s); compiling without",
+                                exc.__class__.__name__, str(exc)[:200])
+                    plain.append(torch.compile(fn, dynamic=False))
+            return plain[0](*args, **kwargs)
+
+        return call
 
     return compile_one

@@ -3,7 +3,7 @@
 What each part of a 10 s AudioLDM 2 clip costs, and what is done about it
 (`bench/generate.py --real-size --device cuda` prints the measured breakdown):
 
-- the UNet steps (most of the time): compiled with inductor when
+- the UNet steps (most of the time): compiled with inductor (weights frozen) when
   `models.compile` allows, and replayed as a CUDA graph per call signature;
 - the VAE decoder and the HiFi-GAN vocoder: one graph each per audio length
   (a few hundred launches each, eager);
@@ -11,12 +11,17 @@ What each part of a 10 s AudioLDM 2 clip costs, and what is done about it
 - AudioLDM 2's Flan-T5 encoder and the eight GPT-2 steps: a graph per prompt
   length (the first prompt of a new length runs eagerly once, then replays).
 
+The waveform stays on the GPU for `generate.conform_gpu` (no copy to the host
+and back before conforming), and the pipeline's execution device is pinned
+(diffusers otherwise walks every module looking for offload hooks, 6 ms a call).
+
 Everything is undone by `uninstall` before a pipeline moves to an offloading
 memory mode (offload hooks move weights during a call, which a graph cannot).
 """
 
 from __future__ import annotations
 
+import types
 from typing import Any, Callable
 
 from grym_bridge.models import cuda_graphs
@@ -48,7 +53,10 @@ def _targets(pipe: Any) -> list[tuple[str, Any, str, int]]:
 
 
 def install(pipe: Any, compiler: Compiler | None = None) -> dict[str, cuda_graphs.GraphedCallable]:
-    """Graph (and, with `compiler`, compile the `COMPILED` parts of) `pipe`; the wrappers by part name."""
+    """Graph (and, with `compiler`, compile the `COMPILED` parts of) `pipe`; the wrappers by part name.
+
+    Also keeps the waveform on the GPU (`waveform_on_device`) and pins the pipeline's execution device.
+    """
     import torch
 
     torch.backends.cudnn.benchmark = True  # the convolutions' fastest algorithms, picked once per shape
@@ -57,13 +65,61 @@ def install(pipe: Any, compiler: Compiler | None = None) -> dict[str, cuda_graph
     for part, obj, method, warmup in _targets(pipe):
         wrap = compiler if compiler is not None and part in COMPILED else None
         installed[part] = cuda_graphs.install_method(obj, method, part, pool, wrap, warmup)
+    keep_on_device(pipe, torch.device("cuda", torch.cuda.current_device()))
     return installed
+
+
+def keep_on_device(pipe: Any, device: Any) -> None:
+    """Keep `pipe`'s waveforms on `device` (for generate.conform_gpu) and pin its execution device there.
+
+    Only for a pipeline whole on `device` (no offload hooks); `uninstall` undoes it.
+    """
+    pipe.mel_spectrogram_to_waveform = types.MethodType(_waveform_on_device, pipe)
+    _pin_execution_device(pipe, device)
 
 
 def uninstall(pipe: Any) -> None:
     """Every part back to its eager call."""
     for _part, obj, method, _warmup in _targets(pipe):
         cuda_graphs.uninstall_method(obj, method)
+    pipe.__dict__.pop("mel_spectrogram_to_waveform", None)
+    if getattr(type(pipe), "_grym_pinned", False):
+        pipe.__class__ = type(pipe).__bases__[0]
+
+
+def waveform_on_device(pipe: Any) -> bool:
+    """Whether `pipe` returns its waveforms as a device tensor (`output_type="pt"` then stays on the GPU)."""
+    return "mel_spectrogram_to_waveform" in pipe.__dict__
+
+
+def _waveform_on_device(self: Any, mel_spectrogram: Any) -> Any:
+    """diffusers' `mel_spectrogram_to_waveform` without its `.cpu()`: float32 on the vocoder's device."""
+    if mel_spectrogram.dim() == 4:
+        mel_spectrogram = mel_spectrogram.squeeze(1)
+    return self.vocoder(mel_spectrogram).float()
+
+
+_PINNED: dict[type, type] = {}
+
+
+def _pin_execution_device(pipe: Any, device: Any) -> None:
+    """Answer `pipe._execution_device` with `device` directly.
+
+    diffusers finds it by walking every module of every component for offload hooks (6 ms per call on
+    AudioLDM, while the GPU waits); a pipeline whole on one GPU has none. The property lives on the class,
+    so the pipeline gets a subclass that overrides it (undone by `uninstall`).
+    """
+    cls = type(pipe)
+    if getattr(cls, "_grym_pinned", False):
+        pipe.__dict__["_grym_device"] = device
+        return
+    if cls not in _PINNED:
+        _PINNED[cls] = type(cls.__name__, (cls,), {
+            "_grym_pinned": True, "__module__": cls.__module__,
+            "_execution_device": property(lambda self: self.__dict__["_grym_device"]),
+        })
+    pipe.__dict__["_grym_device"] = device
+    pipe.__class__ = _PINNED[cls]
 
 
 def status(pipe: Any) -> dict[str, str]:

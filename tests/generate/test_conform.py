@@ -95,3 +95,56 @@ def test_true_peak_in_torch_matches_the_analysis(sr: int) -> None:
     assert expected > 20 * np.log10(np.abs(x).max()) + 1.0
     assert true_peak_dbtp_torch(x, sr, "cpu") == pytest.approx(expected, abs=1e-3)
     assert true_peak_dbtp_torch(np.zeros((1, 100), np.float32), sr, "cpu") == float("-inf")
+
+
+@pytest.mark.parametrize("sr,loop", [(48000, False), (48000, True), (96000, True), (44100, False)])
+def test_gpu_conform_agrees_with_the_host_conform(sr: int, loop: bool) -> None:
+    """conform_gpu (run by generate on a GPU; here through torch on the CPU) gives the host path's clip."""
+    import torch
+
+    from grym_bridge.generate.conform_gpu import conform_batch
+
+    rng = np.random.default_rng(7)
+    clip = (_tone(2.3) + _tone(2.3, 3000.0, amp=0.1) + 0.002 * rng.standard_normal(int(2.3 * SR_IN))).astype(np.float32)
+    spec = ConformSpec(frames=2 * sr, sample_rate=sr, channels=2, loop=loop, target_lufs=-16)
+    host = conform(clip, SR_IN, spec)
+    quiet, loud = conform_batch(torch.from_numpy(np.stack([0.1 * clip, clip])), SR_IN, spec)
+    for out in (quiet, loud):  # each row gets its own gain: both end at the target
+        assert out.samples.shape == (2, 2 * sr) and out.lufs == pytest.approx(host.lufs, abs=0.01)
+        assert out.true_peak_dbtp == pytest.approx(host.true_peak_dbtp, abs=0.05)
+        err = np.sqrt(np.mean((out.samples[0] - host.samples[0]) ** 2) / np.mean(host.samples[0] ** 2))
+        assert err < 1e-3  # soxr and the windowed sinc agree inside the band (they part near Nyquist)
+    assert quiet.gain_db == pytest.approx(loud.gain_db + 20.0, abs=1e-3)
+    # The PCM bytes are the samples, interleaved, to 24 bits; the file they make reads at the reported loudness.
+    raw = np.frombuffer(loud.pcm24, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+    pcm = raw[:, 0] | (raw[:, 1] << 8) | (raw[:, 2] << 16)
+    pcm = np.where(pcm >= 1 << 23, pcm - (1 << 24), pcm).reshape(-1, 2).T / float(1 << 23)
+    assert np.abs(pcm - loud.samples).max() <= 1.0 / (1 << 23)
+    assert integrated_lufs(pcm, sr) == pytest.approx(loud.lufs, abs=1e-3)
+
+
+def test_gpu_conform_refuses_bad_audio_and_writes_a_readable_wav(tmp_path) -> None:
+    import soundfile as sf
+    import torch
+
+    from grym_bridge.audio_io import write_wav_pcm24
+    from grym_bridge.generate.conform_gpu import conform_batch
+
+    spec = ConformSpec(frames=48000, sample_rate=48000, channels=2)
+    bad = torch.from_numpy(np.stack([_tone(1.2), _tone(1.2)]))
+    bad[1, 100] = float("nan")
+    with pytest.raises(BadRequest, match="non-finite"):
+        conform_batch(bad, SR_IN, spec)
+    with pytest.raises(BadRequest, match="non-finite"):
+        conform_batch(torch.zeros(1, 0), SR_IN, spec)
+    out = conform_batch(torch.from_numpy(_tone(1.2)), SR_IN, spec)[0]
+    path = write_wav_pcm24(tmp_path / "a.wav", out.pcm24, 2, 48000)
+    data, rate = sf.read(path, dtype="float32", always_2d=True)
+    info = sf.info(path)
+    assert rate == 48000 and info.subtype == "PCM_24" and data.shape == (48000, 2)
+    assert np.abs(data.T - out.samples).max() <= 1.0 / (1 << 23)
+    with pytest.raises(BadRequest, match="whole number"):
+        write_wav_pcm24(tmp_path / "b.wav", out.pcm24[:-1], 2, 48000)
+    with pytest.raises(BadRequest, match=".wav"):
+        write_wav_pcm24(tmp_path / "b.flac", out.pcm24, 2, 48000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav"]  # nothing half-written is left behind

@@ -111,3 +111,35 @@ def test_generated_clip_is_analyzed_and_remembered(tiny_config: Config, shared_b
         assert stored.source == "generated" and Path(stored.path) == Path(clip.path)
         assert stored.provenance["prompt"] == "dusty lofi drum loop" and stored.provenance["seed"] == 5
         assert stored.features is not None
+
+
+@pytest.mark.parametrize("model", [AUDIOLDM, AUDIOLDM2])
+def test_waveforms_kept_on_the_device_give_the_host_paths_clips(t2a: TextToAudio, tiny_config: Config,
+                                                                model: str) -> None:
+    """The path a whole-GPU pipeline takes (waveforms stay on the device, conform_gpu, PCM written as is),
+    run here with the CPU as the device: the same seed gives the clip the host path gives."""
+    import torch
+
+    from grym_bridge.models import fast
+
+    opts = _opts(model, duration_s=1.0, seed=5, variations=2, target_lufs=-18)
+    host = t2a.generate(opts)
+    loaded = t2a.load(model)
+    fast.keep_on_device(loaded.pipe, torch.device("cpu"))
+    try:
+        assert loaded.pipe._execution_device == torch.device("cpu")
+        wave = run_pipeline(loaded, resolve(opts, tiny_config), seed=[5, 6])
+        assert isinstance(wave, torch.Tensor) and wave.shape[0] == 2
+        kept = t2a.generate(opts)
+    finally:
+        fast.uninstall(loaded.pipe)
+    assert not fast.waveform_on_device(loaded.pipe) and not getattr(type(loaded.pipe), "_grym_pinned", False)
+    for a, b in zip(host.files, kept.files):
+        x, _ = sf.read(a.path, dtype="float32")
+        y, _ = sf.read(b.path, dtype="float32")
+        info = sf.info(b.path)
+        assert x.shape == y.shape and info.subtype == "PCM_24" and info.channels == 2
+        assert b.lufs == pytest.approx(a.lufs, abs=0.05) and b.lufs == pytest.approx(-18, abs=0.05)
+        # soxr and the GPU path's windowed sinc part only near Nyquist: the clips agree closely, not bit for bit.
+        assert np.sqrt(np.mean((x - y) ** 2) / np.mean(x ** 2)) < 0.05
+        assert json.loads(Path(b.sidecar).read_text())["seed"] == a.seed

@@ -229,7 +229,7 @@ def edge_chroma(seg_chroma: np.ndarray, seg_bass: np.ndarray, beats: int = 2) ->
 
 
 def estimate_key(chroma: np.ndarray, active: np.ndarray, bass: np.ndarray | None = None,
-                 edges: tuple[np.ndarray, np.ndarray] | None = None) -> Key:
+                 edges: tuple[np.ndarray, np.ndarray] | None = None, weights: np.ndarray | None = None) -> Key:
     """Key and mode; confidence is the winning key's profile correlation (0..1).
 
     The clip's pitch-class profile (with `bass`, from `bass_chromagram`, mixed
@@ -237,16 +237,22 @@ def estimate_key(chroma: np.ndarray, active: np.ndarray, bass: np.ndarray | None
     `edge_chroma`) adds how well the opening and the ending fit each key's tonic
     triad, which settles relative and fifth confusions. Material whose chroma
     frames are too flat to hold notes (drums, noise) gives `name=None`.
+    `weights` (one per row: beat lengths where the rows are beats) weights the means.
     """
     if not active.any():
         return Key(None, 0.0, np.zeros(12))
-    treble = chroma[active].mean(axis=0).astype(np.float64)
+    w = np.ones(int(active.sum())) if weights is None else np.asarray(weights, dtype=np.float64)[active]
+
+    def mean(x: np.ndarray) -> np.ndarray:
+        return w @ x[active].astype(np.float64) / max(float(w.sum()), 1e-12)
+
+    treble = mean(chroma)
     if treble.std() == 0:
         return Key(None, 0.0, treble)
     tonal = tonalness(chroma, active)
     profile = treble / treble.sum()
     if bass is not None and bass[active].sum() > 0:
-        low = bass[active].mean(axis=0).astype(np.float64)
+        low = mean(bass)
         profile = (1 - BASS_WEIGHT) * profile + BASS_WEIGHT * low / low.sum()
     r = key_scores(profile)
     score = r.copy()

@@ -100,7 +100,8 @@ def librosa_pipeline(audio: Audio) -> Answer:
 
 def grym_same_things(audio: Audio) -> Answer:
     """grym computing what the librosa pipeline computes (and nothing more), from the same modules analyze uses:
-    the key as analyze finds it (bass chroma and opening cue included), no loudness, chords, meter or vector."""
+    the key as analyze finds it (bass chroma, opening cue and the beat chords it reads), no loudness, chord list,
+    meter or vector."""
     spec = spectrum.stft_power(audio.mono(), audio.sample_rate)
     energy = spec.power.sum(axis=1)
     active = energy > max(float(energy.max()) * 1e-6, 1e-10)
@@ -112,7 +113,9 @@ def grym_same_things(audio: Audio) -> Answer:
     bass = harmony.bass_chromagram(audio.mono(), audio.sample_rate, spec)
     seg, _ = harmony.beat_chroma(chroma, spec.frame_rate, tempo.beats, chroma.shape[0])
     seg_bass, _ = harmony.beat_chroma(bass, spec.frame_rate, tempo.beats, chroma.shape[0])
-    key = harmony.estimate_key(chroma, active, bass, harmony.edge_chroma(seg, seg_bass))
+    seg_energy, _ = harmony.beat_chroma((energy * active)[:, None], spec.frame_rate, tempo.beats, chroma.shape[0])
+    labels = harmony.label_chords(seg, seg_energy[:, 0], seg_bass)  # the key's bVI-bVII-i cue reads them
+    key = harmony.estimate_key(chroma, active, bass, harmony.edge_chroma(seg, seg_bass), chords=labels)
     return Answer(tempo.bpm, key.name)
 
 

@@ -184,13 +184,13 @@ def analyze(audio: Audio, *, progress: Progress | None = None, time_signature: s
     bass = harmony.bass_chromagram(mono, sr, spec)
     seg_chroma, seg_times = harmony.beat_chroma(chroma, spec.frame_rate, tempo.beats, chroma.shape[0])
     seg_bass, _ = harmony.beat_chroma(bass, spec.frame_rate, tempo.beats, chroma.shape[0])
-    key = harmony.estimate_key(chroma, active, bass, harmony.edge_chroma(seg_chroma, seg_bass))
-    segments = key_segments.key_segments(seg_chroma, seg_bass, seg_times, audio.duration_s, key)
     seg_energy, _ = harmony.beat_chroma((frame_energy * active)[:, None], spec.frame_rate, tempo.beats,
                                         chroma.shape[0])
     labels = harmony.label_chords(seg_chroma, seg_energy[:, 0], seg_bass)
     if len(labels) > 1 and seg_times.size > 1 and seg_times[1] < 0.1:
         labels[0] = labels[1]  # a lead-in of a few frames is the first chord's attack, not a chord
+    key = harmony.estimate_key(chroma, active, bass, harmony.edge_chroma(seg_chroma, seg_bass), chords=labels)
+    segments = key_segments.key_segments(seg_chroma, seg_bass, seg_times, audio.duration_s, key, labels)
 
     # 5. meter: bars start where the harmony changes and the kick and bass land
     _notify(progress, 0.8, "meter and patterns")

@@ -123,13 +123,14 @@ def _refine(runs: list[tuple[int, int]], keys: list[int], scores: np.ndarray) ->
 
 
 def key_segments(seg_chroma: np.ndarray, seg_bass: np.ndarray, seg_times: np.ndarray, duration: float,
-                 key: harmony.Key) -> list[dict[str, Any]]:
+                 key: harmony.Key, chords: list[str] | None = None) -> list[dict[str, Any]]:
     """`[{"start", "end", "key", "confidence"}]` in seconds, covering the clip; [] where `key` has no name.
 
     `seg_chroma`, `seg_bass` and `seg_times` come from `harmony.beat_chroma` (segment 0 is the
     lead-in before the first beat). A clip in one key gives one segment with `key`'s name and
     confidence (`key` is the clip-wide estimate); in a clip that modulates the first segment's key
-    is estimated the same way on the opening segment alone, and is the clip's key.
+    is estimated the same way on the opening segment alone (with `chords`, the label per beat
+    segment, as the clip's key uses them), and is the clip's key.
     """
     if key.name is None:
         return []
@@ -150,7 +151,8 @@ def key_segments(seg_chroma: np.ndarray, seg_bass: np.ndarray, seg_times: np.nda
         if i == 0:
             # the opening key as the clip's key is found (profile and opening cue), on the opening segment
             found = harmony.estimate_key(seg_chroma[a:b], weights[a:b] > 0, seg_bass[a:b],
-                                         harmony.edge_chroma(seg_chroma[a:b], seg_bass[a:b]), weights[a:b])
+                                         harmony.edge_chroma(seg_chroma[a:b], seg_bass[a:b]), weights[a:b],
+                                         chords[a:b] if chords else None)
             name, confidence = found.name or key.name, found.confidence
         else:  # a later segment: the key its beats' path spent longest in
             name = names[state]

@@ -56,3 +56,14 @@ def test_the_viterbi_path_ignores_a_short_excursion_and_takes_a_lasting_one() ->
     scores[30:, 2] = 2.0  # from beat 30 on, a third key fits better for good: a modulation
     path = viterbi(scores, penalty=6.0)
     assert set(path[:30]) == {0} and set(path[30:]) == {2}
+
+
+def test_the_aeolian_cadence_votes_for_its_minor_tonic_only() -> None:
+    from grym_bridge.analysis.harmony import aeolian_cadences, parse_key
+
+    # per-beat labels: repeats and gaps (N) between chords are one change
+    cues = aeolian_cadences(["Am", "Am", "F", "N", "G", "G", "Am", "C", "G", "Am"])
+    tonic, _ = parse_key("A minor")
+    assert cues[12 + tonic] == pytest.approx(1 / 6)  # Am F G Am C G Am: one bVI-bVII-i in six changes
+    assert np.count_nonzero(cues) == 1
+    assert not aeolian_cadences(["C", "F", "G", "C"]).any()  # IV-V-I in major: no minor tonic named

@@ -16,7 +16,6 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft
 
-from grym_bridge.analysis.key_weights import KEY_WEIGHTS as FITTED_KEY_WEIGHTS
 from grym_bridge.analysis.spectrum import Spectrogram
 from grym_bridge.audio_io import resample
 
@@ -190,9 +189,6 @@ MIN_TONALNESS = 0.33
 #: ... and the profile must look like a key at all: a click's one pitch class correlates 0.29;
 #: music on the tune part from 0.36.
 MIN_KEY_CORRELATION = 0.32
-#: Fitted corrections to the hand-set key scores (key_weights.py, fitted by bench/fit_key.py on a
-#: training set apart from the evaluation set); None: the hand-set scores alone.
-KEY_WEIGHTS: tuple[tuple[float, ...], ...] | None = FITTED_KEY_WEIGHTS
 
 
 def key_scores(profile: np.ndarray) -> np.ndarray:
@@ -264,28 +260,8 @@ def estimate_key(chroma: np.ndarray, active: np.ndarray, bass: np.ndarray | None
     `weights` (one per row: beat lengths where the rows are beats) weights the means; `chords`
     (a chord label per beat) adds the bVI-bVII-i cadences into each minor key (`aeolian_cadences`).
     """
-    found = key_features(chroma, active, bass, edges, weights, chords)
-    if found is None:
-        return Key(None, 0.0, np.zeros(12))
-    x, score, r = found
-    if KEY_WEIGHTS is not None:
-        score = score + _fitted_matrix() @ x
-    best = int(np.argmax(score))
-    tonal = tonalness(chroma, active)
-    keyed = tonal >= MIN_TONALNESS and r[best] >= MIN_KEY_CORRELATION
-    name = _key_templates()[1][best] if keyed else None
-    profile = x[:12] * (1 - BASS_WEIGHT) + x[12:24] * BASS_WEIGHT
-    return Key(name, float(np.clip(r[best], 0.0, 1.0)), profile / max(profile.sum(), 1e-12), tonal)
-
-
-def key_features(chroma: np.ndarray, active: np.ndarray, bass: np.ndarray | None = None,
-                 edges: tuple[np.ndarray, np.ndarray] | None = None, weights: np.ndarray | None = None,
-                 chords: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """What `estimate_key` decides on: (48,) features (treble profile, bass profile, both summing
-    to 1; opening and ending chroma, unit length), the hand-set (24,) key scores and the (24,)
-    profile correlations; None where there is nothing (no active frame, a flat treble)."""
     if not active.any():
-        return None
+        return Key(None, 0.0, np.zeros(12))
     w = np.ones(int(active.sum())) if weights is None else np.asarray(weights, dtype=np.float64)[active]
 
     def mean(x: np.ndarray) -> np.ndarray:
@@ -293,10 +269,12 @@ def key_features(chroma: np.ndarray, active: np.ndarray, bass: np.ndarray | None
 
     treble = mean(chroma)
     if treble.std() == 0:
-        return None
-    treble = treble / treble.sum()
-    low = mean(bass) if bass is not None and bass[active].sum() > 0 else None
-    profile = treble if low is None else (1 - BASS_WEIGHT) * treble + BASS_WEIGHT * low / low.sum()
+        return Key(None, 0.0, treble)
+    tonal = tonalness(chroma, active)
+    profile = treble / treble.sum()
+    if bass is not None and bass[active].sum() > 0:
+        low = mean(bass)
+        profile = (1 - BASS_WEIGHT) * profile + BASS_WEIGHT * low / low.sum()
     r = key_scores(profile)
     score = r.copy()
     if edges is not None:
@@ -304,21 +282,10 @@ def key_features(chroma: np.ndarray, active: np.ndarray, bass: np.ndarray | None
         score += OPENING_WEIGHT * (triads @ edges[0]) + ENDING_WEIGHT * (triads @ edges[1])
     if chords:
         score += AEOLIAN_WEIGHT * aeolian_cadences(chords)
-    zeros = np.zeros(12)
-    x = np.concatenate([treble, zeros if low is None else low / low.sum(),
-                        zeros if edges is None else edges[0], zeros if edges is None else edges[1]])
-    return x, score, r
-
-
-@lru_cache(maxsize=1)
-def _fitted_matrix() -> np.ndarray:
-    """(24, 48): `KEY_WEIGHTS` rolled to each key's tonic, so that `matrix @ x` scores all keys at once."""
-    table = np.asarray(KEY_WEIGHTS, dtype=np.float64).reshape(2, 4, 12)
-    rows = []
-    for mode in range(2):
-        for tonic in range(12):
-            rows.append(np.roll(table[mode], tonic, axis=1).ravel())
-    return np.array(rows)
+    best = int(np.argmax(score))
+    keyed = tonal >= MIN_TONALNESS and r[best] >= MIN_KEY_CORRELATION
+    name = _key_templates()[1][best] if keyed else None
+    return Key(name, float(np.clip(r[best], 0.0, 1.0)), profile / profile.sum(), tonal)
 
 
 @lru_cache(maxsize=1)

@@ -6,7 +6,7 @@ Every clip is rendered here with fluidsynth and Debian's FluidR3 General MIDI so
 this module writes (nothing large is committed); clips are cached under `bench/out/evalset/` by a
 hash of their recipe, so a second run only renders what changed.
 
-What is in it (123 clips):
+What is in it (135 clips):
 - **generated songs** (48): every one of the 24 keys twice, in 4/4, 3/4 and 6/8, at 64..176 BPM
   (slow ballads without drums among them), minor keys with borrowed chords (bVI, bVII, iv, a major
   V), one-bar comping patterns that follow the meter (oom-pah-pah, 6/8 arpeggios), varied
@@ -18,7 +18,10 @@ What is in it (123 clips):
 - **grym's own compositions** (24): chords, bass and drums from `grym_bridge.compose` in each of its
   styles (lofi, house, pop, jazz, cinematic, trap), 16 bars at the style's tempo, keys around the
   circle of fifths: the loops the issue saw misread (an F# minor house loop, lofi A minor chords);
-- **drum-only** loops in the three meters (a tempo and meter, no key) and **noise** (neither).
+- **drum-only** loops in the three meters (a tempo and meter, no key) and **noise** (neither);
+- **modulating songs** (12, appended last so the other groups' splits stay): generated songs that move
+  once, at a phrase boundary near the middle, up a tone, up a semitone, to the relative or to the
+  dominant; the truth is the two key segments (`EvalClip.segments`), the clip's `key` the opening one.
 
 Tempo truth is quarter notes per minute, as a DAW's tempo field reads (a 6/8 jig at dotted
 quarter = 100 is 150 BPM); meter truth is the class "4/4" (2/2, 2/4 and 4/4), "3/4" or "6/8".
@@ -59,12 +62,14 @@ VERSION = "1"  # bump when a recipe's meaning changes: cached clips are rebuilt
 @dataclass
 class EvalClip:
     name: str
-    group: str  # generated, corpus, drums, noise
+    group: str  # generated, corpus, composed, drums, noise, modulating
     file: str
     bpm: float | None  # quarter notes per minute; None: no tempo (noise)
     key: str | None  # None: no key (drums, noise)
     meter: str | None  # "4/4", "3/4", "6/8"; None for noise
     split: str  # tune or measure
+    #: the keys over time, [{"start", "end", "key"}] in seconds, for clips that modulate (else None)
+    segments: list[dict[str, Any]] | None = None
 
     def path(self, folder: Path = OUT) -> Path:
         return folder / self.file
@@ -164,17 +169,20 @@ def _drums(t: _Tracks, meter: str, bar0: float, rng: np.random.Generator, house:
 
 def _song(spec: dict[str, Any], path: Path) -> None:
     rng = np.random.default_rng(spec["seed"])
-    tonic, mode = parse_key(spec["key"])
     bar_len, beat = METERS[spec["meter"]]
     bars = int(SECONDS * spec["bpm"] / 60 / bar_len) + 1
     comp, bass_p, pad, lead = BANDS[spec["band"]]
-    progs = PROGRESSIONS[mode]
-    prog = progs[spec["seed"] % len(progs)]
-    scale = [(tonic + s) % 12 for s in SCALES[mode]]
     t = _Tracks()
     for bar in range(bars):
         b0 = bar * bar_len
-        degree, quality = prog[bar % 4]
+        # a modulating song moves to its second key at a bar (its progression starts again there)
+        moved = "modulate" in spec and bar >= spec["modulate"]["bar"]
+        tonic, mode = parse_key(spec["modulate"]["key"] if moved else spec["key"])
+        progs = PROGRESSIONS[mode]
+        prog = progs[spec["seed"] % len(progs)]
+        scale = [(tonic + s) % 12 for s in SCALES[mode]]
+        phrase_bar = bar - spec["modulate"]["bar"] if moved else bar
+        degree, quality = prog[phrase_bar % 4]
         root = (tonic + degree) % 12
         third = 3 if quality == "m" else 4
         chord = sorted(48 + (root + iv) % 12 + (12 if (root + iv) % 12 < root else 0) + (12 if root > 7 else 0)
@@ -211,6 +219,32 @@ def _song(spec: dict[str, Any], path: Path) -> None:
             t.note(3, 72 + int(rng.choice(pool)), b0 + pos, min(length, bar_len - pos) * 0.9, 82)
             pos += length
     t.save(path, spec["bpm"], spec["meter"], {0: comp, 1: bass_p, 2: pad, 3: lead})
+
+
+# -- songs that modulate -----------------------------------------------------------------
+
+#: (first key, second key, meter, quarter-note BPM, drums): up a tone, to the relative, to the dominant,
+#: up a semitone; the second key starts at the phrase (4 bars) nearest the middle of the clip.
+MODULATIONS = [("C major", "D major", "4/4", 100, True), ("A minor", "C major", "4/4", 92, True),
+               ("G major", "D major", "3/4", 120, True), ("E major", "F major", "4/4", 110, True),
+               ("F major", "D minor", "4/4", 84, False), ("Bb major", "C major", "4/4", 126, True),
+               ("E minor", "G major", "3/4", 132, True), ("D major", "A major", "4/4", 76, False),
+               ("C minor", "Eb major", "4/4", 104, True), ("Ab major", "Bb major", "6/8", 138, True),
+               ("A major", "E major", "3/4", 144, True), ("F# minor", "A major", "4/4", 116, True)]
+
+
+def _modulating_specs() -> list[dict[str, Any]]:
+    specs = []
+    for i, (first, second, meter, bpm, drums) in enumerate(MODULATIONS):
+        bar_len = METERS[meter][0]
+        bars = int(SECONDS * bpm / 60 / bar_len) + 1
+        at = max(4, 4 * round(bars / 8))
+        change = at * bar_len * 60.0 / bpm
+        specs.append({"kind": "song", "key": first, "meter": meter, "bpm": float(bpm), "drums": drums,
+                      "seed": 6000 + i, "band": i % len(BANDS), "modulate": {"bar": at, "key": second},
+                      "segments": [{"start": 0.0, "end": round(change, 3), "key": first},
+                                   {"start": round(change, 3), "end": SECONDS, "key": second}]})
+    return specs
 
 
 # -- grym's own compositions -------------------------------------------------------------
@@ -316,7 +350,7 @@ def build(folder: Path = OUT, *, quiet: bool = False) -> list[EvalClip]:
         picked.write_text(json.dumps(corpus))
     groups = {"generated": _generated_specs(), "corpus": corpus, "composed": _composed_specs(),
               "drums": _drum_specs(),
-              "noise": _noise_specs()}
+              "noise": _noise_specs(), "modulating": _modulating_specs()}  # new groups go last: splits stay
     clips: list[EvalClip] = []
     for group, specs in groups.items():
         for i, spec in enumerate(specs):
@@ -337,9 +371,11 @@ def build(folder: Path = OUT, *, quiet: bool = False) -> list[EvalClip]:
             label = spec.get("source", "").split("/")[-1] or spec.get("style", "") or \
                 f"{spec.get('meter', '')} {spec.get('bpm', '')}".strip()
             label += f" {spec.get('key') or spec.get('colour') or ''}"
+            if "modulate" in spec:
+                label = f"{spec['meter']} {spec['bpm']:g} {spec['key']}>{spec['modulate']['key']}"
             clips.append(EvalClip(name=f"{group} {label}"[:40], group=group, file=target.name,
                                   bpm=spec.get("bpm"), key=spec.get("key"), meter=spec.get("meter"),
-                                  split="measure" if i % 3 == 2 else "tune"))
+                                  split="measure" if i % 3 == 2 else "tune", segments=spec.get("segments")))
     (folder / "manifest.json").write_text(json.dumps([asdict(c) for c in clips], indent=1))
     return clips
 
@@ -348,6 +384,7 @@ if __name__ == "__main__":
     built = build()
     for split in ("tune", "measure"):
         part = [c for c in built if c.split == split]
-        by = {g: sum(c.group == g for c in part) for g in ("generated", "corpus", "composed", "drums", "noise")}
+        by = {g: sum(c.group == g for c in part) for g in ("generated", "corpus", "composed", "drums", "noise",
+                                                            "modulating")}
         meters = {m: sum(c.meter == m for c in part) for m in ("4/4", "3/4", "6/8")}
         print(f"{split}: {len(part)} clips {by} meters {meters} keys {len({c.key for c in part if c.key})}")

@@ -4,7 +4,7 @@ The order of work, and what each step shares:
 1. loudness and peaks on the original samples and rate (one K-weighted power signal);
 2. the mono downmix and its one STFT (`spectrum.stft_power`);
 3. one onset envelope (and its low bands) -> tempo, beats, onset density;
-4. one chromagram and a bass chromagram -> key, chords per beat;
+4. one chromagram and a bass chromagram -> key, local keys (segments), chords per beat;
 5. meter and the first downbeat (harmonic change and low-band accents per beat) -> the DAW tempo,
    its alternatives, the bars, the chord of every bar, the rhythm pattern;
 6. the feature vector.
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from grym_bridge.analysis import features, harmony, loudness, meter, rhythm, spectrum
+from grym_bridge.analysis import features, harmony, key_segments, loudness, meter, rhythm, spectrum
 from grym_bridge.audio_io import Audio, load_limited
 
 if TYPE_CHECKING:
@@ -68,6 +68,9 @@ class Analysis:
     downbeats: list[float] = field(default_factory=list)  # bar starts, from the first downbeat
     #: other readings of the tempo a DAW can offer: {"bpm", "confidence" (0..1, against the tempo's), "relation"}
     tempo_alternatives: list[dict[str, Any]] = field(default_factory=list)
+    #: the keys over time, [{"start", "end", "key", "confidence"}] in seconds: one segment in one key, one per
+    #: key after each modulation; `key` is the first segment's (the opening key); [] where `key` is None
+    key_segments: list[dict[str, Any]] = field(default_factory=list)
     analyzer_version: str = ANALYZER_VERSION
     embedding: list[float] | None = field(default=None)
 
@@ -184,12 +187,13 @@ def analyze(audio: Audio, *, progress: Progress | None = None, time_signature: s
     bass = harmony.bass_chromagram(mono, sr, spec)
     seg_chroma, seg_times = harmony.beat_chroma(chroma, spec.frame_rate, tempo.beats, chroma.shape[0])
     seg_bass, _ = harmony.beat_chroma(bass, spec.frame_rate, tempo.beats, chroma.shape[0])
-    key = harmony.estimate_key(chroma, active, bass, harmony.edge_chroma(seg_chroma, seg_bass))
     seg_energy, _ = harmony.beat_chroma((frame_energy * active)[:, None], spec.frame_rate, tempo.beats,
                                         chroma.shape[0])
     labels = harmony.label_chords(seg_chroma, seg_energy[:, 0], seg_bass)
     if len(labels) > 1 and seg_times.size > 1 and seg_times[1] < 0.1:
         labels[0] = labels[1]  # a lead-in of a few frames is the first chord's attack, not a chord
+    key = harmony.estimate_key(chroma, active, bass, harmony.edge_chroma(seg_chroma, seg_bass), chords=labels)
+    segments = key_segments.key_segments(seg_chroma, seg_bass, seg_times, audio.duration_s, key, labels)
 
     # 5. meter: bars start where the harmony changes and the kick and bass land
     _notify(progress, 0.8, "meter and patterns")
@@ -235,8 +239,8 @@ def analyze(audio: Audio, *, progress: Progress | None = None, time_signature: s
         tempo_confidence=tempo.confidence,
         beats=[round(float(b), 4) for b in tempo.beats],
         onset_density=density,
-        key=key.name,
-        key_confidence=key.confidence,
+        key=segments[0]["key"] if segments else key.name,  # the opening key (the clip's, in one key)
+        key_confidence=segments[0]["confidence"] if segments else key.confidence,
         chords=_merge_chords(labels, seg_times),
         rhythm_pattern=pattern,
         harmonic_pattern=_bar_chords(labels, found.phase, tempo.beats.size, found.beats_per_bar),
@@ -245,6 +249,7 @@ def analyze(audio: Audio, *, progress: Progress | None = None, time_signature: s
         beats_per_bar=found.beats_per_bar,
         downbeats=[round(float(b), 4) for b in tempo.beats[found.phase :: found.beats_per_bar]],
         tempo_alternatives=alternatives if has_beats else [],
+        key_segments=segments,
     )
     _notify(progress, 1.0, "done")
     return result

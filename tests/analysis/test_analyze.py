@@ -20,7 +20,7 @@ REQUIRED_KEYS = {
     "spectral_centroid_hz", "spectral_rolloff_hz", "spectral_flatness", "spectral_tilt_db_per_oct", "bands_db",
     "tempo_bpm", "tempo_confidence", "beats", "onset_density", "key", "key_confidence", "chords",
     "rhythm_pattern", "harmonic_pattern", "feature_vector", "analyzer_version", "embedding",
-    "meter", "beats_per_bar", "downbeats", "tempo_alternatives",
+    "meter", "beats_per_bar", "downbeats", "tempo_alternatives", "key_segments",
 }
 
 
@@ -35,6 +35,8 @@ def test_analyze_file_json_has_the_contract_keys_and_reports_progress(config, tm
     assert data["analyzer_version"] == ANALYZER_VERSION and data["embedding"] is None
     assert set(data["bands_db"]) == set(BANDS)
     assert all(set(c) == {"time_s", "chord"} for c in data["chords"])
+    assert [s["key"] for s in data["key_segments"]] == [data["key"]]  # one key, one segment, as JSON
+    assert set(data["key_segments"][0]) == {"start", "end", "key", "confidence"}
     assert len(data["feature_vector"]) == FEATURE_DIM
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0

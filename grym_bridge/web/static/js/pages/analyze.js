@@ -70,7 +70,10 @@ export async function render(root) {
   }
 
   async function show(a, peaks, spec) {
-    setStat(root, "key-value", a.key || "none", "", a.key_confidence ?? 0, a.key ? `confidence ${Math.round((a.key_confidence ?? 0) * 100)}%` : "no clear key");
+    // a modulating clip: its key is the opening one; the later keys follow with their start times
+    const later = (a.key_segments || []).slice(1).map((s) => ` · ${s.key} from ${fmt(s.start, 1)} s`).join("");
+    setStat(root, "key-value", a.key || "none", "", a.key_confidence ?? 0,
+      a.key ? `confidence ${Math.round((a.key_confidence ?? 0) * 100)}%${later}` : "no clear key");
     setStat(root, "tempo-value", a.tempo_bpm ? fmt(a.tempo_bpm, 1) : "–", "BPM", a.tempo_confidence ?? 0,
       `${(a.beats || []).length} beats · confidence ${Math.round((a.tempo_confidence ?? 0) * 100)}%`);
     setStat(root, "lufs-value", fmt(a.lufs_integrated), "LUFS", null, `true peak ${fmt(a.true_peak_dbtp)} dBTP · LRA ${fmt(a.loudness_range_lu)} LU`);

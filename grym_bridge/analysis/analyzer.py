@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 Progress = Callable[[float, str], None]
 
 #: Bump when a feature's definition, scaling or the vector layout changes.
-ANALYZER_VERSION = "3"  # 3: bass chroma and opening cue for keys, meters, 16-step vector from any meter
+ANALYZER_VERSION = "4"  # 4: key segments (the key is the opening segment's), the tempo a producer counts (half-time, reels)
 
 
 @dataclass

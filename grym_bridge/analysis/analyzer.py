@@ -178,8 +178,8 @@ def analyze(audio: Audio, *, progress: Progress | None = None, time_signature: s
     # 3. one onset envelope
     _notify(progress, 0.45, "tempo")
     env, low_env = rhythm.onset_envelopes(spec)
-    tempo = rhythm.estimate_tempo(env, spec.frame_rate)
     density = rhythm.onset_density(env, spec.frame_rate)
+    tempo = rhythm.estimate_tempo(env, spec.frame_rate, density)  # the density tells half time from slow music
 
     # 4. one chromagram (and the bass chroma of a long window at a low rate)
     _notify(progress, 0.65, "key and chords")

@@ -105,14 +105,16 @@ class KWeightedEnergy:
             block = x[:, start : start + _FILTER_BLOCK] + nudge[: min(_FILTER_BLOCK, n - start)]
             filtered, state = signal.sosfilt(sos, block, axis=-1, zi=state)
             np.einsum("c,cn,cn->n", weights, filtered, filtered, out=power[start : start + _FILTER_BLOCK])
+        self._keep(_sum_steps(power, sample_rate), power.shape[0], sample_rate)
+
+    def _keep(self, sums: np.ndarray, samples: int, sample_rate: int) -> None:
+        """Keep every step's sum (the last, partial one counts towards the total only)."""
         self.sample_rate = sample_rate
-        self.samples = int(power.shape[0])
+        self.samples = int(samples)
         self.step = _STEP_S * sample_rate  # samples per step (need not be whole)
-        bounds = np.round(np.arange(0.0, self.samples, self.step)).astype(np.int64)
-        sums = np.add.reduceat(power, bounds).astype(np.float64) if self.samples else np.zeros(0)
+        sums = np.asarray(sums, dtype=np.float64)
         self.total = float(sums.sum())
-        complete = int(self.samples // self.step + 1e-9)
-        self.step_sums = sums[:complete]
+        self.step_sums = sums[: int(self.samples // self.step + 1e-9)]
 
     @classmethod
     def from_step_sums(cls, sums: np.ndarray, samples: int, sample_rate: int) -> "KWeightedEnergy":
@@ -121,21 +123,14 @@ class KWeightedEnergy:
         `sums` holds every step's sum, the last (partial) one included, as `__init__` makes them.
         """
         energy = cls.__new__(cls)
-        energy.sample_rate = sample_rate
-        energy.samples = int(samples)
-        energy.step = _STEP_S * sample_rate
-        sums = np.asarray(sums, dtype=np.float64)
-        energy.total = float(sums.sum())
-        energy.step_sums = sums[: int(energy.samples // energy.step + 1e-9)]
+        energy._keep(sums, samples, sample_rate)
         return energy
 
     @classmethod
     def from_power(cls, power: np.ndarray, sample_rate: int) -> "KWeightedEnergy":
         """The energy of a signal from its channel-weighted K-weighted power per sample, computed elsewhere."""
         power = np.asarray(power)
-        bounds = np.round(np.arange(0.0, power.shape[0], _STEP_S * sample_rate)).astype(np.int64)
-        sums = np.add.reduceat(power, bounds).astype(np.float64) if power.shape[0] else np.zeros(0)
-        return cls.from_step_sums(sums, power.shape[0], sample_rate)
+        return cls.from_step_sums(_sum_steps(power, sample_rate), power.shape[0], sample_rate)
 
     def block_powers(self, block_s: float) -> np.ndarray:
         """Mean power of every `block_s` block on the 100 ms grid; a clip shorter than a block is one block."""
@@ -169,6 +164,12 @@ class KWeightedEnergy:
             return 0.0
         lo, hi = np.percentile(short, [10.0, 95.0])
         return float(hi - lo)
+
+
+def _sum_steps(power: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Per-sample power summed over each 100 ms step (a step need not be a whole number of samples)."""
+    bounds = np.round(np.arange(0.0, power.shape[0], _STEP_S * sample_rate)).astype(np.int64)
+    return np.add.reduceat(power, bounds).astype(np.float64) if power.shape[0] else np.zeros(0)
 
 
 def _lufs(p: np.ndarray | float) -> np.ndarray | float:

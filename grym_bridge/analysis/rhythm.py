@@ -241,12 +241,14 @@ def _refine(env: np.ndarray, frames: np.ndarray) -> np.ndarray:
     return f
 
 
-def estimate_tempo(env: np.ndarray, frame_rate: float) -> Tempo:
-    """Global tempo (BPM), its confidence (0..1) and beat times in seconds."""
+def estimate_tempo(env: np.ndarray, frame_rate: float, onsets_per_s: float | None = None) -> Tempo:
+    """Global tempo (BPM), its confidence (0..1) and beat times in seconds; `onsets_per_s` (`onset_density`
+    of `env`) is computed here when the caller has not already."""
     if env.size < 8 or not np.any(env > 0):
         return Tempo(0.0, 0.0, np.zeros(0))
     ac = _autocorrelation(env)
-    bpm, confidence = _comb_tempo(ac, frame_rate, onset_density(env, frame_rate))
+    density = onset_density(env, frame_rate) if onsets_per_s is None else onsets_per_s
+    bpm, confidence = _comb_tempo(ac, frame_rate, density)
     frames = _track_beats(env, 60.0 * frame_rate / bpm)
     beats = (_refine(env, frames) + ONSET_LAG_FRAMES) / frame_rate if frames.size else np.zeros(0)
     if beats.size >= 4:

@@ -16,8 +16,8 @@ DPM++ steps for AudioLDM, 25 for AudioLDM 2):
   against ("vs compiled"). AudioLDM 2 gets grym's GPT-2 loop fix in every diffusers row, without
   which it does not run on transformers 5 (diffusers issue #12630);
 - diffusers defaults (with `--defaults`): fp32, its default scheduler and steps;
-- grym full: `TextToAudio.generate` through the registry at grym's defaults (fp16, DPM++, the UNet
-  compiled with frozen weights, and UNet, VAE, vocoder and text encoders replayed as CUDA graphs:
+- grym full: `TextToAudio.generate` through the registry at grym's defaults (fp16, DPM++, the UNet,
+  VAE and vocoder compiled with frozen weights, and those and the text encoders replayed as CUDA graphs:
   grym_bridge.models.fast), including conforming to 48 kHz stereo at -14 LUFS (on the GPU:
   grym_bridge.generate.conform_gpu) and writing the file with provenance; also with graphs only
   (`models.compile off`);
@@ -423,8 +423,12 @@ def main() -> None:
         {f: synthetic.tiny_spec(f) for f in ("audioldm", "audioldm2")}
     cuda = args.device == "cuda"
     gpu = torch.cuda.get_device_name(0) if cuda else "CPU"
+    import diffusers
+    import transformers
+
     print(f"# {'real-size' if args.real_size else 'tiny'} random-weight models on {args.device} ({gpu}), "
-          f"torch {torch.__version__}; {AUDIO_S:g} s of audio per run", flush=True)
+          f"torch {torch.__version__}, diffusers {diffusers.__version__}, transformers {transformers.__version__}; "
+          f"{AUDIO_S:g} s of audio per run", flush=True)
     rows: list[Row] = []
 
     def add(*new: Row) -> None:

@@ -32,8 +32,8 @@ class ModelsConfig:
         True, "Replay the UNet, VAE, vocoder and text encoders as CUDA graphs when a model sits whole on a CUDA GPU "
         "(memory mode full).")
     compile: str = setting(
-        "auto", "Also compile the UNet with torch.compile under its CUDA graphs: auto (where a CUDA GPU and Triton "
-        "are), on, or off. AudioLDM 2 runs about 1.3x faster; the first clip of a new length or batch size waits "
+        "auto", "Also compile the UNet, VAE and vocoder with torch.compile under their CUDA graphs: auto (where a "
+        "CUDA GPU and Triton are), on, or off. AudioLDM 2 runs about 1.3x faster; the first clip of a new length or batch size waits "
         "for one more compile (kernels cached in <data dir>/cache/compile across runs).",
         choices=["auto", "on", "off"],
     )

@@ -5,7 +5,7 @@ folder from config or the Hugging Face cache) with safetensors only, in the
 dtype picked for the device, and placed by a memory mode:
 
 - `full`: every component on the GPU. Fastest: on a CUDA GPU every part is
-  replayed as CUDA graphs and the UNet compiled (`grym_bridge.models.fast`).
+  replayed as CUDA graphs and the UNet, VAE and vocoder compiled (`grym_bridge.models.fast`).
 - `model_offload`: components wait in CPU memory and move to the GPU one at a
   time, while they run (accelerate hooks). A little slower, peak VRAM is the
   largest component plus activations.
@@ -20,6 +20,7 @@ inside these functions.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import types
 import warnings
@@ -283,17 +284,19 @@ def _generate_language_model(self: Any, inputs_embeds: Any, max_new_tokens: int 
 
     steps = max_new_tokens if max_new_tokens is not None else self.language_model.config.max_new_tokens
     mask = model_kwargs.get("attention_mask")
+    # transformers 5.2x renamed GPT-2's `past_key_values` argument to `cache` (the old name warns, and goes in
+    # 5.40); the cache object is filled in place either way.
+    cache_arg = "cache" if "cache" in inspect.signature(self.language_model.forward).parameters else "past_key_values"
     cache = DynamicCache()
     step_input = inputs_embeds
     generated = []
     for _ in range(steps):
         out = self.language_model(
-            inputs_embeds=step_input, attention_mask=mask, past_key_values=cache,
-            use_cache=True, output_hidden_states=True, return_dict=True,
+            inputs_embeds=step_input, attention_mask=mask, use_cache=True, output_hidden_states=True,
+            return_dict=True, **{cache_arg: cache},
         )
         nxt = out.hidden_states[-1][:, -1:, :]
         generated.append(nxt)
-        cache = out.past_key_values
         step_input = nxt
         if mask is not None:
             mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)

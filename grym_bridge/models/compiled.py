@@ -1,10 +1,10 @@
-"""Compiling the diffusion UNet with torch.compile (inductor), cached on disk across runs.
+"""Compiling the diffusion UNet, the VAE decoder and the vocoder with torch.compile (inductor), cached on disk.
 
-Inductor fuses the UNet's element-wise work (group norms, SiLU, residual adds,
+Inductor fuses their element-wise work (group norms, SiLU, residual adds,
 attention's reshapes) into fewer, larger kernels; `cuda_graphs` then records
 those kernels, so grym's UNet step is what diffusers' own speed advice
 (`torch.compile(unet, mode="reduce-overhead")`) gives, inside grym's graphs
-(which also cover the VAE, the vocoder and the text encoder).
+(which also cover the text encoders). Which parts are compiled: `fast.COMPILED`.
 
 Compiling is the slow part of a first run. Inductor's caches (the FX graph
 cache, the AOTAutograd cache and the Triton kernels) are pointed at a folder

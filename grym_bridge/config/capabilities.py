@@ -33,8 +33,8 @@ class ModelsConfig:
         "(memory mode full).")
     compile: str = setting(
         "auto", "Also compile the UNet, VAE and vocoder with torch.compile under their CUDA graphs: auto (where a "
-        "CUDA GPU and Triton are), on, or off. AudioLDM 2 runs about 1.3x faster; the first clip of a new length or batch size waits "
-        "for one more compile (kernels cached in <data dir>/cache/compile across runs).",
+        "CUDA GPU and Triton are), on, or off. AudioLDM 2 runs about 1.3x faster; the first clip of a new length "
+        "or batch size waits for one more compile (kernels cached in <data dir>/cache/compile across runs).",
         choices=["auto", "on", "off"],
     )
 

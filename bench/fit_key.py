@@ -5,17 +5,24 @@
 The scorer is rotation-equivariant: for the key with tonic t and mode m,
     score = hand-set score (profile correlation + opening/ending triad fits + cadence cue)
             + sum over the features f of  W[m, f] . roll(x_f, -t)
-where x_f are the clip's treble profile, bass profile, opening chroma and ending chroma (each 12
-pitch classes, as `harmony.estimate_key` already has them). W (2 x 48) is fitted by multinomial
-logistic regression over the 24 keys with an L2 penalty pulling it to 0 (to the hand-set scorer);
-the L2 is chosen by 5-fold cross-validation on the training set. The measure part is never read.
-The features are captured from `analyze` itself (its call to `estimate_key`), so they are exactly
-what the analyser sees.
+where x_f are the blocks of `harmony.key_features` (each 12 pitch classes or chord roots): the
+clip's treble profile, bass profile, opening chroma, ending chroma, and `harmony.chord_functions`
+(the share of beats on each major chord, then each minor chord: read from the key's tonic, the chords
+as Roman numerals). W (2 x 72) is fitted by multinomial logistic regression over the 24 keys with an
+L2 penalty pulling it to 0 (to the hand-set scorer); the L2 is chosen by 5-fold cross-validation on
+the training set, the largest within one standard error of the best (the best alone fits train far
+too closely). The measure part is never read. The features are captured from `analyze` itself (its
+call to `estimate_key`), so they are exactly what the analyser sees; the output's KEY_WEIGHTS go into
+grym_bridge/analysis/harmony.py.
 
-Result (2026-12-02): CV train exact 135/152 at L2 0.3 (the hand-set scorer 131/152), tune part
-68/72 before and after; wired into harmony.estimate_key once, the measure part stayed 29/36 (one
-fifth error fixed, one new fifth error, a relative error became "other"): a wash, so the weights
-are NOT in grym_bridge. The script stays to refit when the features or the training set grow.
+Result (2026-12-02, 152 training clips, profile and edge blocks only): CV train exact 135/152 at L2
+0.3 (hand-set 131/152), tune part 68/72 before and after; the measure part stayed 29/36: a wash, not
+kept.
+Result (2026-12-03, 392 training clips, the chord-function block added): hand-set train 344/392
+(relative 18, fifth 21); CV train 350..358 over L2 1..0.001, chosen 0.03: 354 (relative 12, fifth
+19); in a side run, the chord block alone reached 353 at best, the profile and edge blocks alone
+352. Fitted on all of train: tune part 67/72 (relative 2, fifth 2, other 1; hand-set 68/72 with 1,
+1, 2). In harmony as KEY_WEIGHTS; the measure part is in README.md.
 """
 
 from __future__ import annotations
@@ -49,7 +56,8 @@ def key_features(chroma: np.ndarray, active: np.ndarray, bass: np.ndarray | None
                  chords: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """What `harmony.estimate_key` decides on (its computation, repeated here): (72,) features
     (`harmony.key_features`: treble and bass profiles, opening and ending chroma, chord functions), the
-    hand-set (24,) key scores (without the fitted part) and the (24,) profile correlations; None where there is nothing (no active frame, a flat treble)."""
+    hand-set (24,) key scores (without the fitted part) and the (24,) profile correlations; None where
+    there is nothing (no active frame, a flat treble)."""
     if not active.any():
         return None
     w = np.ones(int(active.sum())) if weights is None else np.asarray(weights, dtype=np.float64)[active]
@@ -171,10 +179,12 @@ def main() -> None:
     floor = (top - np.sqrt(top * (1 - top) / len(y))) * len(y)
     chosen = max(l2 for l2, hits in cv_exact.items() if hits >= floor)
     w = fit(R, B, y, chosen)
-    print(f"chosen l2 {chosen:g} (one standard error: >= {floor:.1f} exact); fitted on all of train: train {errors(B + R @ w, y)}  "
+    print(f"chosen l2 {chosen:g} (one standard error: >= {floor:.1f} exact); fitted on all of train: "
+          f"train {errors(B + R @ w, y)}  "
           f"tune {errors(Bt + Rt @ w, yt)}")
     table = np.round(w.reshape(2, NF), 4)
-    print("KEY_WEIGHTS = (  # major, minor: treble, bass, opening, ending, major chords, minor chords (12 each, from the tonic up)")
+    print("KEY_WEIGHTS = (  # major, minor: treble, bass, opening, ending, major chords, minor chords "
+          "(12 each, from the tonic up)")
     for row in table:
         print("    (" + ", ".join(f"{v:g}" for v in row) + "),")
     print(")")

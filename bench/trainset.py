@@ -106,7 +106,7 @@ def _corpus(n: int) -> list[dict[str, Any]]:
     return specs
 
 
-def build(n_songs: int = 60, n_composed: int = 36, n_corpus: int = 60) -> list[dict[str, Any]]:
+def build(n_songs: int = 150, n_composed: int = 96, n_corpus: int = 150) -> list[dict[str, Any]]:
     """Render what is missing under bench/out/trainset/; return [{"file", "key", "group"}]."""
     TRAIN.mkdir(parents=True, exist_ok=True)
     picked = TRAIN / "corpus_specs.json"

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 Progress = Callable[[float, str], None]
 
 #: Bump when a feature's definition, scaling or the vector layout changes.
-ANALYZER_VERSION = "4"  # 4: key segments (the key is the opening segment's), the tempo a producer counts (half-time, reels)
+ANALYZER_VERSION = "5"  # 5: the key also reads the chords as Roman numerals (fitted); 4: key segments, producer tempo
 
 
 @dataclass

@@ -7,8 +7,8 @@ change of key, keeps passing and borrowed chords from making segments. A later s
 the key its beats' path spent longest in; neighbours in the same key are merged.
 
 The clip's overall `key` is the opening key, the first segment's (the clip-wide estimate, whose
-opening cue settles relative and fifth confusions, names it): a session starts there, and a clip in
-one key keeps the key it had before segments existed.
+opening cue and reading of the chords settle relative and fifth confusions, names it): a session
+starts there, and a clip in one key keeps the key it had before segments existed.
 """
 
 from __future__ import annotations

@@ -3,6 +3,12 @@
 Run:  .venv/bin/python bench/analysis.py                 # the measure-only part, the table of issue 19
       .venv/bin/python bench/analysis.py --split tune    # the part the settings were tuned on
       .venv/bin/python bench/analysis.py --split all --repeats 1 --list   # every clip, one line each
+      .venv/bin/python bench/analysis.py --group heldout --grym-only --repeats 1   # the held-out group, grym alone
+      .venv/bin/python bench/analysis.py --group heldout --grym-only --code ../wt-pre19   # another checkout's grym
+
+`--code PATH` analyses with the grym_bridge of another checkout (say `git worktree add ../wt-pre19
+2c39604^`, grym before issue 19) while this tree still builds and scores the clips; it prints the
+grym_bridge it used. Older code lacks the "same things" pipeline's functions: use it with --grym-only.
 
 The clips (about 100: rendered songs in all 24 keys and three meters, Bach chorales and fiddle tunes
 from the music21 corpus, drum loops, noise) are built by bench/evalset.py into bench/out/evalset/
@@ -20,7 +26,8 @@ right (drums and noise answered `None`); tempo within 4% of the truth (quarter n
 tempo with octave errors allowed (x 1/3, 1/2, 2, 3, as MIREX's "accuracy 2"); meter class right.
 The songs that modulate (group "modulating") are left out of those rows and scored on their own: the
 change found within 2 bars of the truth (exactly two segments), both segment keys right; and the
-single-key clips that come out as one segment.
+single-key clips that come out as one segment. The held-out group (added after all tuning and
+fitting, measure-only) counts in the measure rows and has its key rows printed on their own as well.
 Goals (issue 19): key >= 80% and ahead of both peers; tempo within 4% on >= 92%; >= 3x librosa's
 speed like-for-like; a 30 s stereo 44.1 kHz clip in < 150 ms.
 """
@@ -122,7 +129,8 @@ def grym_same_things(audio: Audio) -> Answer:
 def grym_full(audio: Audio) -> Answer:
     """Everything `analyze` gives: also loudness, true peak, stereo, bands, chords, patterns, meter, the vector."""
     result = analyze(audio)
-    return Answer(result.tempo_bpm, result.key, getattr(result, "meter", None), result.key_segments)
+    # getattr: grym before issue 19 (bench/analysis.py --code) names neither a meter nor key segments
+    return Answer(result.tempo_bpm, result.key, getattr(result, "meter", None), getattr(result, "key_segments", None))
 
 
 def essentia_pipeline(profile: str) -> Callable[[Audio], Answer]:
@@ -185,21 +193,45 @@ def _choose_essentia_profile(clips: list[EvalClip], audios: list[Audio]) -> tupl
     return max(scores, key=lambda p: scores[p]), scores
 
 
+def use_code(root: Path) -> str:
+    """Analyse with the grym_bridge under `root` from here on (the clips are already built and loaded by this
+    tree's code; they are read with the other tree's load_audio); returns the grym_bridge it resolves to.
+    Scoring (parse_key, key_name) stays this tree's."""
+    global analyze, harmony, rhythm, spectrum, load_audio
+    for name in [m for m in sys.modules if m == "grym_bridge" or m.startswith("grym_bridge.")]:
+        del sys.modules[name]  # the next import reads the other tree
+    sys.path.insert(0, str(root.resolve()))
+    import grym_bridge
+    from grym_bridge.analysis import analyze, harmony, rhythm, spectrum
+    from grym_bridge.audio_io import load_audio
+
+    return str(Path(grym_bridge.__file__).resolve().parent)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--split", choices=("measure", "tune", "all"), default="measure")
     parser.add_argument("--list", action="store_true", help="one line per clip")
     parser.add_argument("--no-essentia", action="store_true")
+    parser.add_argument("--group", help="only this group's clips (of the split), e.g. heldout")
+    parser.add_argument("--grym-only", action="store_true", help="grym's full analysis alone: no peers, no speed ratio")
+    parser.add_argument("--code", type=Path, help="analyse with the grym_bridge of this checkout (see the docstring)")
     parser.add_argument("--embed", action="store_true",
                         help="also time wav2vec2-base embeddings (random weights, real architecture)")
     args = parser.parse_args()
     every = build(OUT, quiet=True)
-    chosen = [c for c in every if args.split == "all" or c.split == args.split]
-    audios_all = {c.file: load_audio(c.path()) for c in every if c.split == "tune" or c in chosen}
-    pipelines: list[tuple[str, Callable[[Audio], Answer]]] = [("same", grym_same_things), ("grym", grym_full),
-                                                              ("librosa", librosa_pipeline)]
-    if not args.no_essentia:
+    chosen = [c for c in every if (args.split == "all" or c.split == args.split)
+              and (args.group is None or c.group == args.group)]
+    if not chosen:
+        raise SystemExit(f"no clips in split {args.split!r}, group {args.group!r}")
+    need_tune = not (args.no_essentia or args.grym_only)  # essentia's profile is chosen on the tune part
+    if args.code:
+        print(f"grym_bridge from {use_code(args.code)}")
+    audios_all = {c.file: load_audio(c.path()) for c in every if (need_tune and c.split == "tune") or c in chosen}
+    pipelines: list[tuple[str, Callable[[Audio], Answer]]] = [("grym", grym_full)] if args.grym_only else [
+        ("same", grym_same_things), ("grym", grym_full), ("librosa", librosa_pipeline)]
+    if need_tune:
         try:
             tune = [c for c in every if c.split == "tune"]
             profile, scores = _choose_essentia_profile(tune, [audios_all[c.file] for c in tune])
@@ -221,7 +253,8 @@ def main() -> None:
                 answers[name] = fn(audio)
                 times[name].append(time.perf_counter() - t0)
         rows.append((clip, audio, {k: statistics.median(v) for k, v in times.items()}, answers))
-    report(rows, [name for name, _ in pipelines], args.split, args.list)
+    report(rows, [name for name, _ in pipelines], args.split + (f", group {args.group}" if args.group else ""),
+           args.list)
     if args.embed:
         bench_embedding(audios, args.repeats)
 
@@ -267,6 +300,9 @@ def segment_rows(rows: list) -> None:
         near = two and abs(segs[1]["start"] - clip.segments[1]["start"]) <= 2 * _bar_s(clip)
         return near, two and [s["key"] for s in segs] == [s["key"] for s in clip.segments]
 
+    if all(r[3]["grym"].segments is None for r in rows):  # code from before key segments (--code)
+        print("key segments (grym): not reported by this code")
+        return
     hits = [found(r) for r in moving]
     print(f"key segments (grym): {len(moving)} modulating songs, {len(still)} single-key clips")
     if moving:
@@ -303,7 +339,8 @@ def report(rows: list, names: list[str], split: str, listing: bool) -> None:
     keyless = [r for r in rows if not r[0].key]
     timed = [r for r in rows if r[0].bpm]
     metered = [r for r in rows if r[0].meter]
-    n_groups = {g: sum(r[0].group == g for r in rows) for g in ("generated", "corpus", "composed", "drums", "noise")}
+    n_groups = {g: sum(r[0].group == g for r in rows) for g in ("generated", "corpus", "composed", "drums", "noise",
+                                                                "heldout")}
     print(f"split: {split}, {len(rows)} clips ({', '.join(f'{g} {n}' for g, n in n_groups.items())}); "
           f"{len(keyed)} with a key, {len(timed)} with a tempo, {len(metered)} with a meter")
     print(f"{'':<26}" + "".join(f"{s:>12}" for s in systems))
@@ -314,21 +351,30 @@ def report(rows: list, names: list[str], split: str, listing: bool) -> None:
     def pct(hits: int, total: int) -> str:
         return f"{hits}/{total} {100 * hits / total:3.0f}%" if total else "-"
 
-    errs = {s: [key_error(r[3][s].key, r[0].key) for r in keyed] for s in systems}
-    line("key exact", [pct(errs[s].count("exact"), len(keyed)) for s in systems])
-    line("  relative errors", [str(errs[s].count("relative")) for s in systems])
-    line("  fifth errors", [str(errs[s].count("fifth")) for s in systems])
-    line("  parallel / other", [f"{errs[s].count('parallel')} / {errs[s].count('other')}" for s in systems])
-    line("  no key named", [str(errs[s].count("none")) for s in systems])
+    def key_lines(part: list, label: str = "key exact") -> None:
+        errs = {s: [key_error(r[3][s].key, r[0].key) for r in part] for s in systems}
+        line(label, [pct(errs[s].count("exact"), len(part)) for s in systems])
+        line("  relative errors", [str(errs[s].count("relative")) for s in systems])
+        line("  fifth errors", [str(errs[s].count("fifth")) for s in systems])
+        line("  parallel / other", [f"{errs[s].count('parallel')} / {errs[s].count('other')}" for s in systems])
+        line("  no key named", [str(errs[s].count("none")) for s in systems])
+
+    key_lines(keyed)
+    heldout = [r for r in keyed if r[0].group == "heldout"]
+    if heldout and len(heldout) < len(keyed):  # the confirmation group on its own, and the clips before it
+        key_lines([r for r in keyed if r[0].group != "heldout"], "key exact, without heldout")
+        key_lines(heldout, "key exact, heldout only")
     line("no key on drums/noise", [pct(sum(not r[3][s].key for r in keyless), len(keyless)) for s in systems])
     line("tempo within 4%", [pct(sum(_tempo_ok(r[3][s].bpm, r[0].bpm) for r in timed), len(timed)) for s in systems])
     line("tempo, octaves allowed", [pct(sum(_tempo_ok(r[3][s].bpm, r[0].bpm, OCTAVES) for r in timed), len(timed))
                                     for s in systems])
-    line("meter", [pct(sum(r[3][s].meter == r[0].meter for r in metered), len(metered)) if s == "grym" else "-"
-                   for s in systems])
+    line("meter", [pct(sum(r[3][s].meter == r[0].meter for r in metered), len(metered))
+                   if s == "grym" and any(r[3][s].meter for r in rows) else "-" for s in systems])
     totals = {name: sum(r[2][name] for r in rows) for name in names}
     line("time per clip, median ms", [f"{statistics.median(r[2][s] for r in rows) * 1e3:.1f}" for s in systems])
     print()
+    if "librosa" not in totals:  # --grym-only: no speed ratio
+        return
     print(f"speed, same things (STFT, spectral features, onsets, tempo and beats, chroma and key): librosa / grym = "
           f"{totals['librosa'] / totals['same']:.2f}x  (goal >= 3x)")
     print(f"speed, full analysis (also loudness, true peak, stereo, bands, chords, meter, patterns, vector): "

@@ -10,8 +10,8 @@ Run:  .venv/bin/python bench/analysis.py                 # the measure-only part
 2c39604^`, grym before issue 19) while this tree still builds and scores the clips; it prints the
 grym_bridge it used. Older code lacks the "same things" pipeline's functions: use it with --grym-only.
 
-The clips (about 100: rendered songs in all 24 keys and three meters, Bach chorales and fiddle tunes
-from the music21 corpus, drum loops, noise) are built by bench/evalset.py into bench/out/evalset/
+The clips (about 180: rendered songs in all 24 keys and three meters, Bach chorales and fiddle tunes
+from the music21 corpus, grym's compositions, modulating songs, drum loops, noise, a held-out group) are built by bench/evalset.py into bench/out/evalset/
 with a cache; fluidsynth, fluid-soundfont-gm and (for the corpus) music21 are needed.
 
 The peers: librosa (mono, resampled to 22.05 kHz, one STFT shared by chroma_stft and the spectral

@@ -79,7 +79,8 @@ def test_bad_arguments_are_tool_errors_naming_them(config: Config) -> None:
 
 
 def test_remember_tag_rate_and_read_the_memory_as_resources(config: Config, tmp_path: Path) -> None:
-    clip = write_progression(tmp_path / "pad.wav", "C major", bpm=90, bars=2)
+    # Four bars, the whole I-IV-V-I: two bars (C then F) are as much V-I in F major as I-IV in C major.
+    clip = write_progression(tmp_path / "pad.wav", "C major", bpm=90, bars=4)
 
     async def body() -> dict[str, Any]:
         async with mcp_session(config) as s:

@@ -49,6 +49,39 @@ def _corpus_truth(score: Any) -> tuple[str, str] | None:
     return f"{PITCH_CLASSES[tonic]} {found}", _meter_class(ts[0].ratioString)
 
 
+def pick_pieces(pool: list[Path], chorales: list[Path], wanted: dict[str, int],
+                used: set[str] | frozenset[str] = frozenset()) -> list[tuple[Path, str, str, str]]:
+    """(path, bucket, key, meter) of pieces from `pool`, in order, until each bucket has its `wanted` count.
+
+    Buckets: chorale44 and chorale34 (Bach chorales in 4/4 and 3/4), jig (6/8 tunes named Jig), reel
+    (4/4 Reels and Hornpipes). Pieces without a clear key and meter, and sources in `used`, are skipped.
+    """
+    from music21 import corpus
+
+    counts = dict.fromkeys(wanted, 0)
+    picks: list[tuple[Path, str, str, str]] = []
+    for path in pool:
+        if f"{path.parent.name}/{path.name}" in used:
+            continue
+        kind = "chorale" if path in chorales else ("jig" if "Jig" in path.stem else "reel" if (
+            "Reel" in path.stem or "Hornpipe" in path.stem) else None)
+        if kind is None:
+            continue
+        truth = _corpus_truth(corpus.parse(path))
+        if truth is None:
+            continue
+        key, meter = truth
+        bucket = {"chorale": "chorale44" if meter == "4/4" else "chorale34" if meter == "3/4" else None,
+                  "jig": "jig" if meter == "6/8" else None, "reel": "reel" if meter == "4/4" else None}[kind]
+        if bucket is None or counts[bucket] >= wanted[bucket]:
+            continue
+        counts[bucket] += 1
+        picks.append((path, bucket, key, meter))
+        if counts == wanted:
+            break
+    return picks
+
+
 def corpus_specs() -> list[dict[str, Any]]:
     try:
         from music21 import corpus
@@ -58,30 +91,9 @@ def corpus_specs() -> list[dict[str, Any]]:
     specs: list[dict[str, Any]] = []
     chorales = sorted(p for p in corpus.getComposer("bach") if p.suffix == ".mxl")
     tunes = sorted(corpus.getComposer("ryansMammoth"))
-    picks: list[tuple[Any, str]] = []
-    counts = {"chorale44": 0, "chorale34": 0, "jig": 0, "reel": 0}
     wanted = {"chorale44": 14, "chorale34": 6, "jig": 10, "reel": 6}
-    for path in chorales[::3] + tunes[::5]:
-        kind = "chorale" if path in chorales else ("jig" if "Jig" in path.stem else "reel" if (
-            "Reel" in path.stem or "Hornpipe" in path.stem) else None)
-        if kind is None:
-            continue
-        score = corpus.parse(path)
-        truth = _corpus_truth(score)
-        if truth is None:
-            continue
-        key, meter = truth
-        bucket = {"chorale": "chorale44" if meter == "4/4" else "chorale34" if meter == "3/4" else None,
-                  "jig": "jig" if meter == "6/8" else None, "reel": "reel" if meter == "4/4" else None}[kind]
-        if bucket is None or counts[bucket] >= wanted[bucket]:
-            continue
-        counts[bucket] += 1
-        picks.append((path, bucket))
-        if counts == wanted:
-            break
-    for i, (path, bucket) in enumerate(picks):
-        score = corpus.parse(path)
-        key, meter = _corpus_truth(score)  # type: ignore[misc]
+    picks = pick_pieces(chorales[::3] + tunes[::5], chorales, wanted)
+    for i, (path, bucket, key, meter) in enumerate(picks):
         tonic, mode = parse_key(key)
         target = 7 * i % 12
         shift = (target - tonic + 6) % 12 - 6  # the smallest move to the target tonic

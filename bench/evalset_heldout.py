@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from evalset_corpus import _corpus_truth
+from evalset_corpus import pick_pieces
 
 from grym_bridge.analysis.harmony import PITCH_CLASSES, parse_key
 
@@ -74,30 +74,8 @@ def heldout_corpus_specs(used: set[str]) -> list[dict[str, Any]]:
 
     chorales = sorted(p for p in corpus.getComposer("bach") if p.suffix == ".mxl")
     tunes = sorted(corpus.getComposer("ryansMammoth"))
-    counts = {"chorale44": 0, "chorale34": 0, "jig": 0, "reel": 0}
     wanted = {"chorale44": 4, "chorale34": 2, "jig": 3, "reel": 3}
-    picks: list[tuple[Path, str, str, str]] = []
-    pool = [p for pair in zip(chorales[2::3], tunes[1::5]) for p in pair]
-    for path in pool:
-        source = f"{path.parent.name}/{path.name}"
-        if source in used:
-            continue
-        kind = "chorale" if path in chorales else ("jig" if "Jig" in path.stem else "reel" if (
-            "Reel" in path.stem or "Hornpipe" in path.stem) else None)
-        if kind is None:
-            continue
-        truth = _corpus_truth(corpus.parse(path))
-        if truth is None:
-            continue
-        key, meter = truth
-        bucket = {"chorale": "chorale44" if meter == "4/4" else "chorale34" if meter == "3/4" else None,
-                  "jig": "jig" if meter == "6/8" else None, "reel": "reel" if meter == "4/4" else None}[kind]
-        if bucket is None or counts[bucket] >= wanted[bucket]:
-            continue
-        counts[bucket] += 1
-        picks.append((path, bucket, key, meter))
-        if counts == wanted:
-            break
+    picks = pick_pieces([p for pair in zip(chorales[2::3], tunes[1::5]) for p in pair], chorales, wanted, used)
     specs = []
     for i, (path, bucket, key, meter) in enumerate(picks):
         tonic, mode = parse_key(key)

@@ -56,6 +56,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.optimize
@@ -108,14 +109,15 @@ def key_features(chroma: np.ndarray, active: np.ndarray, bass: np.ndarray | None
     return x, score, r
 
 
-def capture(path: Path) -> tuple[np.ndarray, np.ndarray, str | None]:
-    """(72,) features, (24,) hand-set scores, and the key `analyze` names, from one clip."""
-    seen: dict[str, np.ndarray] = {}
+def analyze_watching_key(path: Path) -> tuple[Any, tuple]:
+    """`analyze` of one clip, and the arguments of its first `estimate_key` call (the clip-wide one;
+    key_segments calls again per segment): (chroma, active, bass, edges, weights, chords)."""
+    first: list[tuple] = []
     real = harmony.estimate_key
 
     def spy(chroma, active, bass=None, edges=None, weights=None, chords=None):  # type: ignore[no-untyped-def]
-        if "x" not in seen:  # the clip-wide call comes first (key_segments calls again per segment)
-            seen["x"], seen["base"], _ = key_features(chroma, active, bass, edges, weights, chords)
+        if not first:
+            first.append((chroma, active, bass, edges, weights, chords))
         return real(chroma, active, bass, edges, weights, chords)
 
     analyzer.harmony.estimate_key = spy  # type: ignore[assignment]
@@ -123,26 +125,22 @@ def capture(path: Path) -> tuple[np.ndarray, np.ndarray, str | None]:
         result = analyzer.analyze(load_audio(path))
     finally:
         analyzer.harmony.estimate_key = real  # type: ignore[assignment]
-    return seen["x"], seen["base"], result.key
+    return result, first[0]
+
+
+def capture(path: Path) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """(72,) features, (24,) hand-set scores, and the key `analyze` names, from one clip."""
+    result, args = analyze_watching_key(path)
+    x, base, _ = key_features(*args)
+    return x, base, result.key
 
 
 def capture_chords(path: Path) -> dict:
     """The chord label per beat segment that `analyze` hands `estimate_key`, and its meter and first
     downbeat (segment 1 + phase + k * bpb is a bar's first beat), for the experimental blocks."""
-    seen: dict[str, list[str]] = {}
-    real = harmony.estimate_key
-
-    def spy(chroma, active, bass=None, edges=None, weights=None, chords=None):  # type: ignore[no-untyped-def]
-        seen.setdefault("labels", list(chords or []))
-        return real(chroma, active, bass, edges, weights, chords)
-
-    analyzer.harmony.estimate_key = spy  # type: ignore[assignment]
-    try:
-        r = analyzer.analyze(load_audio(path))
-    finally:
-        analyzer.harmony.estimate_key = real  # type: ignore[assignment]
+    r, args = analyze_watching_key(path)
     phase = r.beats.index(r.downbeats[0]) if r.downbeats and r.downbeats[0] in r.beats else 0
-    return {"labels": seen.get("labels", []), "bpb": r.beats_per_bar, "phase": phase}
+    return {"labels": list(args[5] or []), "bpb": r.beats_per_bar, "phase": phase}
 
 
 def dataset(files: list[tuple[Path, str]], cache: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

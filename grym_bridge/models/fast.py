@@ -11,7 +11,9 @@ What each part of a 10 s AudioLDM 2 clip costs, and what is done about it
   variations while the UNet's steps barely do, so they decide how much 4
   variations cost against one (on an H200, AudioLDM's 4 clips: VAE 16.4 ->
   7.9 ms, vocoder 24.3 -> 18.4 ms);
-- the CLAP text encoder (always padded to 512 tokens: one shape): a graph;
+- the CLAP text encoder (always padded to 512 tokens: one shape): a graph, handed its padding mask
+  ready-made (`additive_mask`: transformers before 5.24 builds it with a host copy a graph cannot
+  record, which left the encoder eager at ~20 ms a call);
 - AudioLDM 2's Flan-T5 encoder and the eight GPT-2 steps: a graph per prompt
   length (the first prompt of a new length runs eagerly once, then replays).
 
@@ -68,9 +70,33 @@ def install(pipe: Any, compiler: Compiler | None = None) -> dict[str, cuda_graph
     installed = {}
     for part, obj, method, warmup in _targets(pipe):
         wrap = compiler if compiler is not None and part in COMPILED else None
+        if part == "text_encoder":
+            wrap = additive_mask(obj.dtype)
         installed[part] = cuda_graphs.install_method(obj, method, part, pool, wrap, warmup)
     keep_on_device(pipe, torch.device("cuda", torch.cuda.current_device()))
     return installed
+
+
+def additive_mask(dtype: Any) -> Compiler:
+    """A wrapper that hands a transformers encoder its 2-D padding mask as the 4-D additive mask its eager
+    attention would build: 0 where a token counts, the dtype's lowest value where it is padding.
+
+    transformers returns a 4-D mask as-is. Before 5.24 its own builder (`masking_utils.eager_mask`) made
+    the 0 with `torch.tensor(0.0, device=...)`, a host-to-device copy that a CUDA graph cannot record, so
+    the CLAP text encoder stayed eager; built here from device tensors alone, it captures on any 5.x.
+    """
+    def wrap(call: Callable[..., Any]) -> Callable[..., Any]:
+        def masked(*args: Any, attention_mask: Any = None, **kwargs: Any) -> Any:
+            if attention_mask is not None and attention_mask.dim() == 2:
+                import torch
+
+                padding = 1.0 - attention_mask[:, None, None, :].to(dtype)
+                attention_mask = padding * torch.finfo(dtype).min
+            return call(*args, attention_mask=attention_mask, **kwargs)
+
+        return masked
+
+    return wrap
 
 
 def keep_on_device(pipe: Any, device: Any) -> None:

@@ -76,3 +76,29 @@ def test_compile_cache_goes_under_the_given_folder(tmp_path: Path, monkeypatch: 
     assert (tmp_path / "compile").is_dir()
     monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "mine"))
     assert compiled.use_cache(tmp_path / "compile") == tmp_path / "mine"  # the user's own choice wins
+
+
+@pytest.mark.parametrize("model_id", [AUDIOLDM, AUDIOLDM2])
+def test_text_encoder_given_its_mask_ready_made_answers_as_with_the_padding_mask(tiny_models_dir: Path,
+                                                                                model_id: str) -> None:
+    """The graphed CLAP text encoder is handed a 4-D additive mask (`fast.additive_mask`, which keeps the
+    host copy of transformers' own mask builder out of the graph); its answer must not change, padding
+    included: two prompts of different lengths, padded like the pipelines pad them."""
+    import torch
+
+    pipe = audioldm.load_pipeline(tiny_models_dir / model_id, device="cpu").pipe
+    part, encoder, method, _ = next(t for t in fast._targets(pipe) if t[0] == "text_encoder")
+    call = getattr(encoder, method)
+    tokens = pipe.tokenizer(["dusty drums", "a long warm pad with tape hiss and a slow filter sweep"],
+                            padding="max_length", max_length=pipe.tokenizer.model_max_length, truncation=True,
+                            return_tensors="pt")
+    assert (tokens.attention_mask == 0).any()  # some padding, or the mask would not matter
+    plain = call(tokens.input_ids, attention_mask=tokens.attention_mask)
+    ready = fast.additive_mask(encoder.dtype)(call)(tokens.input_ids, attention_mask=tokens.attention_mask)
+    for a, b in zip(plain.values() if hasattr(plain, "values") else [plain],
+                    ready.values() if hasattr(ready, "values") else [ready]):
+        torch.testing.assert_close(a, b)
+    # Ignoring the mask would change the answer (the check above could not fail otherwise).
+    unmasked = call(tokens.input_ids)
+    first = lambda out: next(iter(out.values())) if hasattr(out, "values") else out  # noqa: E731
+    assert not torch.allclose(first(unmasked), first(plain))

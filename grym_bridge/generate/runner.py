@@ -28,7 +28,7 @@ from typing import Any, Callable
 from grym_bridge.config import Config
 from grym_bridge.errors import GrymError
 from grym_bridge.generate import clip_files
-from grym_bridge.generate.conform import Conformed, conform
+from grym_bridge.generate.conform import SOURCE_MARGIN_S, Conformed, conform
 from grym_bridge.generate.conform_gpu import conform_batch
 from grym_bridge.generate.options import GenerateOptions, ResolvedOptions, resolve
 from grym_bridge.models import audioldm, compiled, fast
@@ -239,10 +239,17 @@ def run_pipeline(loaded: audioldm.LoadedPipeline, opts: ResolvedOptions, seed: i
 
     n = len(seeds)
     on_device = fast.waveform_on_device(loaded.pipe)
+    spec = opts.conform
+    seconds = spec.source_seconds()
+    if loaded.compiled:
+        # A few lengths, each compiled once, rather than one per tempo and bar count: the clip's own length
+        # in whole steps, plus the loop's tail and the margin (loops and one-shots share the lengths, and a
+        # whole 10 s asks for what it asked before). The conform cuts the clip to its bars.
+        seconds = compiled.model_seconds(spec.frames / spec.sample_rate) + spec.crossfade_s + SOURCE_MARGIN_S
     out = loaded.pipe(
         [opts.prompt] * n,
         negative_prompt=[opts.negative_prompt] * n if opts.negative_prompt else None,
-        audio_length_in_s=opts.conform.source_seconds(),
+        audio_length_in_s=seconds,
         num_inference_steps=opts.steps,
         guidance_scale=opts.guidance,
         num_waveforms_per_prompt=1,

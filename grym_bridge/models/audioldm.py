@@ -65,6 +65,11 @@ class LoadedPipeline:
     def sample_rate(self) -> int:
         return int(self.pipe.vocoder.config.sampling_rate)
 
+    @property
+    def compiled(self) -> bool:
+        """Whether its parts run compiled (`place` installs the compiler only whole on a CUDA GPU with graphs)."""
+        return self.compiler is not None and self.cuda_graphs and self.device == "cuda" and self.memory_mode == "full"
+
 
 def resolve_memory_mode(requested: str, device: str) -> str:
     """`auto` -> `full` when the GPU has room for a whole pipeline, else `low_vram`; always `full` off CUDA."""

@@ -13,7 +13,9 @@ the kernels made before and pays only for tracing (`bench/generate.py`'s
 cold-start rows measure both). A new audio length, batch size (variations) or,
 for AudioLDM 2, prompt length (the T5 states' length) is one more compile,
 cached like the first; at most `MAX_SHAPES` per function, then dynamo runs that
-function eagerly (still inside its CUDA graph). The weights are frozen into the
+function eagerly (still inside its CUDA graph). So that tempo and bar count do
+not each make a new length, a compiled pipeline is asked for clip lengths in
+steps of `LENGTH_STEP_S` (`model_seconds`) and the conform cuts it to the target. The weights are frozen into the
 compiled graph (inductor's `freezing`): per-step weight layout changes are done
 once. Frozen constants stay with the compiled code until the process ends.
 
@@ -23,6 +25,7 @@ torch is imported only inside these functions.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -33,6 +36,12 @@ log = logging.getLogger(__name__)
 MAX_SHAPES = 32
 #: Compile with frozen weights (inductor's `freezing`: inference only, weights become constants).
 FREEZE = True
+#: A compiled pipeline makes audio in whole steps of this many seconds. The model's latent length follows
+#: the asked length in 40 ms steps, and every new length is one more compile (about 45 s for AudioLDM and
+#: 100 s for AudioLDM 2 on an H200): asked exactly, nearly every tempo and bar count would pay that again.
+#: Rounded up to 2.5 s, 4 or 8 bars of 4/4 anywhere from 80 to 180 BPM need 8 lengths, and a clip costs
+#: at most 2.5 s of extra audio, which the conform cuts away.
+LENGTH_STEP_S = 2.5
 #: `models.compile` values: on, off, or auto (on where it pays: a CUDA GPU with Triton).
 COMPILE_CHOICES = ("auto", "on", "off")
 
@@ -45,6 +54,11 @@ def use_cache(folder: Path) -> Path:
     os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
     os.environ.setdefault("TORCHINDUCTOR_AUTOGRAD_CACHE", "1")
     return Path(os.environ["TORCHINDUCTOR_CACHE_DIR"])
+
+
+def model_seconds(seconds: float) -> float:
+    """The clip length a compiled pipeline makes for a clip of `seconds`: rounded up to a whole `LENGTH_STEP_S`."""
+    return math.ceil(seconds / LENGTH_STEP_S - 1e-9) * LENGTH_STEP_S
 
 
 def available(device: str) -> bool:

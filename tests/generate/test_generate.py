@@ -143,3 +143,30 @@ def test_waveforms_kept_on_the_device_give_the_host_paths_clips(t2a: TextToAudio
         # soxr and the GPU path's windowed sinc part only near Nyquist: the clips agree closely, not bit for bit.
         assert np.sqrt(np.mean((x - y) ** 2) / np.mean(x ** 2)) < 0.05
         assert json.loads(Path(b.sidecar).read_text())["seed"] == a.seed
+
+
+def test_a_compiled_pipeline_makes_whole_length_steps_and_the_clip_keeps_its_bars(
+        t2a: TextToAudio, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A compiled pipeline compiles once per audio length, so grym asks it for lengths in steps of
+    `compiled.LENGTH_STEP_S` and cuts the clip to its bars: two tempi in one step share one length. (The
+    compiler itself needs a CUDA GPU; here the pipeline is only told it is compiled.)"""
+    from grym_bridge.models import audioldm, compiled
+
+    asked: list[float] = []
+    loaded = t2a.load(AUDIOLDM)
+    real_call = type(loaded.pipe).__call__
+
+    def spy(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        asked.append(kwargs["audio_length_in_s"])
+        return real_call(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(loaded.pipe), "__call__", spy)
+    t2a.generate(_opts(AUDIOLDM, bars=1, tempo_bpm=100, seed=1))  # uncompiled: the bar plus its margins
+    assert asked[-1] == pytest.approx(4 * 60 / 100 + 0.05 + 0.1)
+    monkeypatch.setattr(audioldm.LoadedPipeline, "compiled", property(lambda self: True))
+    clips = [t2a.generate(_opts(AUDIOLDM, bars=1, tempo_bpm=bpm, seed=1)).files[0] for bpm in (110, 130)]
+    # 2.18 s and 1.85 s: one length, the step plus the loop's tail and the margin
+    assert asked[-2:] == pytest.approx([compiled.LENGTH_STEP_S + 0.15] * 2)
+    for clip, bpm in zip(clips, (110, 130)):
+        assert clip.frames == sf.info(clip.path).frames == round(4 * 60 / bpm * clip.sample_rate)
+    assert [compiled.model_seconds(s) for s in (0.1, 2.5, 2.51, 9.9, 10.0)] == [2.5, 2.5, 5.0, 10.0, 10.0]

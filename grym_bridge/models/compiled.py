@@ -15,9 +15,10 @@ for AudioLDM 2, prompt length (the T5 states' length) is one more compile,
 cached like the first; at most `MAX_SHAPES` per function, then dynamo runs that
 function eagerly (still inside its CUDA graph). So that tempo and bar count do
 not each make a new length, a compiled pipeline is asked for clip lengths in
-steps of `LENGTH_STEP_S` (`model_seconds`) and the conform cuts it to the target. The weights are frozen into the
-compiled graph (inductor's `freezing`): per-step weight layout changes are done
-once. Frozen constants stay with the compiled code until the process ends.
+steps of `LENGTH_STEP_S` (`model_seconds`), and the conform cuts the clip to its
+bars. The weights are frozen into the compiled graph (inductor's `freezing`):
+per-step weight layout changes are done once. Frozen constants stay with the
+compiled code until the process ends.
 
 torch is imported only inside these functions.
 """

@@ -70,7 +70,7 @@ def install(pipe: Any, compiler: Compiler | None = None) -> dict[str, cuda_graph
     installed = {}
     for part, obj, method, warmup in _targets(pipe):
         wrap = compiler if compiler is not None and part in COMPILED else None
-        if part == "text_encoder":
+        if part == "text_encoder":  # graphed, not compiled (not in COMPILED): only its mask needs building
             wrap = additive_mask(obj.dtype)
         installed[part] = cuda_graphs.install_method(obj, method, part, pool, wrap, warmup)
     keep_on_device(pipe, torch.device("cuda", torch.cuda.current_device()))

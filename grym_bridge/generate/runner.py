@@ -28,7 +28,7 @@ from typing import Any, Callable
 from grym_bridge.config import Config
 from grym_bridge.errors import GrymError
 from grym_bridge.generate import clip_files
-from grym_bridge.generate.conform import SOURCE_MARGIN_S, Conformed, conform
+from grym_bridge.generate.conform import SOURCE_MARGIN_S, Conformed, ConformSpec, conform
 from grym_bridge.generate.conform_gpu import conform_batch
 from grym_bridge.generate.options import GenerateOptions, ResolvedOptions, resolve
 from grym_bridge.models import audioldm, compiled, fast
@@ -157,8 +157,18 @@ class TextToAudio:
         A list of 1-D numpy arrays, or (a pipeline whole on a GPU) one `(len(seeds), samples)` tensor there.
         """
         while True:
+            shape = (asked_seconds(loaded, opts.conform), len(seeds))
+            if loaded.compiled and shape not in loaded.compiled_shapes:
+                # The first call of a length or batch size compiles before its first step (about a minute):
+                # say so, or the DAW shows a frozen progress bar.
+                _notify(progress, _LOAD_SHARE + _DENOISE_SHARE * first / opts.variations,
+                        f"compiling {opts.model.id} for {shape[0]:.2f} s x {len(seeds)} (once per length and "
+                        "batch: about a minute, then every clip of this length is fast)")
             try:
-                return run_pipeline(loaded, opts, seeds, self._step_reporter(opts, first, len(seeds), progress))
+                waves = run_pipeline(loaded, opts, seeds, self._step_reporter(opts, first, len(seeds), progress))
+                if loaded.compiled:
+                    loaded.compiled_shapes.add(shape)
+                return waves
             except Exception as exc:
                 if not audioldm.is_out_of_memory(exc):
                     raise
@@ -216,6 +226,19 @@ class TextToAudio:
         )
 
 
+def asked_seconds(loaded: audioldm.LoadedPipeline, spec: ConformSpec) -> float:
+    """Seconds of audio to ask `loaded` for, to conform into `spec`'s clip.
+
+    Uncompiled: the clip, the loop's tail and a margin (`ConformSpec.source_seconds`). Compiled: a few
+    lengths, each compiled once, rather than one per tempo and bar count: the clip's own length in whole
+    `compiled.LENGTH_STEP_S`, plus the loop's tail and the margin (loops and one-shots share the lengths,
+    and a whole 10 s asks for what it asked before). The conform cuts the clip to its bars either way.
+    """
+    if not loaded.compiled:
+        return spec.source_seconds()
+    return compiled.model_seconds(spec.frames / spec.sample_rate) + spec.crossfade_s + SOURCE_MARGIN_S
+
+
 def run_pipeline(loaded: audioldm.LoadedPipeline, opts: ResolvedOptions, seed: int | list[int],
                  on_step: Callable[[int], None] | None = None) -> Any:
     """Call the diffusers pipeline once: one waveform per seed, in one batch; `on_step(i)` after each step.
@@ -239,17 +262,10 @@ def run_pipeline(loaded: audioldm.LoadedPipeline, opts: ResolvedOptions, seed: i
 
     n = len(seeds)
     on_device = fast.waveform_on_device(loaded.pipe)
-    spec = opts.conform
-    seconds = spec.source_seconds()
-    if loaded.compiled:
-        # A few lengths, each compiled once, rather than one per tempo and bar count: the clip's own length
-        # in whole steps, plus the loop's tail and the margin (loops and one-shots share the lengths, and a
-        # whole 10 s asks for what it asked before). The conform cuts the clip to its bars.
-        seconds = compiled.model_seconds(spec.frames / spec.sample_rate) + spec.crossfade_s + SOURCE_MARGIN_S
     out = loaded.pipe(
         [opts.prompt] * n,
         negative_prompt=[opts.negative_prompt] * n if opts.negative_prompt else None,
-        audio_length_in_s=seconds,
+        audio_length_in_s=asked_seconds(loaded, opts.conform),
         num_inference_steps=opts.steps,
         guidance_scale=opts.guidance,
         num_waveforms_per_prompt=1,

@@ -2,7 +2,7 @@
 
 Chromium is driven by Playwright for Python with `executable_path` set to the
 system browser (/usr/bin/chromium, installed by `.ci/run`); Playwright's own
-browser download is never used. Screenshots of each page go to docs/.
+browser download is never used. Screenshots of each page go to docs/ with GRYM_SCREENSHOTS=1.
 """
 
 from __future__ import annotations

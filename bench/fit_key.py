@@ -60,8 +60,10 @@ under the gate, so it lost its key segments (at 0.03 the clip-wide reading is A 
 0.68, which passes the gate; the segments then name E then F, and the clip the opening E). With the same selection, extra 12-blocks read from the
 per-beat chroma did not help beyond the fold-order spread (+-3): opening over 8 beats 361.5,
 opening and ending over 8 beats 359.5, over 16 beats 361.3, bass on the downbeats 358.7, opening
-and ending bass over 4 beats 357.8, a fitted scale on the hand-set score 359.7 (base 360.3); on the
-tune part all 66..67. The linear correction is saturated near 360 of 392: what is left (corpus pieces
+and ending bass over 4 beats 357.8, a fitted scale on the hand-set score 359.7 (base 360.3); the chord
+on each 4-bar (or 2-bar) phrase start, at L2 0.03: 355.0 (356.4) against 354.9; choosing only among keys
+that pass MIN_KEY_CORRELATION: +0.8 exact at 0.005, tune relative+fifth 4 -> 5. On the tune part all
+66..67. The linear correction is saturated near 360 of 392: what is left (corpus pieces
 whose 30 s excerpt ends in the dominant; generated loops whose i-iv-bVII-bIII is the relative major's
 vi-ii-V-I) needs more than a reweighting of these blocks.
 """

@@ -69,8 +69,8 @@ class LoadedPipeline:
 
     @property
     def compiled(self) -> bool:
-        """Whether its parts run compiled (`place` installs the compiler only whole on a CUDA GPU with graphs)."""
-        return self.compiler is not None and self.cuda_graphs and self.device == "cuda" and self.memory_mode == "full"
+        """Whether its parts run compiled: it has a compiler and sits where `place` installs it."""
+        return self.compiler is not None and graphed_placement(self.device, self.memory_mode, self.cuda_graphs)
 
 
 def resolve_memory_mode(requested: str, device: str) -> str:
@@ -191,6 +191,11 @@ def quiet_loading() -> None:
         logger.addFilter(_DropFalseAlarms())
 
 
+def graphed_placement(device: str, mode: str, cuda_graphs: bool) -> bool:
+    """Whether `place` graphs (and, given a compiler, compiles) a pipeline placed so: whole on a CUDA GPU."""
+    return cuda_graphs and device == "cuda" and mode == "full"
+
+
 def place(pipe: Any, device: str, mode: str, cuda_graphs: bool = False,
           compiler: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None) -> None:
     """Move `pipe` onto `device` as `mode` says (removing earlier offload hooks and graphs first)."""
@@ -207,7 +212,7 @@ def place(pipe: Any, device: str, mode: str, cuda_graphs: bool = False,
         pipe.enable_sequential_cpu_offload(device=device)
     else:
         raise ValueError(f"unknown memory mode {mode!r}; one of {', '.join(MEMORY_MODES)}")
-    if cuda_graphs and device == "cuda" and mode == "full":
+    if graphed_placement(device, mode, cuda_graphs):
         fast.install(pipe, compiler)
     if hasattr(pipe, "vae") and mode in ("low_vram", "sequential"):
         # Decoding the mel latents in slices keeps the VAE's activations small for many variations.

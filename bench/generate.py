@@ -267,23 +267,48 @@ def options(family: str, **kw: Any) -> GenerateOptions:
     return GenerateOptions(prompt=PROMPT, duration_s=AUDIO_S, seed=0, model=MODELS[family], **kw)
 
 
+def warm_up(t2a: TextToAudio, family: str, **kw: Any) -> float:
+    """Untimed calls until grym runs at full speed for this shape: one that captures its graphs (and, on a GPU,
+    starts compiling it in the background), then, once the compile is done, one that captures the compiled
+    graphs. Returns the seconds spent waiting for the background compile."""
+    t2a.generate(options(family, steps=2, **kw))
+    t = time.perf_counter()
+    loaded = t2a.load(MODELS[family])
+    if not loaded.wait_compiled():
+        raise RuntimeError("the background compile did not finish")
+    waited = time.perf_counter() - t
+    if loaded.compile_worker is not None:
+        t2a.generate(options(family, steps=2, **kw))
+    return waited
+
+
+def grym_note(t2a: TextToAudio, family: str, device: str, memory_mode: str) -> str:
+    """Which parts run eagerly, and which compiled parts still replay uncompiled graphs (both should be none)."""
+    parts = fast.status(t2a.load(MODELS[family]).pipe) if memory_mode == "full" and device == "cuda" else {}
+    eager = [p for p, s in parts.items() if s == "eager"]
+    behind = [p for p, s in parts.items() if "uncompiled" in s]
+    return "; ".join(([f"eager: {', '.join(eager)}"] if eager else []) +
+                     ([f"uncompiled graphs: {', '.join(behind)}"] if behind else []))
+
+
 def bench_grym(t2a: TextToAudio, family: str, device: str, runs: int, label: str) -> Row:
-    # Warm-up, not timed: the same length (on a GPU this compiles and captures the graphs of that shape, once).
-    t2a.generate(options(family, steps=2))
+    waited = warm_up(t2a, family)  # the same length as the timed calls
     result: list[Any] = []
     seconds, peak = median_timed(device, lambda: result.append(t2a.generate(options(family))), runs)
     r = result[-1]
-    parts = fast.status(t2a.load(MODELS[family]).pipe) if r.memory_mode == "full" and device == "cuda" else {}
-    eager = [p for p, s in parts.items() if s == "eager"]
-    note = f"eager: {', '.join(eager)}" if eager else ""
+    note = grym_note(t2a, family, device, r.memory_mode)
+    if t2a.load(MODELS[family]).compile_worker is not None:
+        note = "; ".join(filter(None, [f"background compile {waited:.1f} s", note]))
     return Row(MODELS[family], f"grym {r.memory_mode}{label}", r.steps, r.scheduler, r.dtype, seconds, peak, note)
 
 
 def bench_variations(t2a: TextToAudio, family: str, device: str, runs: int, one: Row) -> Row:
-    t2a.generate(options(family, steps=2, variations=4))  # warm-up: the batch of 4 has its own graphs
+    warm_up(t2a, family, variations=4)  # the batch of 4 has its own graphs (and compile)
     seconds, peak = median_timed(device, lambda: t2a.generate(options(family, variations=4)), runs)
+    note = "; ".join(filter(None, [f"{seconds / one.seconds:.2f}x the time of one (goal < 2x)",
+                                   grym_note(t2a, family, device, "full")]))
     return Row(one.model, "grym full, 4 variations in one call", one.steps, one.scheduler, one.dtype, seconds, peak,
-               f"{seconds / one.seconds:.2f}x the time of one (goal < 2x)")
+               note)
 
 
 def breakdown(t2a: TextToAudio, family: str, device: str, variations: int = 1) -> dict[str, float]:
@@ -336,11 +361,12 @@ def graph_replay_error(folder: Path, cache: Path) -> dict[str, float]:
                                         compile=comp, compile_cache=cache)
         audioldm.set_scheduler(loaded, "dpm++")
         seen: list[Any] = []
-        for _ in range(2):  # the first call captures the graph; the second replays it
-            # grym's own length (10 s and its margin): the compiled shape is in the cache already
+        for _ in range(2):  # the first call captures the graph (and compiles in the background); the second
+            # replays it (or captures the compiled one). grym's own length: 10 s and its margin.
             loaded.pipe(PROMPT, audio_length_in_s=AUDIO_S + 0.1, num_inference_steps=8, output_type="pt",
                         generator=torch.Generator("cpu").manual_seed(3),
                         callback=lambda i, t, latents: seen.append(latents.float().clone()), callback_steps=1)
+            loaded.wait_compiled()
         finals.append(seen[-1])
         del loaded
         free("cuda")
@@ -355,6 +381,7 @@ def cold_child(kind: str, folder: Path, family: str, data: Path) -> None:
     """In a fresh process: load and make the first 10 s clip; prints seconds since the process started."""
     started = float(os.environ["GRYM_BENCH_T0"])
     phases: dict[str, float] = {}  # seconds since the process started, at the end of each phase
+    later: dict[str, float] = {}  # after the first clip: when the background compile is done, a clip's time then
     if kind == "grym":
         t2a = grym(folder.parents[1], "cuda", "auto", data)
         phases["imports"] = time.time() - started
@@ -363,6 +390,12 @@ def cold_child(kind: str, folder: Path, family: str, data: Path) -> None:
         result = t2a.generate(options(family))
         done = time.time()
         assert Path(result.files[0].path).exists()
+        # the first clip came from the eager graphs; how long until clips come compiled, and how fast then
+        loaded = t2a.load(MODELS[family])
+        loaded.wait_compiled()
+        later["compiled, s after start"] = time.time() - started
+        t2a.generate(options(family))  # captures the compiled graphs
+        later["a clip then, s"], _ = timed("cuda", lambda: t2a.generate(options(family)))
     else:
         import torch
 
@@ -375,12 +408,18 @@ def cold_child(kind: str, folder: Path, family: str, data: Path) -> None:
 
         soundfile.write(str(data / "peer.wav"), audio, 16000)
         done = time.time()
-    from torch._dynamo.utils import counters
+    from torch._dynamo.utils import compile_times, counters
 
     # inductor's on-disk cache at work (hits) or not (misses, bypasses): the second start should hit
     cache = {k.removeprefix("fxgraph_cache_"): v for k, v in counters["inductor"].items()
              if k.startswith("fxgraph_cache")}
-    print("COLD " + json.dumps({"seconds": done - started, "phases": phases, "cache": cache}), flush=True)
+    cache.update({f"aot {k.removeprefix('autograd_cache_')}": v for k, v in counters["aot_autograd"].items()
+                  if k.startswith("autograd_cache")})
+    # where compiling spent its time (dynamo's per-phase totals, the phases over a second)
+    names, totals = compile_times(repr="csv", aggregate=True)
+    spent = {name: round(float(total), 1) for name, total in zip(names, totals) if float(total) >= 1.0}
+    print("COLD " + json.dumps({"seconds": done - started, "phases": phases, "later": later, "cache": cache,
+                                "compile": spent}), flush=True)
 
 
 def cold_start(kind: str, folder: Path, family: str, data: Path) -> tuple[float, str]:
@@ -400,7 +439,9 @@ def cold_start(kind: str, folder: Path, family: str, data: Path) -> tuple[float,
             ends = [*report["phases"].items(), ("first clip", report["seconds"])]
             spans = [(name, end - (ends[i - 1][1] if i else 0.0)) for i, (name, end) in enumerate(ends)]
             parts = [f"{name} {span:.1f} s" for name, span in spans]
+            parts += [f"{name} {value:.{3 if value < 10 else 1}f}" for name, value in report["later"].items()]
             parts += [f"inductor cache {k} {v}" for k, v in report["cache"].items()]
+            parts += [f"compile: {k} {v} s" for k, v in report.get("compile", {}).items()]
             return float(report["seconds"]), ", ".join(parts)
     raise RuntimeError(f"cold start of {kind} failed:\n{proc.stderr[-3000:]}")
 

@@ -159,11 +159,11 @@ class TextToAudio:
         while True:
             shape = (asked_seconds(loaded, opts.conform), len(seeds))
             if loaded.compiled and shape not in loaded.compiled_shapes:
-                # The first call of a length or batch size compiles before its first step (about a minute):
-                # say so, or the DAW shows a frozen progress bar.
+                # A new length or batch size starts compiling in the background (models.compiled): this clip
+                # is made meanwhile, uncompiled; say why it, and the next few, are slower.
                 _notify(progress, _LOAD_SHARE + _DENOISE_SHARE * first / opts.variations,
-                        f"compiling {opts.model.id} for {shape[0]:.2f} s x {len(seeds)} (once per length and "
-                        "batch: about a minute, then every clip of this length is fast)")
+                        f"compiling {opts.model.id} for {shape[0]:.2f} s x {len(seeds)} in the background (once "
+                        "per length and batch, about a minute); clips are made meanwhile, a little slower")
             try:
                 waves = run_pipeline(loaded, opts, seeds, self._step_reporter(opts, first, len(seeds), progress))
                 if loaded.compiled:

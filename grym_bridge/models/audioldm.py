@@ -26,11 +26,14 @@ import types
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from grym_bridge.errors import ModelUnavailable
 from grym_bridge.models.device import pick_device, pick_dtype
 from grym_bridge.models.registry import read_model_index
+
+if TYPE_CHECKING:
+    from grym_bridge.models.compiled import CompileWorker
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,8 @@ class LoadedPipeline:
     compile: bool = False
     #: Turns an eager call into its compiled version when `compile` is on (`compiled.compiler`).
     compiler: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None
+    #: Compiles new shapes in the background while eager graphs serve (`compiled.CompileWorker`).
+    compile_worker: CompileWorker | None = None
     #: Schedulers built so far, by name (building one from its config costs a few ms per call).
     schedulers: dict[str, Any] = field(default_factory=dict)
     #: (seconds, batch) calls made so far while compiled: a new one compiles first (`compiled.LENGTH_STEP_S`).
@@ -71,6 +76,10 @@ class LoadedPipeline:
     def compiled(self) -> bool:
         """Whether its parts run compiled: it has a compiler and sits where `place` installs it."""
         return self.compiler is not None and graphed_placement(self.device, self.memory_mode, self.cuda_graphs)
+
+    def wait_compiled(self, timeout: float | None = None) -> bool:
+        """Block until the background compiles asked so far are done (True), or `timeout` passes (False)."""
+        return self.compile_worker is None or self.compile_worker.wait(timeout)
 
 
 def resolve_memory_mode(requested: str, device: str) -> str:
@@ -163,7 +172,8 @@ def load_pipeline(folder: Path, *, device: str = "auto", dtype: str = "auto", me
         from grym_bridge.models import compiled
 
         loaded.compiler = compiled.compiler(compile_cache)
-    place(pipe, device, mode, cuda_graphs, loaded.compiler)
+        loaded.compile_worker = compiled.CompileWorker(f"grym-compile-{family}")
+    place(pipe, device, mode, cuda_graphs, loaded.compiler, loaded.compile_worker)
     return loaded
 
 
@@ -197,8 +207,12 @@ def graphed_placement(device: str, mode: str, cuda_graphs: bool) -> bool:
 
 
 def place(pipe: Any, device: str, mode: str, cuda_graphs: bool = False,
-          compiler: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None) -> None:
-    """Move `pipe` onto `device` as `mode` says (removing earlier offload hooks and graphs first)."""
+          compiler: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
+          worker: CompileWorker | None = None) -> None:
+    """Move `pipe` onto `device` as `mode` says (removing earlier offload hooks and graphs first).
+
+    Whole on a CUDA GPU it is graphed, and with `compiler` compiled (in the background with `worker`).
+    """
     from grym_bridge.models import fast
 
     fast.uninstall(pipe)
@@ -213,7 +227,7 @@ def place(pipe: Any, device: str, mode: str, cuda_graphs: bool = False,
     else:
         raise ValueError(f"unknown memory mode {mode!r}; one of {', '.join(MEMORY_MODES)}")
     if graphed_placement(device, mode, cuda_graphs):
-        fast.install(pipe, compiler)
+        fast.install(pipe, compiler, worker)
     if hasattr(pipe, "vae") and mode in ("low_vram", "sequential"):
         # Decoding the mel latents in slices keeps the VAE's activations small for many variations.
         if hasattr(pipe.vae, "enable_slicing"):
@@ -227,7 +241,7 @@ def replace(loaded: LoadedPipeline, mode: str) -> None:
     place(loaded.pipe, "cpu", "full")
     if loaded.device == "cuda":
         torch.cuda.empty_cache()
-    place(loaded.pipe, loaded.device, mode, loaded.cuda_graphs, loaded.compiler)
+    place(loaded.pipe, loaded.device, mode, loaded.cuda_graphs, loaded.compiler, loaded.compile_worker)
     loaded.memory_mode = mode
 
 

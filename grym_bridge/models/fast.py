@@ -58,9 +58,11 @@ def _targets(pipe: Any) -> list[tuple[str, Any, str, int]]:
     return targets
 
 
-def install(pipe: Any, compiler: Compiler | None = None) -> dict[str, cuda_graphs.GraphedCallable]:
+def install(pipe: Any, compiler: Compiler | None = None,
+            worker: cuda_graphs.Worker | None = None) -> dict[str, cuda_graphs.GraphedCallable]:
     """Graph (and, with `compiler`, compile the `COMPILED` parts of) `pipe`; the wrappers by part name.
 
+    With `worker`, the parts compile in the background while their eager graphs serve (`cuda_graphs`).
     Also keeps the waveform on the GPU (`waveform_on_device`) and pins the pipeline's execution device.
     """
     import torch
@@ -69,10 +71,10 @@ def install(pipe: Any, compiler: Compiler | None = None) -> dict[str, cuda_graph
     pool = torch.cuda.graph_pool_handle()  # one pool: the parts never run at the same time
     installed = {}
     for part, obj, method, warmup in _targets(pipe):
-        wrap = compiler if compiler is not None and part in COMPILED else None
-        if part == "text_encoder":  # graphed, not compiled (not in COMPILED): only its mask needs building
-            wrap = additive_mask(obj.dtype)
-        installed[part] = cuda_graphs.install_method(obj, method, part, pool, wrap, warmup)
+        compile = compiler if part in COMPILED else None
+        # the text encoder is graphed, not compiled (not in COMPILED): only its mask needs building
+        wrap = additive_mask(obj.dtype) if part == "text_encoder" else None
+        installed[part] = cuda_graphs.install_method(obj, method, part, pool, wrap, warmup, compile, worker)
     keep_on_device(pipe, torch.device("cuda", torch.cuda.current_device()))
     return installed
 
@@ -153,9 +155,16 @@ def _pin_execution_device(pipe: Any, device: Any) -> None:
 
 
 def status(pipe: Any) -> dict[str, str]:
-    """Per part: `graphs: N` (captured signatures), `eager` (capture failed or never installed)."""
+    """Per part: `graphs: N` (captured signatures; for a compiled part, `, K uncompiled` while K of them still
+    record the eager call), or `eager` (capture failed or never installed)."""
     out = {}
     for part, obj, method, _warmup in _targets(pipe):
         g = cuda_graphs.graphed(obj, method)
-        out[part] = "eager" if g is None or g.disabled else f"graphs: {len(g.graphs)}"
+        if g is None or g.disabled:
+            out[part] = "eager"
+            continue
+        out[part] = f"graphs: {len(g.graphs)}"
+        behind = sum(1 for key in g.graphs if key not in g.compiled_keys) if g.compiled is not None else 0
+        if behind:
+            out[part] += f", {behind} uncompiled"
     return out

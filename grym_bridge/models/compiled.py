@@ -59,11 +59,23 @@ COMPILE_CHOICES = ("auto", "on", "off")
 def use_cache(folder: Path) -> Path:
     """Point inductor's and Triton's on-disk caches at `folder` (unless the user set their own)."""
     folder.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(folder))
+    if os.environ.get("TORCHINDUCTOR_CACHE_DIR") in (None, _torch_default_cache()):
+        # torch writes its default (a folder in /tmp, emptied by a reboot) into the variable itself as soon
+        # as anything asks for the cache folder, which importing diffusers does: that value is not the user's.
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder)
     # Both caches default to on in recent torch; set them for older releases that read the variables.
     os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
     os.environ.setdefault("TORCHINDUCTOR_AUTOGRAD_CACHE", "1")
     return Path(os.environ["TORCHINDUCTOR_CACHE_DIR"])
+
+
+def _torch_default_cache() -> str | None:
+    """The cache folder inductor picks when none is set, or None when this torch does not say."""
+    try:
+        from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+    except ImportError:
+        return None
+    return os.path.abspath(default_cache_dir())
 
 
 def model_seconds(seconds: float) -> float:

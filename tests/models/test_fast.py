@@ -7,6 +7,7 @@ right calls, pass CPU calls through unchanged, and come off again leaving the pi
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,13 @@ def test_compile_cache_goes_under_the_given_folder(tmp_path: Path, monkeypatch: 
     assert (tmp_path / "compile").is_dir()
     monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "mine"))
     assert compiled.use_cache(tmp_path / "compile") == tmp_path / "mine"  # the user's own choice wins
+    # Importing torch and diffusers writes torch's own default into the variable: that is not the user's.
+    from torch._inductor.runtime.cache_dir_utils import cache_dir
+
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR")
+    assert Path(cache_dir()) != tmp_path / "compile" and "TORCHINDUCTOR_CACHE_DIR" in os.environ
+    assert compiled.use_cache(tmp_path / "compile") == tmp_path / "compile"
+    assert Path(cache_dir()) == tmp_path / "compile"  # where inductor now writes
 
 
 @pytest.mark.parametrize("model_id", [AUDIOLDM, AUDIOLDM2])

@@ -28,11 +28,14 @@ DPM++ steps for AudioLDM, 25 for AudioLDM 2):
   clip written, for grym (the serve path: config, registry, load, generate, write) with an empty
   compile cache (a machine's first run) and again with the cache the first run left, and for the
   compiled diffusers peer with an empty cache (with `--cold-cached`, also with its cache warm).
+  grym's first clip comes from its eager graphs while it compiles in the background; its rows also
+  print when that compile was done and a clip's time after it, inductor's cache counters and
+  dynamo's compile phases.
 
 `--check` also compares the final latents of eager, graphed and graphed + compiled pipelines.
 
-Warm rows: after one untimed warm-up call of the same length (kernels, compiling, graph capture),
-the median of `--runs` timed calls. Printed per row: seconds per 10 s of audio, x real time,
+Warm rows: after untimed warm-up calls of the same length (kernels, graph capture; for grym, its
+background compile waited for and the compiled graphs captured), the median of `--runs` timed calls. Printed per row: seconds per 10 s of audio, x real time,
 peak memory (GPU: torch.cuda.max_memory_allocated; CPU: peak RSS growth sampled every 10 ms) and
 the speed-up over the compiled peer. Goals on the GPU (issue 22): grym >= 1.3x the compiled peer
 for both models, 4 variations < 2x one, low_vram peak <= 6 GB.

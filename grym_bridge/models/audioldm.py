@@ -65,7 +65,8 @@ class LoadedPipeline:
     compile_worker: CompileWorker | None = None
     #: Schedulers built so far, by name (building one from its config costs a few ms per call).
     schedulers: dict[str, Any] = field(default_factory=dict)
-    #: (seconds, batch) calls made so far while compiled: a new one compiles first (`compiled.LENGTH_STEP_S`).
+    #: (seconds, batch) calls made so far while compiled: a new one starts a background compile
+    #: (`compiled.LENGTH_STEP_S`).
     compiled_shapes: set[tuple[float, int]] = field(default_factory=set)
 
     @property

@@ -11,19 +11,22 @@ Compiling is the slow part of a first run, so it happens in the background
 the eager parts in CUDA graphs (AudioLDM 2: 0.3 s per 10 s on an H200, against
 0.2 s compiled), and the clips after the compile has finished use the compiled
 graphs. A producer's first clip waits for loading and a few graph captures, not
-for a compile. Inductor's caches (the FX graph
-cache, the AOTAutograd cache and the Triton kernels) are pointed at a folder
-under grym's data directory, so a later `grym serve` on the same machine finds
-the kernels made before and pays only for tracing (`bench/generate.py`'s
-cold-start rows measure both). A new audio length, batch size (variations) or,
-for AudioLDM 2, prompt length (the T5 states' length) is one more compile,
-cached like the first; at most `MAX_SHAPES` per function, then dynamo runs that
-function eagerly (still inside its CUDA graph). So that tempo and bar count do
-not each make a new length, a compiled pipeline is asked for clip lengths in
-steps of `LENGTH_STEP_S` (`model_seconds`), and the conform cuts the clip to its
-bars. The weights are frozen into the compiled graph (inductor's `freezing`):
-per-step weight layout changes are done once. Frozen constants stay with the
-compiled code until the process ends.
+for a compile.
+
+Inductor's caches (the FX graph cache and the Triton kernels) are pointed at a
+folder under grym's data directory, so a later `grym serve` on the same machine
+finds the kernels made before and pays only for tracing and for AOTAutograd,
+whose cache refuses graphs with frozen weights (about a minute for AudioLDM 2 on
+an H200, in the background; `bench/generate.py`'s cold-start rows print the
+phases). A new audio length, batch size (variations) or, for AudioLDM 2, prompt
+length (the T5 states' length) is one more compile, cached like the first; at
+most `MAX_SHAPES` per function, then dynamo runs that function eagerly (still
+inside its CUDA graph). So that tempo and bar count do not each make a new
+length, a compiled pipeline is asked for clip lengths in steps of
+`LENGTH_STEP_S` (`model_seconds`), and the conform cuts the clip to its bars.
+The weights are frozen into the compiled graph (inductor's `freezing`): per-step
+weight layout changes are done once. Frozen constants stay with the compiled code
+until the process ends.
 
 torch is imported only inside these functions.
 """

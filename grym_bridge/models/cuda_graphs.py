@@ -155,6 +155,7 @@ class GraphedCallable:
     def _capture(self, key: tuple, leaves: list[Any], spec: Any) -> tuple[Any, list[Any], Any] | None:
         """Capture `key`: from the compiled version once it is (or, without a worker, will be) compiled, else
         from the eager call. None when the lock is taken (the caller runs eagerly) or the capture failed."""
+        import torch
         from torch.utils import _pytree as pytree
 
         compiled = self.compiled is not None and (self.worker is None or key in self.ready)
@@ -181,8 +182,6 @@ class GraphedCallable:
         self.captures += 1
         if compiled:
             self.compiled_keys.add(key)
-        import torch
-
         inputs = [v if isinstance(v, torch.Tensor) else None for v in static_leaves]
         entry = (graph, inputs, output)
         self.graphs[key] = entry

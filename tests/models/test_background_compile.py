@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import types
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-from grym_bridge.models import compiled, cuda_graphs
+from grym_bridge.models import compiled, cuda_graphs, fast
 
 torch = pytest.importorskip("torch")
 
@@ -82,6 +83,8 @@ def test_a_new_shape_is_served_at_once_and_runs_compiled_once_the_worker_has_com
         torch.testing.assert_close(g(x), want, rtol=0, atol=0)
         torch.testing.assert_close(g(x * 2), mlp(x * 2), rtol=0, atol=0)  # same shape: replayed, new values
         assert worker.busy() and _recorded(g, x) == mlp.forward and not g.compiled_keys
+        pipe = types.SimpleNamespace(unet=types.SimpleNamespace(forward=g))  # what fast.status reads
+        assert fast.status(pipe) == {"unet": "graphs: 1, 1 uncompiled"}
         # A new shape while the worker compiles: the capture lock is taken, so it runs eagerly, is not
         # graphed yet, and is queued for compiling too.
         assert entered.wait(60)
@@ -99,6 +102,7 @@ def test_a_new_shape_is_served_at_once_and_runs_compiled_once_the_worker_has_com
         calls = len(threads)
         torch.testing.assert_close(g(x), want, rtol=1e-4, atol=1e-5)  # replayed: nothing compiles again
         assert len(threads) == calls + 1 and g.captures == 3 and not worker.busy()
+        assert fast.status(pipe) == {"unet": "graphs: 2"}
 
 
 def test_a_failed_background_compile_keeps_the_eager_graph_and_says_so_once(

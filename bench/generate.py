@@ -35,8 +35,9 @@ DPM++ steps for AudioLDM, 25 for AudioLDM 2):
 `--check` also compares the final latents of eager, graphed and graphed + compiled pipelines.
 
 Warm rows: after untimed warm-up calls of the same length (kernels, graph capture; for grym, its
-background compile waited for and the compiled graphs captured), the median of `--runs` timed calls. Printed per row: seconds per 10 s of audio, x real time,
-peak memory (GPU: torch.cuda.max_memory_allocated; CPU: peak RSS growth sampled every 10 ms) and
+background compile waited for and the compiled graphs captured), the median of `--runs` timed
+calls. Printed per row: seconds per 10 s of audio, x real time, peak memory (GPU:
+torch.cuda.max_memory_allocated; CPU: peak RSS growth sampled every 10 ms) and
 the speed-up over the compiled peer. Goals on the GPU (issue 22): grym >= 1.3x the compiled peer
 for both models, 4 variations < 2x one, low_vram peak <= 6 GB.
 
@@ -280,7 +281,7 @@ def warm_up(t2a: TextToAudio, family: str, **kw: Any) -> float:
     if not loaded.wait_compiled():
         raise RuntimeError("the background compile did not finish")
     waited = time.perf_counter() - t
-    if loaded.compile_worker is not None:
+    if loaded.compiled:
         t2a.generate(options(family, steps=2, **kw))
     return waited
 
@@ -300,7 +301,7 @@ def bench_grym(t2a: TextToAudio, family: str, device: str, runs: int, label: str
     seconds, peak = median_timed(device, lambda: result.append(t2a.generate(options(family))), runs)
     r = result[-1]
     note = grym_note(t2a, family, device, r.memory_mode)
-    if t2a.load(MODELS[family]).compile_worker is not None:
+    if t2a.load(MODELS[family]).compiled:
         note = "; ".join(filter(None, [f"background compile {waited:.1f} s", note]))
     return Row(MODELS[family], f"grym {r.memory_mode}{label}", r.steps, r.scheduler, r.dtype, seconds, peak, note)
 
@@ -381,7 +382,8 @@ def graph_replay_error(folder: Path, cache: Path) -> dict[str, float]:
 # -- cold start -----------------------------------------------------------------------------------
 
 def cold_child(kind: str, folder: Path, family: str, data: Path) -> None:
-    """In a fresh process: load and make the first 10 s clip; prints seconds since the process started."""
+    """In a fresh process: load and make the first 10 s clip; prints seconds since the process started (for
+    grym also when its background compile was done, and a clip's time after it)."""
     started = float(os.environ["GRYM_BENCH_T0"])
     phases: dict[str, float] = {}  # seconds since the process started, at the end of each phase
     later: dict[str, float] = {}  # after the first clip: when the background compile is done, a clip's time then

@@ -226,6 +226,7 @@ def _side_stream(args: tuple, kwargs: dict[str, Any]) -> Iterator[None]:
         yield
         return
     stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())  # the argument copies were queued there by the caller
     with torch.cuda.stream(stream):
         yield
     stream.synchronize()
@@ -245,7 +246,8 @@ def clone_tree(output: Any) -> Any:
 
 def install_method(obj: Any, name: str, label: str | None = None, pool: Any = None,
                    wrap: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
-                   warmup: int = _WARMUP_CALLS, compile: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
+                   warmup: int = _WARMUP_CALLS,
+                   compile: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
                    worker: Worker | None = None) -> GraphedCallable:
     """Make `obj.<name>` replay CUDA graphs (undo with `uninstall_method`).
 

@@ -18,10 +18,11 @@ folder under grym's data directory, so a later `grym serve` on the same machine
 finds the kernels made before and pays only for tracing and for AOTAutograd,
 whose cache refuses graphs with frozen weights (about a minute for AudioLDM 2 on
 an H200, in the background; `bench/generate.py`'s cold-start rows print the
-phases). A new audio length, batch size (variations) or, for AudioLDM 2, prompt
-length (the T5 states' length) is one more compile, cached like the first; at
-most `MAX_SHAPES` per function, then dynamo runs that function eagerly (still
-inside its CUDA graph). So that tempo and bar count do not each make a new
+phases). A new audio length or batch size (variations) is one more compile,
+cached like the first; at most `MAX_SHAPES` per function, then dynamo runs that
+function eagerly (still inside its CUDA graph). Sizes that change with every
+request, such as AudioLDM 2's prompt length, are compiled dynamic (`fast.DYNAMIC`):
+one compile for all of them. So that tempo and bar count do not each make a new
 length, a compiled pipeline is asked for clip lengths in steps of
 `LENGTH_STEP_S` (`model_seconds`), and the conform cuts the clip to its bars.
 The weights are frozen into the compiled graph (inductor's `freezing`): per-step
@@ -107,8 +108,12 @@ def wants_compile(setting: str, device: str) -> bool:
     return ok
 
 
-def compiler(cache: Path | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """A function turning an eager callable into its compiled version (inductor, no CUDA graphs of its own)."""
+def compiler(cache: Path | None = None) -> Callable[..., Callable[..., Any]]:
+    """A function turning an eager callable into its compiled version (inductor, no CUDA graphs of its own).
+
+    It takes the callable and, optionally, `dynamic`: keyword arguments whose dimension varies between calls
+    ({"encoder_hidden_states_1": 1}), compiled once for every size of it instead of once per size.
+    """
     import torch
 
     if cache is not None:
@@ -117,15 +122,19 @@ def compiler(cache: Path | None = None) -> Callable[[Callable[..., Any]], Callab
     # 1x1 convolutions as matrix products: inductor fuses their epilogues (diffusers' own advice for UNets).
     torch._inductor.config.conv_1x1_as_mm = True
 
-    def compile_one(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def compile_one(fn: Callable[..., Any], dynamic: dict[str, int] | None = None) -> Callable[..., Any]:
         # cuda_graphs records the kernels itself; inductor's own graphs would nest inside ours.
-        # Static shapes (what bench/generate.py measured): each new shape is compiled for itself.
+        # Static shapes (what bench/generate.py measured): each new shape is compiled for itself, but for
+        # the `dynamic` dimensions (marked on each call; dynamo keeps a size static where the code needs it).
         # Freezing folds the weights into the compiled graph as constants (their layout changes and
         # transposes happen once, not per step): AudioLDM's UNet step 3.00 -> 2.55 ms on an H200.
         frozen = torch.compile(fn, dynamic=False, options={"freezing": FREEZE})
         plain: list[Callable[..., Any]] = []
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            for name, dim in (dynamic or {}).items():
+                if isinstance(kwargs.get(name), torch.Tensor):
+                    torch._dynamo.maybe_mark_dynamic(kwargs[name], dim)
             if not plain:
                 try:
                     return frozen(*args, **kwargs)

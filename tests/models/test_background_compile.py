@@ -137,3 +137,34 @@ def test_without_a_worker_the_first_call_compiles_and_the_graph_records_the_comp
         torch.testing.assert_close(g(x), mlp(x))
     # warm-up, capture and the stand-in's replay: all in the caller's thread, nothing queued
     assert _recorded(g, x) is counted and seen == [threading.current_thread().name] * 3 and not g.submitted
+
+
+def test_audioldm2_unet_compiles_once_for_every_prompt_length(tiny_models_dir: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """AudioLDM 2's UNet takes the Flan-T5 states as long as the prompt's tokens: compiled with that
+    dimension dynamic (`fast.DYNAMIC`), prompts of other lengths reuse the compile, and answer as eagerly."""
+    from torch._dynamo.utils import counters
+
+    from grym_bridge.models import audioldm
+    from tests.models.tiny import AUDIOLDM2
+
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))  # nothing from earlier runs
+    pipe = audioldm.load_pipeline(tiny_models_dir / AUDIOLDM2, device="cpu").pipe
+    calls: list[tuple[tuple, dict[str, Any]]] = []
+    unet_forward = pipe.unet.forward
+    pipe.unet.forward = lambda *a, **k: calls.append((a, k)) or unet_forward(*a, **k)
+    with torch.no_grad():
+        pipe("dusty drums", audio_length_in_s=1.0, num_inference_steps=1)
+    del pipe.unet.forward
+    args, kwargs = calls[0]
+    batch, tokens, width = kwargs["encoder_hidden_states_1"].shape
+    torch._dynamo.reset()
+    counters.clear()
+    unet = compiled.compiler()(pipe.unet.forward, dynamic=fast.DYNAMIC["unet"])
+    with torch.no_grad():
+        for n in (tokens, tokens + 5):
+            generator = torch.Generator().manual_seed(n)
+            asked = dict(kwargs, encoder_hidden_states_1=torch.randn(batch, n, width, generator=generator),
+                         encoder_attention_mask_1=torch.ones(batch, n, dtype=torch.long))
+            torch.testing.assert_close(unet(*args, **asked)[0], pipe.unet(*args, **asked)[0], rtol=1e-4, atol=1e-4)
+    assert counters["stats"]["unique_graphs"] == 1  # static, the second length would compile again

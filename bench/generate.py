@@ -446,7 +446,7 @@ def cold_start(kind: str, folder: Path, family: str, data: Path) -> tuple[float,
             parts = [f"{name} {span:.1f} s" for name, span in spans]
             parts += [f"{name} {value:.{3 if value < 10 else 1}f}" for name, value in report["later"].items()]
             parts += [f"inductor cache {k} {v}" for k, v in report["cache"].items()]
-            parts += [f"compile: {k} {v} s" for k, v in report.get("compile", {}).items()]
+            parts += [f"compile: {k} {v} s" for k, v in report["compile"].items()]
             return float(report["seconds"]), ", ".join(parts)
     raise RuntimeError(f"cold start of {kind} failed:\n{proc.stderr[-3000:]}")
 

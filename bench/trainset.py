@@ -110,7 +110,10 @@ def build(n_songs: int = 150, n_composed: int = 96, n_corpus: int = 150) -> list
     """Render what is missing under bench/out/trainset/; return [{"file", "key", "group"}]."""
     TRAIN.mkdir(parents=True, exist_ok=True)
     picked = TRAIN / "corpus_specs.json"
-    corpus = json.loads(picked.read_text()) if picked.exists() else _corpus(n_corpus)
+    corpus = json.loads(picked.read_text()) if picked.exists() else []
+    if len(corpus) < n_corpus:  # the picks are drawn in order, so a longer list starts with the shorter one
+        corpus = _corpus(n_corpus)
+    corpus = corpus[:n_corpus]
     picked.write_text(json.dumps(corpus))
     skip_file = TRAIN / "left_out.json"  # pieces that failed once are not tried again
     skip = set(json.loads(skip_file.read_text())) if skip_file.exists() else set()
@@ -147,6 +150,13 @@ def build(n_songs: int = 150, n_composed: int = 96, n_corpus: int = 150) -> list
 
 
 if __name__ == "__main__":
-    clips = build()
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--songs", type=int, default=150, help="generated songs (default 150)")
+    ap.add_argument("--composed", type=int, default=96, help="grym compositions (default 96)")
+    ap.add_argument("--corpus", type=int, default=150, help="music21 corpus pieces (default 150)")
+    a = ap.parse_args()
+    clips = build(a.songs, a.composed, a.corpus)
     print(f"trainset: {len(clips)} clips", {g: sum(c['group'] == g for c in clips) for g in ("song", "composed",
                                                                                             "corpus")})

@@ -99,8 +99,11 @@ The 679-clip figures: `bench/trainset.py --songs 300 --composed 192 --corpus 300
   vectorised with the two nearest classes 20 ms, and with a -60 dB per-frame floor on the peaks 13.5 ms
   (-50 dB: 9.4 ms; profiles within 0.1..0.2% of this form), where replacing harmony's 2.5 ms chroma and
   keeping 3x librosa (91 ms, 3.14x) leaves ~7 ms. Not adopted this session; the next step is making it
-  fast (the per-peak work: nonzero 4 ms, gather and log 4 ms, the fold 8 ms over 150k peaks), then the
-  fit (features v3), the no-key thresholds and the bench on the tune part, and only then the measure part.
+  fast (the per-peak work: nonzero 4 ms, gather and log 4 ms, the fold 8 ms over 150k peaks; a sketch with
+  the -60 dB floor, float32, and each peak's magnitude binned on a tenth-of-a-semitone grid folded by one
+  (120, 12) matmul ran at ~3x harmony's chroma, ~7.5 ms, profiles within 0.09%: still at the edge), then
+  the fit (features v3), the no-key thresholds and the bench on the tune part, and only then the measure
+  part.
 - `--chroma hybrid`: peaks below 600 Hz only (times 2.4, continuous at the split), the fold above; 3 ms
   more per 30 s. 624.9 +- 3.0, relative+fifth 36.9 +- 1.9, tune part 67: not adopted. The bins above
   600 Hz matter too.

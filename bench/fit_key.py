@@ -103,7 +103,15 @@ The 679-clip figures: `bench/trainset.py --songs 300 --composed 192 --corpus 300
   the -60 dB floor, float32, and each peak's magnitude binned on a tenth-of-a-semitone grid folded by one
   (120, 12) matmul ran at ~3x harmony's chroma, ~7.5 ms, profiles within 0.09%: still at the edge), then
   the fit (features v3), the no-key thresholds and the bench on the tune part, and only then the measure
-  part.
+  part. Tried at the end of the session (reverted): that sketch as harmony.chromagram, fitted on the 679
+  (L2 0.03): 630.2 +- 3.3 exact, relative+fifth 34.3 +- 2.3 over the 10 orders; tune part 68 (relative 1,
+  fifth 1) in this script. But `bench/analysis.py --split tune` against the shipped code: keys 67/72 both
+  (relative+fifth 3 against 4), meter 71/78 against 73/78 (the meter reads chord changes from the same
+  chroma), key segments: the modulation found within 2 bars 6/8 against 7/8, one segment for a one-key
+  clip 71/72 against 72/72, and no key on drums and noise 4/10 against 10/10 (MIN_TONALNESS and
+  MIN_KEY_CORRELATION were chosen on the fold). The rule asks tempo and meter no worse: not adopted.
+  Before it can be, the meter's and the segments' settings need the new chroma too (or keep reading
+  the fold, if the time allows both), and the no-key thresholds must be chosen again.
 - `--chroma hybrid`: peaks below 600 Hz only (times 2.4, continuous at the split), the fold above; 3 ms
   more per 30 s. 624.9 +- 3.0, relative+fifth 36.9 +- 1.9, tune part 67: not adopted. The bins above
   600 Hz matter too.

@@ -152,17 +152,14 @@ def peak_chromagram(spec: Any, width: float = 0.3, split_hz: float | None = None
     10.8 Hz wide, a semitone near G3; folding whole bins smears a low note onto the semitones beside it (of
     a pure D3, harmony's chroma keeps 25% in D, of a G3 33%, of an E5 72%). With `split_hz`, only the bins
     below it are read as peaks (times `scale`, so that a tone's total is continuous at the split) and the
-    bins above are folded as harmony does. Same band, three-frame minimum and octave weighting as
-    `harmony.chromagram`."""
+    bins above are folded as harmony does. Same band, three-frame minimum (`harmony.sustained`) and octave
+    weighting as `harmony.chromagram`."""
     bank = harmony._chroma_bank(spec.sample_rate, spec.n_fft)
     used = np.flatnonzero(bank.any(axis=1))
     lo, hi = int(used[0]), int(used[-1]) + 1
     split = hi if split_hz is None else int(np.ceil(split_hz * spec.n_fft / spec.sample_rate))
-    p = spec.power[:, lo - 1:hi + 1]  # a bin either side: the band's first and last bins can be peaks
-    power = p.copy()
-    if power.shape[0] >= 3:
-        power[1:-1] = np.minimum(np.minimum(p[:-2], p[1:-1]), p[2:])
-    mag = np.sqrt(power)
+    # a bin either side: the band's first and last bins can be peaks
+    mag = np.sqrt(harmony.sustained(spec.power[:, lo - 1:hi + 1]))
     high = mag[:, split - lo + 1:hi - lo + 1] @ bank[split:hi]
     low = mag[:, : split - lo + 2]  # bins lo - 1 .. split: the peaks lo .. split - 1 and their neighbours
     t, k = np.nonzero((low[:, 1:-1] > low[:, :-2]) & (low[:, 1:-1] >= low[:, 2:]))

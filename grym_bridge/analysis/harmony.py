@@ -92,15 +92,20 @@ def chromagram(spec: Spectrogram) -> np.ndarray:
     bank = _chroma_bank(spec.sample_rate, spec.n_fft)
     used = np.flatnonzero(bank.any(axis=1))  # only the bins between _FMIN and _FMAX
     lo, hi = int(used[0]), int(used[-1]) + 1
-    power = spec.power[:, lo:hi]
-    # Each bin's minimum over three frames (~70 ms) keeps sustained tones and
-    # drops drum hits, whose broadband energy would flatten the profile: a
-    # poor man's harmonic/percussive separation (40 of 41 rendered songs right
-    # instead of 39).
-    if power.shape[0] >= 3:
-        power = power.copy()
-        power[1:-1] = np.minimum(np.minimum(spec.power[:-2, lo:hi], spec.power[1:-1, lo:hi]), spec.power[2:, lo:hi])
-    return np.sqrt(power) @ bank[lo:hi]
+    return np.sqrt(sustained(spec.power[:, lo:hi])) @ bank[lo:hi]
+
+
+def sustained(power: np.ndarray) -> np.ndarray:
+    """Each bin's minimum over three frames (~70 ms), the first and last frames kept as they are.
+
+    It keeps sustained tones and drops drum hits, whose broadband energy would flatten the profile: a
+    poor man's harmonic/percussive separation (40 of 41 rendered songs right instead of 39).
+    """
+    if power.shape[0] < 3:
+        return power
+    out = power.copy()
+    out[1:-1] = np.minimum(np.minimum(power[:-2], power[1:-1]), power[2:])
+    return out
 
 
 #: The bass chroma: a 0.74 s window at 1/32 of the STFT's rate (1.4 kHz: the bass range and its

@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from evalset import OUT, EvalClip, build  # noqa: E402
 
-from grym_bridge.analysis import analyze, harmony, parse_key, rhythm, spectrum  # noqa: E402
+from grym_bridge.analysis import analyze, analyzer, harmony, parse_key, rhythm, spectrum  # noqa: E402
 from grym_bridge.analysis.harmony import key_name  # noqa: E402
 from grym_bridge.audio_io import Audio, load_audio  # noqa: E402
 
@@ -107,22 +107,20 @@ def librosa_pipeline(audio: Audio) -> Answer:
 
 def grym_same_things(audio: Audio) -> Answer:
     """grym computing what the librosa pipeline computes (and nothing more), from the same modules analyze uses:
-    the key as analyze finds it (bass chroma, opening cue and the beat chords it reads), no loudness, chord list,
-    meter or vector."""
-    spec = spectrum.stft_power(audio.mono(), audio.sample_rate)
+    the key as analyze finds it (`analyzer.clip_key`: the peak chroma, the bass chroma, the opening cue and the
+    beat chords it reads), no loudness, chord list, meter or vector."""
+    mono = audio.mono()
+    spec = spectrum.stft_power(mono, audio.sample_rate)
     energy = spec.power.sum(axis=1)
     active = energy > max(float(energy.max()) * 1e-6, 1e-10)
     spectrum.spectral_features(spec, active)
     env = rhythm.onset_envelope(spec)
     density = rhythm.onset_density(env, spec.frame_rate)
     tempo = rhythm.estimate_tempo(env, spec.frame_rate, density)
-    chroma = harmony.chromagram(spec)
-    bass = harmony.bass_chromagram(audio.mono(), audio.sample_rate, spec)
-    seg, _ = harmony.beat_chroma(chroma, spec.frame_rate, tempo.beats, chroma.shape[0])
-    seg_bass, _ = harmony.beat_chroma(bass, spec.frame_rate, tempo.beats, chroma.shape[0])
-    seg_energy, _ = harmony.beat_chroma((energy * active)[:, None], spec.frame_rate, tempo.beats, chroma.shape[0])
-    labels = harmony.label_chords(seg, seg_energy[:, 0], seg_bass)  # the key's bVI-bVII-i cue reads them
-    key = harmony.estimate_key(chroma, active, bass, harmony.edge_chroma(seg, seg_bass), chords=labels)
+    chroma, peaks = harmony.chromagrams(spec)
+    bass = harmony.bass_chromagram(mono, audio.sample_rate, spec)
+    beats = analyzer.BeatChroma.read(chroma, bass, energy * active, spec.frame_rate, tempo.beats)
+    key, _, _ = analyzer.clip_key(chroma, peaks, bass, active, beats)
     return Answer(tempo.bpm, key.name)
 
 
@@ -197,12 +195,12 @@ def use_code(root: Path) -> str:
     """Analyse with the grym_bridge under `root` from here on (the clips are already built and loaded by this
     tree's code; they are read with the other tree's load_audio); returns the grym_bridge it resolves to.
     Scoring (parse_key, key_name) stays this tree's."""
-    global analyze, harmony, rhythm, spectrum, load_audio
+    global analyze, analyzer, harmony, rhythm, spectrum, load_audio
     for name in [m for m in sys.modules if m == "grym_bridge" or m.startswith("grym_bridge.")]:
         del sys.modules[name]  # the next import reads the other tree
     sys.path.insert(0, str(root.resolve()))
     import grym_bridge
-    from grym_bridge.analysis import analyze, harmony, rhythm, spectrum
+    from grym_bridge.analysis import analyze, analyzer, harmony, rhythm, spectrum
     from grym_bridge.audio_io import load_audio
 
     return str(Path(grym_bridge.__file__).resolve().parent)

@@ -4,7 +4,8 @@ The order of work, and what each step shares:
 1. loudness and peaks on the original samples and rate (one K-weighted power signal);
 2. the mono downmix and its one STFT (`spectrum.stft_power`);
 3. one onset envelope (and its low bands) -> tempo, beats, onset density;
-4. one chromagram and a bass chromagram -> key, local keys (segments), chords per beat;
+4. two chromagrams of one band and a bass chromagram -> chords per beat and local keys (segments) from
+   the folded one, the key from the one read from spectral peaks;
 5. meter and the first downbeat (harmonic change and low-band accents per beat) -> the DAW tempo,
    its alternatives, the bars, the chord of every bar, the rhythm pattern;
 6. the feature vector.
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
 Progress = Callable[[float, str], None]
 
 #: Bump when a feature's definition, scaling or the vector layout changes.
-ANALYZER_VERSION = "5"  # 5: the key also reads the chords as Roman numerals (fitted); 4: key segments, producer tempo
+#: 6: the key reads a chroma from spectral peaks; 5: the key also reads the chords as Roman numerals (fitted);
+#: 4: key segments, producer tempo.
+ANALYZER_VERSION = "6"
 
 
 @dataclass
@@ -148,6 +151,48 @@ def meter_class(time_signature: str | None) -> str | None:
     return METER_OF_TIME_SIGNATURE.get(time_signature.replace(" ", ""))
 
 
+@dataclass
+class BeatChroma:
+    """The folded chroma, the bass chroma and the frame energy per beat segment (`harmony.beat_chroma`)."""
+
+    chroma: np.ndarray
+    bass: np.ndarray
+    energy: np.ndarray  # (segments,)
+    times: np.ndarray  # each segment's start, seconds
+    frame_rate: float
+    beats: np.ndarray
+
+    @classmethod
+    def read(cls, chroma: np.ndarray, bass: np.ndarray, frame_energy: np.ndarray, frame_rate: float,
+             beats: np.ndarray) -> "BeatChroma":
+        seg_chroma, times = harmony.beat_chroma(chroma, frame_rate, beats, chroma.shape[0])
+        seg_bass, _ = harmony.beat_chroma(bass, frame_rate, beats, chroma.shape[0])
+        energy, _ = harmony.beat_chroma(frame_energy[:, None], frame_rate, beats, chroma.shape[0])
+        return cls(seg_chroma, seg_bass, energy[:, 0], times, frame_rate, beats)
+
+    def labels(self, seg_chroma: np.ndarray) -> list[str]:
+        """A chord per beat segment of `seg_chroma` (this clip's beats), with this bass and energy."""
+        labels = harmony.label_chords(seg_chroma, self.energy, self.bass)
+        if len(labels) > 1 and self.times.size > 1 and self.times[1] < 0.1:
+            labels[0] = labels[1]  # a lead-in of a few frames is the first chord's attack, not a chord
+        return labels
+
+
+def clip_key(chroma: np.ndarray, peaks: np.ndarray, bass: np.ndarray, active: np.ndarray,
+             beats: BeatChroma) -> tuple[harmony.Key, np.ndarray, list[str]]:
+    """The clip's key, read from the peak chroma (its profile, its opening and ending, its chords per beat);
+    the no-key gate reads the folded chroma, on which its thresholds were chosen.
+
+    Returns the key, the peak chroma per beat segment and its chord labels (the opening key segment's
+    key is read from them as well).
+    """
+    seg_peaks, _ = harmony.beat_chroma(peaks, beats.frame_rate, beats.beats, peaks.shape[0])
+    labels = beats.labels(seg_peaks)
+    key = harmony.estimate_key(peaks, active, bass, harmony.edge_chroma(seg_peaks, beats.bass), chords=labels,
+                               gate_chroma=chroma)
+    return key, seg_peaks, labels
+
+
 def analyze(audio: Audio, *, progress: Progress | None = None, time_signature: str | None = None) -> Analysis:
     """Analyse `audio` (any rate, 1 to 8 channels); `progress(fraction, message)` is called between steps.
 
@@ -181,19 +226,16 @@ def analyze(audio: Audio, *, progress: Progress | None = None, time_signature: s
     density = rhythm.onset_density(env, spec.frame_rate)
     tempo = rhythm.estimate_tempo(env, spec.frame_rate, density)  # the density tells half time from slow music
 
-    # 4. one chromagram (and the bass chroma of a long window at a low rate)
+    # 4. two chromas of one band (folded; from peaks) and the bass chroma of a long window at a low rate
     _notify(progress, 0.65, "key and chords")
-    chroma = harmony.chromagram(spec)
+    chroma, peaks = harmony.chromagrams(spec)
     bass = harmony.bass_chromagram(mono, sr, spec)
-    seg_chroma, seg_times = harmony.beat_chroma(chroma, spec.frame_rate, tempo.beats, chroma.shape[0])
-    seg_bass, _ = harmony.beat_chroma(bass, spec.frame_rate, tempo.beats, chroma.shape[0])
-    seg_energy, _ = harmony.beat_chroma((frame_energy * active)[:, None], spec.frame_rate, tempo.beats,
-                                        chroma.shape[0])
-    labels = harmony.label_chords(seg_chroma, seg_energy[:, 0], seg_bass)
-    if len(labels) > 1 and seg_times.size > 1 and seg_times[1] < 0.1:
-        labels[0] = labels[1]  # a lead-in of a few frames is the first chord's attack, not a chord
-    key = harmony.estimate_key(chroma, active, bass, harmony.edge_chroma(seg_chroma, seg_bass), chords=labels)
-    segments = key_segments.key_segments(seg_chroma, seg_bass, seg_times, audio.duration_s, key, labels)
+    beats = BeatChroma.read(chroma, bass, frame_energy * active, spec.frame_rate, tempo.beats)
+    seg_chroma, seg_times = beats.chroma, beats.times
+    labels = beats.labels(seg_chroma)
+    key, seg_peaks, peak_labels = clip_key(chroma, peaks, bass, active, beats)
+    segments = key_segments.key_segments(seg_chroma, beats.bass, seg_times, audio.duration_s, key, peak_labels,
+                                         seg_peaks)
 
     # 5. meter: bars start where the harmony changes and the kick and bass land
     _notify(progress, 0.8, "meter and patterns")

@@ -123,14 +123,17 @@ def _refine(runs: list[tuple[int, int]], keys: list[int], scores: np.ndarray) ->
 
 
 def key_segments(seg_chroma: np.ndarray, seg_bass: np.ndarray, seg_times: np.ndarray, duration: float,
-                 key: harmony.Key, chords: list[str] | None = None) -> list[dict[str, Any]]:
+                 key: harmony.Key, chords: list[str] | None = None,
+                 key_chroma: np.ndarray | None = None) -> list[dict[str, Any]]:
     """`[{"start", "end", "key", "confidence"}]` in seconds, covering the clip; [] where `key` has no name.
 
     `seg_chroma`, `seg_bass` and `seg_times` come from `harmony.beat_chroma` (segment 0 is the
     lead-in before the first beat). A clip in one key gives one segment with `key`'s name and
     confidence (`key` is the clip-wide estimate); in a clip that modulates the first segment's key
     is estimated the same way on the opening segment alone (with `chords`, the label per beat
-    segment, as the clip's key uses them), and is the clip's key.
+    segment, as the clip's key uses them), and is the clip's key. `key_chroma` is the beat chroma the
+    keys are read from where that is not `seg_chroma` (the analyser's peak chroma); the boundaries and
+    the no-key gate read `seg_chroma`.
     """
     if key.name is None:
         return []
@@ -146,17 +149,19 @@ def key_segments(seg_chroma: np.ndarray, seg_bass: np.ndarray, seg_times: np.nda
     states = [int(np.argmax(np.bincount(path[a:b], minlength=24))) for a, b in runs]
     runs = _refine(runs, states, local_key_scores(local_profiles(seg_chroma, seg_bass, weights, 1)))
     names = harmony._key_templates()[1]
+    kc = seg_chroma if key_chroma is None else key_chroma
     segments: list[dict[str, Any]] = []
     for i, ((a, b), state) in enumerate(zip(runs, states)):
         if i == 0:
             # the opening key as the clip's key is found (profile and opening cue), on the opening segment
-            found = harmony.estimate_key(seg_chroma[a:b], weights[a:b] > 0, seg_bass[a:b],
-                                         harmony.edge_chroma(seg_chroma[a:b], seg_bass[a:b]), weights[a:b],
-                                         chords[a:b] if chords else None)
+            found = harmony.estimate_key(kc[a:b], weights[a:b] > 0, seg_bass[a:b],
+                                         harmony.edge_chroma(kc[a:b], seg_bass[a:b]), weights[a:b],
+                                         chords[a:b] if chords else None,
+                                         gate_chroma=seg_chroma[a:b])
             name, confidence = found.name or key.name, found.confidence
         else:  # a later segment: the key its beats' path spent longest in
             name = names[state]
-            confidence = harmony.estimate_key(seg_chroma[a:b], weights[a:b] > 0, seg_bass[a:b],
+            confidence = harmony.estimate_key(kc[a:b], weights[a:b] > 0, seg_bass[a:b],
                                               weights=weights[a:b]).confidence
         start = 0.0 if i == 0 else float(seg_times[a])
         end = duration if i == len(runs) - 1 else float(seg_times[b])

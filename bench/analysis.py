@@ -369,6 +369,8 @@ def report(rows: list, names: list[str], split: str, listing: bool) -> None:
     line("meter", [pct(sum(r[3][s].meter == r[0].meter for r in metered), len(metered))
                    if s == "grym" and any(r[3][s].meter for r in rows) else "-" for s in systems])
     totals = {name: sum(r[2][name] for r in rows) for name in names}
+    if not rows:  # --group modulating: only the segment rows above
+        return
     line("time per clip, median ms", [f"{statistics.median(r[2][s] for r in rows) * 1e3:.1f}" for s in systems])
     print()
     if "librosa" not in totals:  # --grym-only: no speed ratio

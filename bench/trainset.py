@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/trainset.py            # build (or reuse) bench/out/trainset/, print a summary
 
+The defaults give the 679 clips harmony.KEY_WEIGHTS were fitted on; `--songs 150 --composed 96 --corpus
+150` gives the 392 that the weights before session 7 came from.
+
 It reuses the evaluation set's renderers (fluidsynth, the same soundfont, 30 s clips) with other
 recipes: generated songs with other seeds, keys, tempi and bands; grym's compositions with other
 seeds and keys; music21 corpus pieces (Bach chorales, Ryan's Mammoth fiddle tunes) that are NOT in
@@ -106,7 +109,7 @@ def _corpus(n: int) -> list[dict[str, Any]]:
     return specs
 
 
-def build(n_songs: int = 150, n_composed: int = 96, n_corpus: int = 150) -> list[dict[str, Any]]:
+def build(n_songs: int = 300, n_composed: int = 192, n_corpus: int = 300) -> list[dict[str, Any]]:
     """Render what is missing under bench/out/trainset/; return [{"file", "key", "group"}]."""
     TRAIN.mkdir(parents=True, exist_ok=True)
     picked = TRAIN / "corpus_specs.json"
@@ -153,9 +156,10 @@ if __name__ == "__main__":
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--songs", type=int, default=150, help="generated songs (default 150)")
-    ap.add_argument("--composed", type=int, default=96, help="grym compositions (default 96)")
-    ap.add_argument("--corpus", type=int, default=150, help="music21 corpus pieces (default 150)")
+    ap.add_argument("--songs", type=int, default=300, help="generated songs (default 300)")
+    ap.add_argument("--composed", type=int, default=192, help="grym compositions (default 192)")
+    ap.add_argument("--corpus", type=int, default=300, help="music21 corpus pieces tried (default 300; "
+                    "187 render, where the pool outside the evaluation set ends)")
     a = ap.parse_args()
     clips = build(a.songs, a.composed, a.corpus)
     print(f"trainset: {len(clips)} clips", {g: sum(c['group'] == g for c in clips) for g in ("song", "composed",

@@ -190,7 +190,7 @@ def _song(spec: dict[str, Any], path: Path) -> None:
         prog = progs[spec["seed"] % len(progs)]
         scale = [(tonic + s) % 12 for s in SCALES[mode]]
         phrase_bar = bar - spec["modulate"]["bar"] if moved else bar
-        degree, quality = prog[phrase_bar % 4]
+        degree, quality = prog[(phrase_bar + spec.get("start", 0)) % 4]  # "start": the cycle begins off I
         root = (tonic + degree) % 12
         third = 3 if quality == "m" else 4
         chord = sorted(48 + (root + iv) % 12 + (12 if (root + iv) % 12 < root else 0) + (12 if root > 7 else 0)

@@ -64,6 +64,18 @@ def _songs(n: int) -> list[dict[str, Any]]:
     return specs
 
 
+def _rotated(n: int) -> list[dict[str, Any]]:
+    """Songs whose four-chord cycle starts on its second, third or fourth chord: loops that open away
+    from the tonic (every other song here, and in the evaluation set, opens on it)."""
+    rng = np.random.default_rng(74)
+    specs = []
+    for spec in _songs(n):
+        spec = dict(spec, seed=spec["seed"] + 50000, key=f"{PITCH_CLASSES[int(rng.integers(12))]} "
+                    f"{spec['key'].split()[1]}", start=int(rng.integers(1, 4)))
+        specs.append(spec)
+    return specs
+
+
 def _composed(n: int) -> list[dict[str, Any]]:
     from grym_bridge.compose.styles import STYLES
 
@@ -109,7 +121,8 @@ def _corpus(n: int) -> list[dict[str, Any]]:
     return specs
 
 
-def build(n_songs: int = 300, n_composed: int = 192, n_corpus: int = 300) -> list[dict[str, Any]]:
+def build(n_songs: int = 300, n_composed: int = 192, n_corpus: int = 300,
+          n_rotated: int = 0) -> list[dict[str, Any]]:
     """Render what is missing under bench/out/trainset/; return [{"file", "key", "group"}]."""
     TRAIN.mkdir(parents=True, exist_ok=True)
     picked = TRAIN / "corpus_specs.json"
@@ -121,7 +134,9 @@ def build(n_songs: int = 300, n_composed: int = 192, n_corpus: int = 300) -> lis
     skip_file = TRAIN / "left_out.json"  # pieces that failed once are not tried again
     skip = set(json.loads(skip_file.read_text())) if skip_file.exists() else set()
     out = []
-    for group, specs in (("song", _songs(n_songs)), ("composed", _composed(n_composed)), ("corpus", corpus)):
+    groups = (("song", _songs(n_songs)), ("composed", _composed(n_composed)), ("corpus", corpus),
+              ("rotated", _rotated(n_rotated)))
+    for group, specs in groups:
         for i, spec in enumerate(specs):
             name = "train_" + evalset._name(spec)
             target = TRAIN / f"{name}.flac"
@@ -160,7 +175,8 @@ if __name__ == "__main__":
     ap.add_argument("--composed", type=int, default=192, help="grym compositions (default 192)")
     ap.add_argument("--corpus", type=int, default=300, help="music21 corpus pieces tried (default 300; "
                     "187 render, where the pool outside the evaluation set ends)")
+    ap.add_argument("--rotated", type=int, default=0, help="songs whose chord cycle opens off the tonic (default 0)")
     a = ap.parse_args()
-    clips = build(a.songs, a.composed, a.corpus)
+    clips = build(a.songs, a.composed, a.corpus, a.rotated)
     print(f"trainset: {len(clips)} clips", {g: sum(c['group'] == g for c in clips) for g in ("song", "composed",
-                                                                                            "corpus")})
+                                                                                            "corpus", "rotated")})

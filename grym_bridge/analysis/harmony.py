@@ -267,12 +267,12 @@ AEOLIAN_WEIGHT = 1.0
 #: The fitted part of the key score, per mode of the key (major, minor): 72 weights over `key_features`
 #: read from the key's tonic up (treble, bass, opening, ending; chords on each degree, major then minor).
 #: Fitted by bench/fit_key.py (logistic regression over the 24 keys, pulled to 0 by an L2 penalty chosen
-#: by 5-fold cross-validation) on the peak chroma's features of bench/trainset.py's 679 clips (`--songs 300
-#: --composed 192 --corpus 300`), none in the evaluation set: cross-validated over 10 fold orders 632.3 keys
-#: exact, relative + fifth confusions 33.1 (the folded chroma: 625.3 and 41.1); hand-set alone 584; tune part
-#: 64 -> 68 of 72. The largest weights read as harmony: in a major key time on I and vi counts for it, on a minor v, iii and iv
-#: against (a minor v is the ii of the key a fifth down); in a minor key time on i, iv and bVI counts for it,
-#: on a major IV (the relative major's V-of-V, or Dorian) against. It also tempers the opening cue.
+#: by 5-fold cross-validation) on the peak chroma's features of bench/trainset.py's 679 clips, none in the
+#: evaluation set: cross-validated over 10 fold orders 632.3 keys exact, relative + fifth confusions 33.1
+#: (the folded chroma: 625.3 and 41.1); the hand-set score alone 584; tune part 64 -> 68 of 72. The largest
+#: weights read as harmony: in a major key time on I and vi counts for it, on a minor v and iv against (a
+#: minor v is the ii of the key a fifth down); in a minor key time on i, iv and bVI counts for it, on a major
+#: IV (the relative major's V-of-V, or Dorian) against. It also tempers the opening cue.
 KEY_WEIGHTS: tuple[tuple[float, ...], tuple[float, ...]] = (
     (  # major keys
         -0.0184, 0.0018, -0.0256, -0.0229, 0.1746, 0.0401, -0.0959, -0.0949, -0.0332, 0.0096, -0.1205, 0.0986,  # treble

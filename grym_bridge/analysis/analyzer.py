@@ -165,10 +165,15 @@ class BeatChroma:
     @classmethod
     def read(cls, chroma: np.ndarray, bass: np.ndarray, frame_energy: np.ndarray, frame_rate: float,
              beats: np.ndarray) -> "BeatChroma":
-        seg_chroma, times = harmony.beat_chroma(chroma, frame_rate, beats, chroma.shape[0])
-        seg_bass, _ = harmony.beat_chroma(bass, frame_rate, beats, chroma.shape[0])
-        energy, _ = harmony.beat_chroma(frame_energy[:, None], frame_rate, beats, chroma.shape[0])
-        return cls(seg_chroma, seg_bass, energy[:, 0], times, frame_rate, beats)
+        def mean(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return harmony.beat_chroma(frames, frame_rate, beats, frames.shape[0])
+
+        seg_chroma, times = mean(chroma)
+        return cls(seg_chroma, mean(bass)[0], mean(frame_energy[:, None])[0][:, 0], times, frame_rate, beats)
+
+    def mean(self, frames: np.ndarray) -> np.ndarray:
+        """The mean rows of a per-frame array over these beat segments."""
+        return harmony.beat_chroma(frames, self.frame_rate, self.beats, frames.shape[0])[0]
 
     def labels(self, seg_chroma: np.ndarray) -> list[str]:
         """A chord per beat segment of `seg_chroma` (this clip's beats), with this bass and energy."""
@@ -186,7 +191,7 @@ def clip_key(chroma: np.ndarray, peaks: np.ndarray, bass: np.ndarray, active: np
     Returns the key, the peak chroma per beat segment and its chord labels (the opening key segment's
     key is read from them as well).
     """
-    seg_peaks, _ = harmony.beat_chroma(peaks, beats.frame_rate, beats.beats, peaks.shape[0])
+    seg_peaks = beats.mean(peaks)
     labels = beats.labels(seg_peaks)
     key = harmony.estimate_key(peaks, active, bass, harmony.edge_chroma(seg_peaks, beats.bass), chords=labels,
                                gate_chroma=chroma)

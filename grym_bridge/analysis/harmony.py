@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft
 
-from grym_bridge.analysis.spectrum import Spectrogram
+from grym_bridge.analysis.spectrum import Spectrogram, bank_bins
 from grym_bridge.audio_io import resample
 
 PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -97,17 +97,10 @@ def chromagrams(spec: Spectrogram) -> tuple[np.ndarray, np.ndarray]:
     level weighting 36; with the chroma band below, 39).
     """
     bank = _chroma_bank(spec.sample_rate, spec.n_fft)
-    lo, hi = _band(spec.sample_rate, spec.n_fft)
+    lo, hi = bank_bins(bank)
     power = sustained(spec.power[:, lo - 1 : hi + 1])  # a bin either side: the band's edge bins can be peaks
     folded = np.sqrt(power[:, 1:-1]) @ bank[lo:hi]
     return folded, peak_chroma(power, spec.sample_rate, spec.n_fft, lo)
-
-
-@lru_cache(maxsize=8)
-def _band(sample_rate: int, n_fft: int) -> tuple[int, int]:
-    """The first and one past the last STFT bin of the chroma band."""
-    used = np.flatnonzero(_chroma_bank(sample_rate, n_fft).any(axis=1))
-    return int(used[0]), int(used[-1]) + 1
 
 
 #: The peak chroma leaves out peaks more than this under the frame's loudest bin (window sidelobes,
@@ -441,10 +434,10 @@ def estimate_key(chroma: np.ndarray, active: np.ndarray, bass: np.ndarray | None
         score += AEOLIAN_WEIGHT * aeolian_cadences(chords)
     score += fitted_key_scores(key_features(treble, low, edges, chords))
     best = int(np.argmax(score))
-    tonal, r_gate = tonalness(chroma, active), r
+    gate = chroma if gate_chroma is None else gate_chroma
+    tonal, r_gate = tonalness(gate, active), r
     if gate_chroma is not None:
         gate_treble = mean(gate_chroma)
-        tonal = tonalness(gate_chroma, active)
         r_gate = key_scores(with_bass(gate_treble)) if gate_treble.sum() > 0 else np.zeros(24)
     # the gate asks whether the profile looks like a key at all (its best fit), not like the key chosen
     keyed = tonal >= MIN_TONALNESS and r_gate.max() >= MIN_KEY_CORRELATION

@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from grym_bridge.analysis.meter import MAX_COMPOUND_BEAT_BPM
-from grym_bridge.analysis.spectrum import Spectrogram
+from grym_bridge.analysis.spectrum import Spectrogram, bank_bins
 
 MIN_BPM = 60.0
 MAX_BPM = 200.0
@@ -49,13 +49,6 @@ def _onset_bands(sample_rate: int, n_fft: int, n_bands: int = 40) -> np.ndarray:
     return fb
 
 
-@lru_cache(maxsize=8)
-def _band_bins(sample_rate: int, n_fft: int) -> tuple[int, int]:
-    """The first and one past the last STFT bin that an onset band reads."""
-    used = np.flatnonzero(_onset_bands(sample_rate, n_fft).any(axis=1))
-    return int(used[0]), int(used[-1]) + 1
-
-
 #: Onset bands centred below this feed the low-band envelope (kick and bass: where bars start).
 LOW_BAND_HZ = 200.0
 
@@ -64,7 +57,7 @@ def onset_envelopes(spec: Spectrogram) -> tuple[np.ndarray, np.ndarray]:
     """Onset strength per STFT frame (float64, >= 0): mean positive change of log band energy, over
     all bands and over the bands below `LOW_BAND_HZ`."""
     bands = _onset_bands(spec.sample_rate, spec.n_fft)
-    lo, hi = _band_bins(spec.sample_rate, spec.n_fft)
+    lo, hi = bank_bins(bands)
     energy = spec.power[:, lo:hi] @ bands[lo:hi]  # only the bins in a band: half the work
     floor = max(float(energy.max()) * 1e-8, 1e-12)
     log_e = 10.0 * np.log10(np.maximum(energy, floor))

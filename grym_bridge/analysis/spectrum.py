@@ -61,6 +61,13 @@ def spectral_rate(sample_rate: int) -> int:
     return sample_rate if 22050 <= sample_rate <= 48000 else 44100
 
 
+def bank_bins(bank: np.ndarray) -> tuple[int, int]:
+    """The first and one past the last row (STFT bin) of a (bins, bands) filter bank that is not all zero:
+    multiplying only those rows skips the work of the empty ones."""
+    used = np.flatnonzero(bank.any(axis=1))
+    return int(used[0]), int(used[-1]) + 1
+
+
 @lru_cache(maxsize=8)
 def _window(n_fft: int) -> np.ndarray:
     win = np.hanning(n_fft + 1)[:-1].astype(np.float32)  # periodic Hann
